@@ -1,0 +1,13 @@
+// module.cpp: PYBIND11_MODULE only; each concept registers itself into its submodule.
+#include "pybind11.hpp"
+
+void register_random(py::module_& m);
+void register_scales(py::module_& m);
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "hyperzoom's compiled core (private: use the hyperzoom package).";
+    auto random = m.def_submodule("random", "Counter-based Philox4x32-10 streams.");
+    register_random(random);
+    auto scales = m.def_submodule("scales", "Unit-cube <-> value maps per scale kind.");
+    register_scales(scales);
+}

@@ -1,0 +1,28 @@
+// pybind11.hpp: the single pybind11 include point for the bindings, with the array
+// aliases every register_*.cpp uses.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace hyperzoom::bindings {
+
+// C-contiguous inputs; forcecast converts only between compatible kinds (the Python layer
+// has already refused lossy ones).
+using c_double = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using c_int64 = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+using c_uint32 = py::array_t<std::uint32_t, py::array::c_style | py::array::forcecast>;
+
+inline void require(bool ok, const std::string& message) {
+    if (!ok) throw std::invalid_argument(message);
+}
+
+}  // namespace hyperzoom::bindings

@@ -1,0 +1,146 @@
+// register_scales.cpp: bindings of scales.hpp: a compiled space of columns.
+#include <optional>
+#include <vector>
+
+#include "hyperzoom/scales.hpp"
+#include "pybind11.hpp"
+
+namespace hz = hyperzoom;
+using hz::bindings::c_double;
+using hz::bindings::c_int64;
+using hz::bindings::c_uint32;
+using hz::bindings::require;
+
+namespace hyperzoom::bindings {
+Stream stream_from(const c_uint32& seed, std::uint32_t stream);
+}
+
+namespace {
+
+struct CompiledSpace {
+    std::vector<hz::Column> cols;
+
+    CompiledSpace(const c_int64& kinds, const c_double& low, const c_double& high,
+                  const std::vector<std::optional<c_double>>& cum) {
+        const auto d = static_cast<std::size_t>(kinds.size());
+        require(kinds.ndim() == 1 && low.ndim() == 1 && high.ndim() == 1 &&
+                    static_cast<std::size_t>(low.size()) == d &&
+                    static_cast<std::size_t>(high.size()) == d && cum.size() == d,
+                "`kinds`, `low`, `high` and `cum` must all have length d.");
+        cols.resize(d);
+        for (std::size_t j = 0; j < d; ++j) {
+            auto& c = cols[j];
+            const std::int64_t k = kinds.data()[j];
+            require(k >= 0 && k <= 6, "unknown column kind " + std::to_string(k) + ".");
+            c.kind = static_cast<hz::Kind>(k);
+            c.lo = low.data()[j];
+            c.hi = high.data()[j];
+            if (cum[j]) {
+                const auto& w = *cum[j];
+                c.cum.assign(w.data(), w.data() + w.size());
+            }
+            try {
+                hz::prepare(c);
+            } catch (const std::invalid_argument& e) {
+                throw std::invalid_argument("column " + std::to_string(j) + ": " + e.what());
+            }
+        }
+    }
+
+    [[nodiscard]] std::size_t d() const { return cols.size(); }
+
+    // One output array per column: float64 or int64 by kind.
+    std::pair<py::list, std::vector<hz::ColumnData>> allocate(std::size_t n) const {
+        py::list arrays;
+        std::vector<hz::ColumnData> data(cols.size());
+        const auto len = static_cast<py::ssize_t>(n);
+        for (std::size_t j = 0; j < cols.size(); ++j) {
+            if (cols[j].is_integer()) {
+                py::array_t<std::int64_t> a(len);
+                data[j].i = a.mutable_data();
+                arrays.append(a);
+            } else {
+                py::array_t<double> a(len);
+                data[j].f = a.mutable_data();
+                arrays.append(a);
+            }
+        }
+        return {arrays, data};
+    }
+};
+
+}  // namespace
+
+void register_scales(py::module_& m) {
+    py::class_<CompiledSpace>(m, "CompiledSpace")
+        .def(py::init<const c_int64&, const c_double&, const c_double&,
+                      const std::vector<std::optional<c_double>>&>(),
+             "kinds"_a, "low"_a, "high"_a, "cum"_a)
+        .def_property_readonly("d", &CompiledSpace::d)
+        .def(
+            "sample",
+            [](const CompiledSpace& s, const c_uint32& seed, std::int64_t n, int workers,
+               bool with_unit) {
+                require(n >= 0, "`n` must be >= 0.");
+                const hz::Stream stream = hz::bindings::stream_from(seed, 0);
+                const auto un = static_cast<std::size_t>(n);
+                auto [arrays, data] = s.allocate(un);
+                py::object unit = py::none();
+                double* up = nullptr;
+                if (with_unit) {
+                    py::array_t<double> u({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(s.d())});
+                    up = u.mutable_data();
+                    unit = u;
+                }
+                {
+                    py::gil_scoped_release release;  // pure C++ from here on
+                    hz::space_sample(s.cols, stream, un, up, data, workers);
+                }
+                return py::make_tuple(unit, arrays);
+            },
+            "seed"_a, "n"_a, "workers"_a = 1, "with_unit"_a = true,
+            "Random sample: (unit (n, d) or None, [column arrays]).")
+        .def(
+            "from_unit",
+            [](const CompiledSpace& s, const c_double& unit, int workers) {
+                require(unit.ndim() == 2 && static_cast<std::size_t>(unit.shape(1)) == s.d(),
+                        "`unit` must have shape (n, d).");
+                const auto n = static_cast<std::size_t>(unit.shape(0));
+                auto [arrays, data] = s.allocate(n);
+                const double* up = unit.data();
+                {
+                    py::gil_scoped_release release;  // pure C++ from here on
+                    hz::space_from_unit(s.cols, up, n, data, workers);
+                }
+                return arrays;
+            },
+            "unit"_a, "workers"_a = 1, "Unit coordinates (n, d) -> [column arrays].")
+        .def(
+            "to_unit",
+            [](const CompiledSpace& s, const py::list& columns, std::int64_t n, int workers) {
+                require(columns.size() == s.d(), "`columns` must hold d arrays.");
+                std::vector<py::array> keep;
+                std::vector<hz::ColumnData> data(s.d());
+                for (std::size_t j = 0; j < s.d(); ++j) {
+                    if (s.cols[j].is_integer()) {
+                        auto a = c_int64::ensure(columns[j]);
+                        require(a && a.ndim() == 1 && a.shape(0) == n, "column " + std::to_string(j) + " must be int64 of shape (n,).");
+                        data[j].i = const_cast<std::int64_t*>(a.data());
+                        keep.emplace_back(a);
+                    } else {
+                        auto a = c_double::ensure(columns[j]);
+                        require(a && a.ndim() == 1 && a.shape(0) == n, "column " + std::to_string(j) + " must be float64 of shape (n,).");
+                        data[j].f = const_cast<double*>(a.data());
+                        keep.emplace_back(a);
+                    }
+                }
+                py::array_t<double> unit({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(s.d())});
+                double* up = unit.mutable_data();
+                {
+                    py::gil_scoped_release release;  // pure C++ from here on
+                    hz::space_to_unit(s.cols, data, static_cast<std::size_t>(n), up, workers);
+                }
+                return unit;
+            },
+            "columns"_a, "n"_a, "workers"_a = 1, "[column arrays] -> unit coordinates (n, d).");
+}

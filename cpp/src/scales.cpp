@@ -1,0 +1,391 @@
+// scales.cpp: the unit <-> value kernels. Continuous kinds have SIMD paths (AVX2,
+// AVX-512) that perform exactly the scalar operations, so every path gives the same bits.
+#include "hyperzoom/scales.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "hyperzoom/fastmath.hpp"
+#include "hyperzoom/parallel.hpp"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HYPERZOOM_X86_DISPATCH 1
+#include <immintrin.h>
+#endif
+
+namespace hyperzoom {
+namespace {
+
+constexpr std::size_t kChunk = 512;  // values per inner step: a few KiB, stays in L1
+constexpr double kMaxExactInt = 9007199254740992.0;  // 2^53
+
+std::string num(double x) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", x);
+    return buf;
+}
+
+// ---- continuous kinds --------------------------------------------------------------
+
+// The exp() families can use the fast kernel only while the argument stays in range;
+// the choice depends on the bounds alone, never on the CPU.
+bool exp_fast_ok(const Column& c) {
+    return std::abs(c.a) <= detail::kExpLimit && std::abs(c.a + c.w) <= detail::kExpLimit;
+}
+
+inline double finish(double v, double u, double lo, double hi) noexcept {
+    v = u == 0.0 ? lo : v;
+    v = u == 1.0 ? hi : v;
+    v = v < hi ? v : hi;
+    v = v > lo ? v : lo;
+    return v;
+}
+
+void continuous_scalar(const Column& c, const double* u, std::size_t n, double* out,
+                       bool fast) noexcept {
+    const double a = c.a, w = c.w, lo = c.lo, hi = c.hi;
+    switch (c.kind) {
+        case Kind::linear:
+            for (std::size_t i = 0; i < n; ++i) out[i] = finish(a + u[i] * w, u[i], lo, hi);
+            break;
+        case Kind::log:
+            for (std::size_t i = 0; i < n; ++i) {
+                const double t = a + u[i] * w;
+                out[i] = finish(fast ? detail::exp_kernel(t) : std::exp(t), u[i], lo, hi);
+            }
+            break;
+        case Kind::inv_log:
+            for (std::size_t i = 0; i < n; ++i) {
+                const double t = a + u[i] * w;
+                out[i] = finish(1.0 - (fast ? detail::exp_kernel(t) : std::exp(t)), u[i], lo, hi);
+            }
+            break;
+        default:
+            break;
+    }
+}
+
+#ifdef HYPERZOOM_X86_DISPATCH
+__attribute__((target("avx2"))) inline __m256d exp_avx2(__m256d x) noexcept {
+    const __m256d shifter = _mm256_set1_pd(detail::kShifter);
+    const __m256d t = _mm256_add_pd(_mm256_mul_pd(x, _mm256_set1_pd(detail::kLog2e)), shifter);
+    const __m256d nn = _mm256_sub_pd(t, shifter);
+    const __m256d r = _mm256_sub_pd(_mm256_sub_pd(x, _mm256_mul_pd(nn, _mm256_set1_pd(detail::kLn2Hi))),
+                                    _mm256_mul_pd(nn, _mm256_set1_pd(detail::kLn2Lo)));
+    __m256d p = _mm256_set1_pd(detail::kExpC[11]);
+    for (int k = 10; k >= 0; --k)
+        p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(detail::kExpC[k]));
+    const __m256d one = _mm256_set1_pd(1.0);
+    p = _mm256_add_pd(_mm256_mul_pd(p, r), one);
+    p = _mm256_add_pd(_mm256_mul_pd(p, r), one);
+    const __m256i e = _mm256_slli_epi64(
+        _mm256_add_epi64(_mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(shifter)),
+                         _mm256_set1_epi64x(1023)),
+        52);
+    return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
+}
+
+__attribute__((target("avx2"))) void continuous_avx2(const Column& c, const double* u,
+                                                     std::size_t n, double* out) noexcept {
+    const __m256d a = _mm256_set1_pd(c.a), w = _mm256_set1_pd(c.w);
+    const __m256d lo = _mm256_set1_pd(c.lo), hi = _mm256_set1_pd(c.hi);
+    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256d x = _mm256_loadu_pd(u + i);
+        __m256d v = _mm256_add_pd(a, _mm256_mul_pd(x, w));
+        if (c.kind == Kind::log) v = exp_avx2(v);
+        else if (c.kind == Kind::inv_log) v = _mm256_sub_pd(one, exp_avx2(v));
+        v = _mm256_blendv_pd(v, lo, _mm256_cmp_pd(x, zero, _CMP_EQ_OQ));
+        v = _mm256_blendv_pd(v, hi, _mm256_cmp_pd(x, one, _CMP_EQ_OQ));
+        v = _mm256_max_pd(_mm256_min_pd(v, hi), lo);  // == finish(): v < hi ? v : hi, ...
+        _mm256_storeu_pd(out + i, v);
+    }
+    continuous_scalar(c, u + i, n - i, out + i, true);
+}
+
+__attribute__((target("avx512f"))) inline __m512d exp_avx512(__m512d x) noexcept {
+    const __m512d shifter = _mm512_set1_pd(detail::kShifter);
+    const __m512d t = _mm512_add_pd(_mm512_mul_pd(x, _mm512_set1_pd(detail::kLog2e)), shifter);
+    const __m512d nn = _mm512_sub_pd(t, shifter);
+    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(x, _mm512_mul_pd(nn, _mm512_set1_pd(detail::kLn2Hi))),
+                                    _mm512_mul_pd(nn, _mm512_set1_pd(detail::kLn2Lo)));
+    __m512d p = _mm512_set1_pd(detail::kExpC[11]);
+    for (int k = 10; k >= 0; --k)
+        p = _mm512_add_pd(_mm512_mul_pd(p, r), _mm512_set1_pd(detail::kExpC[k]));
+    const __m512d one = _mm512_set1_pd(1.0);
+    p = _mm512_add_pd(_mm512_mul_pd(p, r), one);
+    p = _mm512_add_pd(_mm512_mul_pd(p, r), one);
+    const __m512i e = _mm512_slli_epi64(
+        _mm512_add_epi64(_mm512_sub_epi64(_mm512_castpd_si512(t), _mm512_castpd_si512(shifter)),
+                         _mm512_set1_epi64(1023)),
+        52);
+    return _mm512_mul_pd(p, _mm512_castsi512_pd(e));
+}
+
+__attribute__((target("avx512f"))) void continuous_avx512(const Column& c, const double* u,
+                                                          std::size_t n, double* out) noexcept {
+    const __m512d a = _mm512_set1_pd(c.a), w = _mm512_set1_pd(c.w);
+    const __m512d lo = _mm512_set1_pd(c.lo), hi = _mm512_set1_pd(c.hi);
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m512d x = _mm512_loadu_pd(u + i);
+        __m512d v = _mm512_add_pd(a, _mm512_mul_pd(x, w));
+        if (c.kind == Kind::log) v = exp_avx512(v);
+        else if (c.kind == Kind::inv_log) v = _mm512_sub_pd(one, exp_avx512(v));
+        v = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), v, lo);
+        v = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, one, _CMP_EQ_OQ), v, hi);
+        v = _mm512_max_pd(_mm512_min_pd(v, hi), lo);  // == finish(): v < hi ? v : hi, ...
+        _mm512_storeu_pd(out + i, v);
+    }
+    continuous_scalar(c, u + i, n - i, out + i, true);
+}
+#endif
+
+void continuous(const Column& c, const double* u, std::size_t n, double* out) noexcept {
+    const bool fast = c.kind == Kind::linear || exp_fast_ok(c);
+#ifdef HYPERZOOM_X86_DISPATCH
+    if (fast) {
+        const int level = simd_level();
+        if (level >= 2) return continuous_avx512(c, u, n, out);
+        if (level == 1) return continuous_avx2(c, u, n, out);
+    }
+#endif
+    continuous_scalar(c, u, n, out, fast);
+}
+
+// ---- integer kinds -----------------------------------------------------------------
+
+inline std::int64_t cell(double u, std::int64_t k) noexcept {
+    const double j = std::floor(u * static_cast<double>(k));
+    const auto ji = static_cast<std::int64_t>(j);
+    return ji < k - 1 ? ji : k - 1;
+}
+
+void integer_from_unit(const Column& c, const double* u, std::size_t n, std::int64_t* out) noexcept {
+    switch (c.kind) {
+        case Kind::integer:
+            for (std::size_t i = 0; i < n; ++i) out[i] = c.ilo + cell(u[i], c.k);
+            break;
+        case Kind::int_log: {
+            const auto lo = c.ilo;
+            const auto hi = static_cast<std::int64_t>(c.hi);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double t = std::floor(detail::exp_kernel(c.a + u[i] * c.w));
+                auto v = static_cast<std::int64_t>(t);
+                v = v < hi ? v : hi;
+                v = v > lo ? v : lo;
+                out[i] = u[i] == 1.0 ? hi : v;
+            }
+            break;
+        }
+        case Kind::power_of_two:
+            for (std::size_t i = 0; i < n; ++i) out[i] = std::int64_t{1} << (c.ilo + cell(u[i], c.k));
+            break;
+        case Kind::categorical:
+            if (c.cum.empty()) {
+                for (std::size_t i = 0; i < n; ++i) out[i] = cell(u[i], c.k);
+            } else {
+                const double* b = c.cum.data();
+                const double* e = b + c.cum.size();
+                for (std::size_t i = 0; i < n; ++i) {
+                    const auto j = static_cast<std::int64_t>(std::upper_bound(b, e, u[i]) - b);
+                    out[i] = j < c.k - 1 ? j : c.k - 1;
+                }
+            }
+            break;
+        default:
+            break;
+    }
+}
+
+inline double clamp01(double x) noexcept { return x < 0.0 ? 0.0 : (x > 1.0 ? 1.0 : x); }
+
+void to_unit_contiguous(const Column& c, ColumnData in, std::size_t n, double* u) noexcept {
+    const double k = static_cast<double>(c.k);
+    switch (c.kind) {
+        case Kind::linear:
+            for (std::size_t i = 0; i < n; ++i) u[i] = clamp01((in.f[i] - c.lo) / c.w);
+            break;
+        case Kind::log:
+            for (std::size_t i = 0; i < n; ++i) u[i] = clamp01((std::log(in.f[i]) - c.a) / c.w);
+            break;
+        case Kind::inv_log:
+            for (std::size_t i = 0; i < n; ++i) u[i] = clamp01((std::log(1.0 - in.f[i]) - c.a) / c.w);
+            break;
+        case Kind::integer:
+            for (std::size_t i = 0; i < n; ++i)
+                u[i] = (static_cast<double>(in.i[i] - c.ilo) + 0.5) / k;
+            break;
+        case Kind::int_log:
+            for (std::size_t i = 0; i < n; ++i) {
+                const auto v = static_cast<double>(in.i[i]);
+                u[i] = clamp01((0.5 * (std::log(v) + std::log(v + 1.0)) - c.a) / c.w);
+            }
+            break;
+        case Kind::power_of_two:
+            for (std::size_t i = 0; i < n; ++i) {
+                const auto v = static_cast<std::uint64_t>(in.i[i]);
+                const int e = 63 - __builtin_clzll(v);
+                u[i] = (static_cast<double>(e - c.ilo) + 0.5) / k;
+            }
+            break;
+        case Kind::categorical:
+            for (std::size_t i = 0; i < n; ++i) {
+                const auto j = static_cast<std::size_t>(in.i[i]);
+                if (c.cum.empty()) {
+                    u[i] = (static_cast<double>(j) + 0.5) / k;
+                } else {
+                    const double left = j == 0 ? 0.0 : c.cum[j - 1];
+                    u[i] = 0.5 * (left + c.cum[j]);
+                }
+            }
+            break;
+    }
+}
+
+void from_unit_contiguous(const Column& c, const double* u, std::size_t n, ColumnData out) noexcept {
+    if (c.is_integer()) integer_from_unit(c, u, n, out.i);
+    else continuous(c, u, n, out.f);
+}
+
+ColumnData offset(ColumnData d, std::size_t k) noexcept {
+    return {d.f ? d.f + k : nullptr, d.i ? d.i + k : nullptr};
+}
+
+}  // namespace
+
+void prepare(Column& c) {
+    const double lo = c.lo, hi = c.hi;
+    if (!std::isfinite(lo) || !std::isfinite(hi))
+        throw std::invalid_argument("bounds must be finite, but got (low=" + num(lo) +
+                                    ", high=" + num(hi) + ").");
+    switch (c.kind) {
+        case Kind::linear:
+            if (!(lo < hi)) throw std::invalid_argument("`low < high` must hold, but got (low=" + num(lo) + ", high=" + num(hi) + ").");
+            c.a = lo;
+            c.w = hi - lo;
+            if (!std::isfinite(c.w)) throw std::invalid_argument("`high - low` must be finite, but got (low=" + num(lo) + ", high=" + num(hi) + ").");
+            break;
+        case Kind::log:
+            if (!(0.0 < lo && lo < hi)) throw std::invalid_argument("`0 < low < high` must hold, but got (low=" + num(lo) + ", high=" + num(hi) + ").");
+            c.a = std::log(lo);
+            c.w = std::log(hi) - c.a;
+            break;
+        case Kind::inv_log:
+            if (!(lo < hi && hi < 1.0)) throw std::invalid_argument("`low < high < 1` must hold, but got (low=" + num(lo) + ", high=" + num(hi) + ").");
+            c.a = std::log(1.0 - lo);
+            c.w = std::log(1.0 - hi) - c.a;
+            break;
+        case Kind::integer:
+        case Kind::int_log:
+        case Kind::power_of_two: {
+            if (lo != std::floor(lo) || hi != std::floor(hi) || std::abs(lo) >= kMaxExactInt ||
+                std::abs(hi) >= kMaxExactInt)
+                throw std::invalid_argument("integer bounds must be whole numbers below 2**53, but got (low=" + num(lo) + ", high=" + num(hi) + ").");
+            if (!(lo <= hi)) throw std::invalid_argument("`low <= high` must hold, but got (low=" + num(lo) + ", high=" + num(hi) + ").");
+            c.ilo = static_cast<std::int64_t>(lo);
+            if (c.kind == Kind::integer) {
+                c.k = static_cast<std::int64_t>(hi) - c.ilo + 1;
+                c.a = lo;
+                c.w = static_cast<double>(c.k);
+            } else if (c.kind == Kind::int_log) {
+                if (!(lo >= 1.0)) throw std::invalid_argument("`1 <= low <= high` must hold, but got (low=" + num(lo) + ", high=" + num(hi) + ").");
+                c.k = static_cast<std::int64_t>(hi) - c.ilo + 1;
+                c.a = std::log(lo);
+                c.w = std::log(hi + 1.0) - c.a;
+            } else {
+                const auto ulo = static_cast<std::uint64_t>(lo), uhi = static_cast<std::uint64_t>(hi);
+                if (lo < 1.0 || (ulo & (ulo - 1)) != 0 || (uhi & (uhi - 1)) != 0)
+                    throw std::invalid_argument("power-of-two bounds must be powers of two, but got (low=" + num(lo) + ", high=" + num(hi) + ").");
+                const int elo = 63 - __builtin_clzll(ulo), ehi = 63 - __builtin_clzll(uhi);
+                c.ilo = elo;
+                c.k = ehi - elo + 1;
+                c.a = elo;
+                c.w = static_cast<double>(c.k);
+            }
+            break;
+        }
+        case Kind::categorical: {
+            c.k = static_cast<std::int64_t>(hi);
+            if (c.k < 1) throw std::invalid_argument("a categorical column needs at least one option, but got " + num(hi) + ".");
+            if (!c.cum.empty()) {
+                if (static_cast<std::int64_t>(c.cum.size()) != c.k)
+                    throw std::invalid_argument("`cum` must have one entry per option.");
+                for (std::size_t j = 0; j < c.cum.size(); ++j)
+                    if (!(c.cum[j] >= (j ? c.cum[j - 1] : 0.0)) || !std::isfinite(c.cum[j]))
+                        throw std::invalid_argument("`cum` must be finite and non-decreasing.");
+                if (c.cum.back() != 1.0) throw std::invalid_argument("`cum` must end at 1.");
+            }
+            c.a = 0.0;
+            c.w = static_cast<double>(c.k);
+            break;
+        }
+        default:
+            throw std::invalid_argument("unknown column kind " + std::to_string(static_cast<std::int64_t>(c.kind)) + ".");
+    }
+}
+
+void column_from_unit(const Column& c, const double* u, std::size_t stride, std::size_t n,
+                      ColumnData out) {
+    if (stride == 1) return from_unit_contiguous(c, u, n, out);
+    double buf[kChunk];
+    for (std::size_t s = 0; s < n; s += kChunk) {
+        const std::size_t m = std::min(kChunk, n - s);
+        for (std::size_t r = 0; r < m; ++r) buf[r] = u[(s + r) * stride];
+        from_unit_contiguous(c, buf, m, offset(out, s));
+    }
+}
+
+void column_to_unit(const Column& c, ColumnData in, std::size_t n, double* u, std::size_t stride) {
+    if (stride == 1) return to_unit_contiguous(c, in, n, u);
+    double buf[kChunk];
+    for (std::size_t s = 0; s < n; s += kChunk) {
+        const std::size_t m = std::min(kChunk, n - s);
+        to_unit_contiguous(c, offset(in, s), m, buf);
+        for (std::size_t r = 0; r < m; ++r) u[(s + r) * stride] = buf[r];
+    }
+}
+
+void space_from_unit(const std::vector<Column>& cols, const double* unit, std::size_t n,
+                     const std::vector<ColumnData>& out, int workers) {
+    const std::size_t d = cols.size();
+    parallel_for(n, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
+        for (std::size_t j = 0; j < d; ++j)
+            column_from_unit(cols[j], unit + b * d + j, d, e - b, offset(out[j], b));
+    });
+}
+
+void space_to_unit(const std::vector<Column>& cols, const std::vector<ColumnData>& in,
+                   std::size_t n, double* unit, int workers) {
+    const std::size_t d = cols.size();
+    parallel_for(n, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
+        for (std::size_t j = 0; j < d; ++j)
+            column_to_unit(cols[j], offset(in[j], b), e - b, unit + b * d + j, d);
+    });
+}
+
+void space_sample(const std::vector<Column>& cols, const Stream& seed, std::size_t n,
+                  double* unit, const std::vector<ColumnData>& out, int workers) {
+    const std::size_t d = cols.size();
+    parallel_for(n, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
+        double buf[kChunk];
+        for (std::size_t s = b; s < e; s += kChunk) {
+            const std::size_t m = std::min(kChunk, e - s);
+            for (std::size_t j = 0; j < d; ++j) {
+                fill_uniform(seed.with_stream(static_cast<std::uint32_t>(j)), s, m, buf);
+                from_unit_contiguous(cols[j], buf, m, offset(out[j], s));
+                if (unit != nullptr) {
+                    double* dst = unit + s * d + j;
+                    for (std::size_t r = 0; r < m; ++r) dst[r * d] = buf[r];
+                }
+            }
+        }
+    });
+}
+
+}  // namespace hyperzoom

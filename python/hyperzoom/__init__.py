@@ -1,0 +1,60 @@
+"""hyperzoom: hyperparameter search on the right scale, coarse to fine, fast.
+
+A compiled C++ core (sampling, designs, regions, schedulers) under a NumPy-first API.
+
+Examples
+--------
+>>> import hyperzoom as hz
+>>> space = hz.Space(
+...     learning_rate=hz.LogUniform(1e-4, 1.0),
+...     momentum=hz.InvLogUniform(0.9, 0.999),
+... )
+>>> configs = space.sample(1000, rng=20241128)
+>>> configs["learning_rate"].shape
+(1000,)
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _core
+except ImportError as exc:  # pragma: no cover - only when the extension is missing
+    msg = (
+        "hyperzoom's compiled core (hyperzoom._core) could not be imported. Did you build "
+        "it? Install with `pip install .` from the source tree (a C++17 compiler and "
+        f"CMake are needed). Original error: {exc}"
+    )
+    raise ImportError(msg) from exc
+
+from .space import (
+    Choice,
+    Configs,
+    Distribution,
+    IntLogUniform,
+    IntUniform,
+    InvLogUniform,
+    LogUniform,
+    PowerOfTwo,
+    Space,
+    Uniform,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Choice",
+    "Configs",
+    "Distribution",
+    "IntLogUniform",
+    "IntUniform",
+    "InvLogUniform",
+    "LogUniform",
+    "PowerOfTwo",
+    "Space",
+    "Uniform",
+    "__version__",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,3 @@
+# Hand-written stubs of the compiled module hyperzoom._core (mirror cpp/bindings/).
+from . import random as random
+from . import scales as scales

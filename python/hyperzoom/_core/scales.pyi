@@ -1,0 +1,22 @@
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+class CompiledSpace:
+    def __init__(
+        self,
+        kinds: npt.ArrayLike,
+        low: npt.ArrayLike,
+        high: npt.ArrayLike,
+        cum: Sequence[npt.ArrayLike | None],
+    ) -> None: ...
+    @property
+    def d(self) -> int: ...
+    def sample(
+        self, seed: npt.ArrayLike, n: int, workers: int = 1, with_unit: bool = True
+    ) -> tuple[npt.NDArray[np.float64] | None, list[np.ndarray]]: ...
+    def from_unit(self, unit: npt.ArrayLike, workers: int = 1) -> list[np.ndarray]: ...
+    def to_unit(
+        self, columns: Sequence[np.ndarray], n: int, workers: int = 1
+    ) -> npt.NDArray[np.float64]: ...
