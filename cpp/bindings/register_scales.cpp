@@ -101,6 +101,21 @@ void register_scales(py::module_& m) {
             "seed"_a, "n"_a, "workers"_a = 1, "with_unit"_a = true,
             "Random sample: (unit (n, d) or None, [column arrays]).")
         .def(
+            "sample_unit",
+            [](const CompiledSpace& s, const c_uint32& seed, std::int64_t n, int workers) {
+                require(n >= 0, "`n` must be >= 0.");
+                const hz::Stream stream = hz::bindings::stream_from(seed, 0);
+                py::array_t<double> u({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(s.d())});
+                double* up = u.mutable_data();
+                {
+                    py::gil_scoped_release release;  // pure C++ from here on
+                    hz::space_sample_unit(s.d(), stream, static_cast<std::size_t>(n), up, workers);
+                }
+                return u;
+            },
+            "seed"_a, "n"_a, "workers"_a = 1,
+            "The unit coordinates sample() draws, alone: (n, d).")
+        .def(
             "from_unit",
             [](const CompiledSpace& s, const c_double& unit, int workers) {
                 require(unit.ndim() == 2 && static_cast<std::size_t>(unit.shape(1)) == s.d(),

@@ -160,9 +160,10 @@ void continuous(const Column& c, const double* u, std::size_t n, double* out) no
 
 // ---- integer kinds -----------------------------------------------------------------
 
+// floor(u k) for u in [0, 1]: truncation equals floor on non-negative values, and avoids
+// a libm call where the baseline ISA has no rounding instruction.
 inline std::int64_t cell(double u, std::int64_t k) noexcept {
-    const double j = std::floor(u * static_cast<double>(k));
-    const auto ji = static_cast<std::int64_t>(j);
+    const auto ji = static_cast<std::int64_t>(u * static_cast<double>(k));
     return ji < k - 1 ? ji : k - 1;
 }
 
@@ -172,14 +173,25 @@ void integer_from_unit(const Column& c, const double* u, std::size_t n, std::int
             for (std::size_t i = 0; i < n; ++i) out[i] = c.ilo + cell(u[i], c.k);
             break;
         case Kind::int_log: {
+            // t log-uniform on [lo, hi + 1) through the (SIMD) continuous kernel, then
+            // floor(t) by truncation (t >= 1).
+            Column axis;
+            axis.kind = Kind::log;
+            axis.lo = c.lo;
+            axis.hi = c.hi + 1.0;
+            axis.a = c.a;
+            axis.w = c.w;
             const auto lo = c.ilo;
             const auto hi = static_cast<std::int64_t>(c.hi);
-            for (std::size_t i = 0; i < n; ++i) {
-                const double t = std::floor(detail::exp_kernel(c.a + u[i] * c.w));
-                auto v = static_cast<std::int64_t>(t);
-                v = v < hi ? v : hi;
-                v = v > lo ? v : lo;
-                out[i] = u[i] == 1.0 ? hi : v;
+            double t[kChunk];
+            for (std::size_t s = 0; s < n; s += kChunk) {
+                const std::size_t m = std::min(kChunk, n - s);
+                continuous(axis, u + s, m, t);
+                for (std::size_t i = 0; i < m; ++i) {
+                    auto v = static_cast<std::int64_t>(t[i]);
+                    v = v < hi ? v : hi;
+                    out[s + i] = v > lo ? v : lo;
+                }
             }
             break;
         }
@@ -383,6 +395,21 @@ void space_sample(const std::vector<Column>& cols, const Stream& seed, std::size
                     double* dst = unit + s * d + j;
                     for (std::size_t r = 0; r < m; ++r) dst[r * d] = buf[r];
                 }
+            }
+        }
+    });
+}
+
+void space_sample_unit(std::size_t d, const Stream& seed, std::size_t n, double* unit,
+                       int workers) {
+    parallel_for(n, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
+        double buf[kChunk];
+        for (std::size_t s = b; s < e; s += kChunk) {
+            const std::size_t m = std::min(kChunk, e - s);
+            for (std::size_t j = 0; j < d; ++j) {
+                fill_uniform(seed.with_stream(static_cast<std::uint32_t>(j)), s, m, buf);
+                double* dst = unit + s * d + j;
+                for (std::size_t r = 0; r < m; ++r) dst[r * d] = buf[r];
             }
         }
     });

@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 try:
-    from . import _core
+    from . import _core  # noqa: F401 - fail early, with a hint, if unbuilt
 except ImportError as exc:  # pragma: no cover - only when the extension is missing
     msg = (
         "hyperzoom's compiled core (hyperzoom._core) could not be imported. Did you build "

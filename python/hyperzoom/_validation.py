@@ -86,5 +86,5 @@ def as_workers(workers: Any, n_values: int = 0) -> int:
 
 
 def auto_workers(n_values: int) -> int:
-    """The automatic worker count for ``n_values`` values."""
+    """Return the automatic worker count for ``n_values`` values."""
     return as_workers(None, n_values)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -196,7 +196,7 @@ class Distribution:
             idx = int(np.flatnonzero(bad.reshape(-1))[0])
             msg = (
                 f"`{name}` must lie in [{self.low!r}, {self.high!r}] for {self!r}, "
-                f"but got {arr.reshape(-1)[idx]!r} at index {idx}."
+                f"but got {_plain(arr.reshape(-1)[idx])!r} at index {idx}."
             )
             raise ValueError(msg)
 
@@ -234,7 +234,7 @@ def _as_unit_array(u: Any, name: str) -> np.ndarray:
     if bad.any():
         idx = int(np.flatnonzero(bad.reshape(-1))[0])
         msg = (
-            f"`{name}` must lie in [0, 1], but got {arr.reshape(-1)[idx]!r} "
+            f"`{name}` must lie in [0, 1], but got {_plain(arr.reshape(-1)[idx])!r} "
             f"at flat index {idx}."
         )
         raise ValueError(msg)
@@ -258,7 +258,7 @@ def _as_int_values(values: Any, name: str) -> np.ndarray:
         if not whole.all():
             idx = int(np.flatnonzero(~whole.reshape(-1))[0])
             msg = (
-                f"`{name}` must be whole numbers, but got {arr.reshape(-1)[idx]!r} "
+                f"`{name}` must be whole numbers, but got {_plain(arr.reshape(-1)[idx])!r} "
                 f"at index {idx}."
             )
             raise ValueError(msg)
@@ -499,7 +499,7 @@ class PowerOfTwo(_Integer):
         if bad.any():
             idx = int(np.flatnonzero(bad.reshape(-1))[0])
             msg = (
-                f"`{name}` must be powers of two, but got {arr.reshape(-1)[idx]!r} "
+                f"`{name}` must be powers of two, but got {_plain(arr.reshape(-1)[idx])!r} "
                 f"at index {idx}."
             )
             raise ValueError(msg)
@@ -587,10 +587,10 @@ class Choice(Distribution):
         return self.kind, 0.0, float(len(self.options)), cum
 
     def _decode(self, col: np.ndarray) -> np.ndarray:
-        return self._array[col]
+        return np.asarray(self._array[col])
 
     def codes(self, values: Any, name: str = "values") -> np.ndarray:
-        """Indices of ``values`` among the options (ValueError for unknown values)."""
+        """Return the indices of ``values`` among the options (ValueError if unknown)."""
         return self._encode(values, name)
 
     def _encode(self, values: Any, name: str) -> np.ndarray:
@@ -731,7 +731,10 @@ class Space:
     """
 
     def __init__(
-        self, params: Mapping[str, Distribution] | None = None, /, **kwargs: Distribution
+        self,
+        params: Mapping[str, Distribution] | None = None,
+        /,
+        **kwargs: Distribution,
     ) -> None:
         items: dict[str, Distribution] = {}
         if params is not None:
@@ -862,8 +865,15 @@ class Space:
             raise ValueError(msg)
         words = seed_words(rng)
         w = as_workers(workers, n * max(self.d, 1))
-        unit, cols = self._compiled.sample(words, n, w, True)
-        return self._configs(cols, unit)
+        _, cols = self._compiled.sample(words, n, w, False)
+        # The unit coordinates are regenerated from the seed when first asked for: the
+        # stream is counter-based, so they are the very uniforms the columns came from.
+        compiled = self._compiled
+
+        def unit() -> np.ndarray:
+            return np.asarray(compiled.sample_unit(words, n, w))
+
+        return self._configs(cols, None, unit)
 
     def from_unit(self, u: Any, *, workers: int | None = None) -> Configs:
         """Map unit coordinates ``(n, d)`` in ``[0, 1]`` to configurations.
@@ -903,7 +913,7 @@ class Space:
         array([[0.5, 0.5]])
         """
         if isinstance(configs, Configs) and configs.space == self:
-            return configs.unit.copy()
+            return np.array(configs.unit, copy=True)
         if not isinstance(configs, (Mapping, Configs)):
             msg = f"`configs` must be a Configs or a mapping of columns, but got {type(configs).__name__}."
             raise TypeError(msg)
@@ -934,14 +944,21 @@ class Space:
                 raise ValueError(msg)
             cols.append(col)
         n = n or 0
-        return np.asarray(self._compiled.to_unit(cols, n, as_workers(workers, n * self.d)))
+        return np.asarray(
+            self._compiled.to_unit(cols, n, as_workers(workers, n * self.d))
+        )
 
-    def _configs(self, cols: list[np.ndarray], unit: np.ndarray | None) -> Configs:
+    def _configs(
+        self,
+        cols: list[np.ndarray],
+        unit: np.ndarray | None,
+        unit_source: Callable[[], np.ndarray] | None = None,
+    ) -> Configs:
         columns = {
             name: dist._decode(col)
             for name, dist, col in zip(self._names, self._params.values(), cols)
         }
-        return Configs(self, columns, unit)
+        return Configs(self, columns, unit, unit_source)
 
 
 class Configs:
@@ -963,14 +980,19 @@ class Configs:
     [1, 6]
     """
 
-    __slots__ = ("_columns", "_space", "_unit")
+    __slots__ = ("_columns", "_space", "_unit", "_unit_source")
 
     def __init__(
-        self, space: Space, columns: dict[str, np.ndarray], unit: np.ndarray | None = None
+        self,
+        space: Space,
+        columns: dict[str, np.ndarray],
+        unit: np.ndarray | None = None,
+        unit_source: Callable[[], np.ndarray] | None = None,
     ) -> None:
         self._space = space
         self._columns = columns
         self._unit = unit
+        self._unit_source = unit_source
 
     @property
     def space(self) -> Space:
@@ -984,9 +1006,17 @@ class Configs:
 
     @property
     def unit(self) -> np.ndarray:
-        """The ``(n, d)`` float64 unit coordinates of the configurations."""
+        """The ``(n, d)`` float64 unit coordinates of the configurations.
+
+        For a sample these are the uniforms its values were drawn from; for
+        configurations built from values, the centre of each value's cell.
+        """
         if self._unit is None:
-            self._unit = self._space.to_unit(self._columns)
+            if self._unit_source is not None:
+                self._unit = self._unit_source()
+                self._unit_source = None
+            else:
+                self._unit = self._space.to_unit(self._columns)
         return self._unit
 
     @property
@@ -1015,7 +1045,7 @@ class Configs:
         return name in self._columns
 
     def row(self, i: int) -> dict[str, Any]:
-        """Configuration ``i`` as a dict of plain Python values."""
+        """Return configuration ``i`` as a dict of plain Python values."""
         n = len(self)
         if not -n <= i < n:
             msg = f"configuration index {i} is out of range for {n} configurations."
@@ -1031,13 +1061,17 @@ class Configs:
                 raise KeyError(msg) from None
         if isinstance(key, numbers.Integral) and not isinstance(key, bool):
             return self.row(int(key))
-        if isinstance(key, slice) or isinstance(key, (np.ndarray, list)):
+        if isinstance(key, (slice, np.ndarray, list)):
             idx = key if isinstance(key, slice) else np.asarray(key)
             if isinstance(idx, np.ndarray) and idx.dtype.kind not in "biu":
                 msg = f"rows must be selected by int or bool arrays, but got dtype {idx.dtype}."
                 raise TypeError(msg)
             cols = {k: v[idx] for k, v in self._columns.items()}
-            unit = None if self._unit is None else self._unit[idx]
+            unit = (
+                None
+                if self._unit is None and self._unit_source is None
+                else self.unit[idx]
+            )
             return Configs(self._space, cols, unit)
         msg = f"Configs indices must be names, ints, slices or arrays, but got {key!r}."
         raise TypeError(msg)
@@ -1051,7 +1085,7 @@ class Configs:
         return {k: v.tolist() for k, v in self._columns.items()}
 
     def to_pandas(self) -> Any:
-        """The configurations as a ``pandas.DataFrame`` (pandas is optional)."""
+        """Return the configurations as a ``pandas.DataFrame`` (pandas is optional)."""
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - depends on the environment

@@ -68,4 +68,9 @@ void space_to_unit(const std::vector<Column>& cols, const std::vector<ColumnData
 void space_sample(const std::vector<Column>& cols, const Stream& seed, std::size_t n,
                   double* unit, const std::vector<ColumnData>& out, int workers);
 
+// The unit coordinates space_sample() draws, alone: (n, d) row-major, column j from
+// stream seed.with_stream(j). Lets callers materialise them lazily.
+void space_sample_unit(std::size_t d, const Stream& seed, std::size_t n, double* unit,
+                       int workers);
+
 }  // namespace hyperzoom

@@ -16,6 +16,9 @@ class CompiledSpace:
     def sample(
         self, seed: npt.ArrayLike, n: int, workers: int = 1, with_unit: bool = True
     ) -> tuple[npt.NDArray[np.float64] | None, list[np.ndarray]]: ...
+    def sample_unit(
+        self, seed: npt.ArrayLike, n: int, workers: int = 1
+    ) -> npt.NDArray[np.float64]: ...
     def from_unit(self, unit: npt.ArrayLike, workers: int = 1) -> list[np.ndarray]: ...
     def to_unit(
         self, columns: Sequence[np.ndarray], n: int, workers: int = 1
