@@ -215,7 +215,7 @@ void integer_from_unit(const Column& c, const double* u, std::size_t n, std::int
     }
 }
 
-inline double clamp01(double x) noexcept { return x < 0.0 ? 0.0 : (x > 1.0 ? 1.0 : x); }
+inline double clamp01(double x) noexcept { return x <= 0.0 ? 0.0 : (x > 1.0 ? 1.0 : x); }  // -0 -> +0
 
 void to_unit_contiguous(const Column& c, ColumnData in, std::size_t n, double* u) noexcept {
     const double k = static_cast<double>(c.k);

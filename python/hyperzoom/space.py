@@ -471,7 +471,7 @@ class PowerOfTwo(_Integer):
     --------
     >>> import hyperzoom as hz
     >>> hz.PowerOfTwo(16, 512).from_unit([0.0, 0.5, 1.0])
-    array([ 16,  64, 512])
+    array([ 16, 128, 512])
     """
 
     kind = 5
