@@ -26,6 +26,8 @@ except ImportError as exc:  # pragma: no cover - only when the extension is miss
     )
     raise ImportError(msg) from exc
 
+from .region import Region
+from .search import AllTrialsFailedError, CoarseToFine, SearchResult, Trials, search
 from .space import (
     Choice,
     Configs,
@@ -42,7 +44,9 @@ from .space import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AllTrialsFailedError",
     "Choice",
+    "CoarseToFine",
     "Configs",
     "Distribution",
     "IntLogUniform",
@@ -50,9 +54,13 @@ __all__ = [
     "InvLogUniform",
     "LogUniform",
     "PowerOfTwo",
+    "Region",
+    "SearchResult",
     "Space",
+    "Trials",
     "Uniform",
     "__version__",
+    "search",
 ]
 
 

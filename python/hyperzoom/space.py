@@ -403,6 +403,10 @@ class _Integer(Distribution):
         self._check_bounds(arr, name)
         return arr
 
+    def _cell_count(self) -> int:
+        """Return how many values the distribution has."""
+        return int(self.high) - int(self.low) + 1
+
 
 class IntUniform(_Integer):
     """Integers ``low..high`` (both included), each equally likely.
@@ -504,6 +508,10 @@ class PowerOfTwo(_Integer):
             )
             raise ValueError(msg)
         return arr
+
+    def _cell_count(self) -> int:
+        lo, hi = self.exponents
+        return hi - lo + 1
 
     @property
     def exponents(self) -> tuple[int, int]:
@@ -980,7 +988,7 @@ class Configs:
     [1, 6]
     """
 
-    __slots__ = ("_columns", "_space", "_unit", "_unit_source")
+    __slots__ = ("_columns", "_space", "_unit", "_unit_source", "ids")
 
     def __init__(
         self,
@@ -988,11 +996,14 @@ class Configs:
         columns: dict[str, np.ndarray],
         unit: np.ndarray | None = None,
         unit_source: Callable[[], np.ndarray] | None = None,
+        ids: np.ndarray | None = None,
     ) -> None:
         self._space = space
         self._columns = columns
         self._unit = unit
         self._unit_source = unit_source
+        #: Trial ids when the configurations came from an ask/tell optimiser, else None.
+        self.ids = ids
 
     @property
     def space(self) -> Space:
@@ -1072,7 +1083,8 @@ class Configs:
                 if self._unit is None and self._unit_source is None
                 else self.unit[idx]
             )
-            return Configs(self._space, cols, unit)
+            ids = None if self.ids is None else self.ids[idx]
+            return Configs(self._space, cols, unit, ids=ids)
         msg = f"Configs indices must be names, ints, slices or arrays, but got {key!r}."
         raise TypeError(msg)
 

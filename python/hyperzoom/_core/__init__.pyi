@@ -1,3 +1,4 @@
 # Hand-written stubs of the compiled module hyperzoom._core (mirror cpp/bindings/).
 from . import random as random
+from . import region as region
 from . import scales as scales

@@ -1,0 +1,225 @@
+"""Calling objectives: vectorised batches and scalar trials, in-process or on executors.
+
+Three objective forms, chosen by ``mode``:
+
+``"batch"`` (vectorised)
+    ``objective(configs) -> array of len(configs) losses``, called once per batch with a
+    :class:`~hyperzoom.Configs` (columns of NumPy arrays).
+``"kwargs"``
+    ``objective(**config) -> float``: one training run per configuration.
+``"dict"``
+    ``objective(config) -> float`` with ``config`` a plain ``dict``.
+
+``mode=None`` (the default) picks ``"kwargs"`` when the objective's signature accepts
+every parameter name as a keyword (or takes ``**kwargs``), and ``"batch"`` otherwise; a
+one-argument scalar objective that takes a dict must say ``mode="dict"``.
+
+Results never depend on the executor, the number of workers or the order in which
+results arrive: every value is stored at its trial's index. A scalar trial that raises or
+returns NaN or infinity fails alone; a batch that raises fails its trials; a batch that
+returns the wrong shape is a bug in the objective and raises ``ValueError`` at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from typing import Any
+
+import numpy as np
+
+from .space import Configs, Space
+
+__all__ = ["MODES", "evaluate", "resolve_mode"]
+
+MODES = ("batch", "kwargs", "dict")
+
+
+def resolve_mode(objective: Callable[..., Any], space: Space, mode: str | None) -> str:
+    """Decide how ``objective`` is called (see the module docstring).
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> from hyperzoom.evaluate import resolve_mode
+    >>> space = hz.Space(x=hz.Uniform(0, 1), y=hz.Uniform(0, 1))
+    >>> resolve_mode(lambda x, y: x + y, space, None)
+    'kwargs'
+    >>> resolve_mode(lambda c: c["x"] + c["y"], space, None)
+    'batch'
+    """
+    if not callable(objective):
+        msg = f"`objective` must be callable, but got {objective!r}."
+        raise TypeError(msg)
+    if mode is not None:
+        if mode not in MODES:
+            msg = f"{mode!r} is not a valid mode. It must be one of {set(MODES)!r}."
+            raise ValueError(msg)
+        return mode
+    try:
+        sig = inspect.signature(objective)
+    except (TypeError, ValueError):
+        return "batch"
+    params = sig.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return "kwargs"
+    keyword_ok = {
+        p.name
+        for p in params
+        if p.kind
+        in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
+    if space.d > 0 and set(space.names) <= keyword_ok:
+        return "kwargs"
+    return "batch"
+
+
+def _error_text(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {tb[-1].filename}:{tb[-1].lineno})" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _call_batch(objective: Callable[..., Any], configs: Configs) -> np.ndarray:
+    return np.asarray(objective(configs))
+
+
+def _check_batch(result: Any, m: int) -> np.ndarray:
+    arr = np.asarray(result)
+    if arr.dtype.kind not in "biuf":
+        msg = (
+            f"a vectorised objective must return {m} real numbers, one per configuration, "
+            f"but returned dtype {arr.dtype} with shape {arr.shape}."
+        )
+        raise ValueError(msg)
+    if arr.shape != (m,):
+        if arr.size == m and arr.ndim == 2 and 1 in arr.shape:
+            arr = arr.reshape(m)
+        else:
+            msg = (
+                f"a vectorised objective must return shape ({m},) for a batch of {m} "
+                f"configurations, but returned shape {arr.shape}."
+            )
+            raise ValueError(msg)
+    return arr.astype(np.float64, copy=False)
+
+
+def _scalar_value(result: Any) -> tuple[float, str | None]:
+    try:
+        value = float(result)
+    except (TypeError, ValueError):
+        return math.nan, f"objective returned {result!r}, not a real number"
+    if not math.isfinite(value):
+        return math.nan, f"objective returned {value!r}"
+    return value, None
+
+
+def evaluate(
+    objective: Callable[..., Any],
+    configs: Configs,
+    *,
+    mode: str,
+    executor: Executor | None = None,
+    batch_size: int | None = None,
+) -> tuple[np.ndarray, list[str | None], np.ndarray]:
+    """Evaluate ``objective`` on ``configs``.
+
+    Returns
+    -------
+    values : ndarray, shape (n,)
+        The losses; NaN where a trial failed.
+    errors : list of (str or None)
+        The error text of each failed trial.
+    batch : ndarray of int64, shape (n,)
+        The index of the call (batch) each trial was evaluated in.
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> from hyperzoom.evaluate import evaluate
+    >>> space = hz.Space(x=hz.Uniform(0, 1))
+    >>> c = space.from_unit([[0.25], [0.5]])
+    >>> values, errors, _ = evaluate(lambda c: c["x"] ** 2, c, mode="batch")
+    >>> values.tolist(), errors
+    ([0.0625, 0.25], [None, None])
+    """
+    n = len(configs)
+    values = np.full(n, np.nan)
+    errors: list[str | None] = [None] * n
+    batch = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return values, errors, batch
+    if mode == "batch":
+        size = n if batch_size is None else max(1, int(batch_size))
+        starts = list(range(0, n, size))
+        chunks = [configs[s : s + size] for s in starts]
+        outcomes: list[Any] = []
+        if executor is None:
+            for chunk in chunks:
+                try:
+                    outcomes.append(_call_batch(objective, chunk))
+                except Exception as exc:  # noqa: BLE001 - a failing batch fails its trials
+                    outcomes.append(exc)
+        else:
+            futures = [
+                executor.submit(_call_batch, objective, chunk) for chunk in chunks
+            ]
+            outcomes = [_outcome(f) for f in futures]
+        for b, (s, chunk, out) in enumerate(zip(starts, chunks, outcomes)):
+            m = len(chunk)
+            batch[s : s + m] = b
+            if isinstance(out, BaseException):
+                text = _error_text(out)
+                errors[s : s + m] = [text] * m
+                continue
+            arr = _check_batch(out, m)
+            bad = ~np.isfinite(arr)
+            values[s : s + m] = np.where(bad, np.nan, arr)
+            if bad.any():
+                for i in np.flatnonzero(bad):
+                    errors[s + int(i)] = f"objective returned {float(arr[i])!r}"
+        return values, errors, batch
+
+    rows = list(configs)  # scalar objectives: one Python call per trial by contract
+    batch[:] = np.arange(n)
+    call = _call_kwargs if mode == "kwargs" else _call_dict
+    if executor is None:
+        results: Sequence[Any] = [_guarded(call, objective, row) for row in rows]
+    else:
+        futures = [executor.submit(call, objective, row) for row in rows]
+        results = [_outcome(f) for f in futures]
+    for i, out in enumerate(results):
+        if isinstance(out, BaseException):
+            errors[i] = _error_text(out)
+            continue
+        value, err = _scalar_value(out)
+        values[i] = value
+        errors[i] = err
+    return values, errors, batch
+
+
+def _call_kwargs(objective: Callable[..., Any], row: dict[str, Any]) -> Any:
+    return objective(**row)
+
+
+def _call_dict(objective: Callable[..., Any], row: dict[str, Any]) -> Any:
+    return objective(row)
+
+
+def _guarded(
+    call: Callable[..., Any], objective: Callable[..., Any], row: dict[str, Any]
+) -> Any:
+    try:
+        return call(objective, row)
+    except Exception as exc:  # noqa: BLE001 - a failing trial fails alone
+        return exc
+
+
+def _outcome(future: Future[Any]) -> Any:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - includes BrokenProcessPool for that trial
+        return exc

@@ -1,0 +1,815 @@
+"""Coarse-to-fine search: ``hz.search`` and the ask/tell optimiser it runs on.
+
+How a budget becomes rounds
+---------------------------
+``rounds`` (default: ``clip(2 floor(log2(budget / (2 (d + 1)))), 1, 24)``) splits the
+budget. With ``retest=k``, ``k`` evaluations are reserved after each round (``k rounds``
+in all): the best ``k`` trials are evaluated again before the next zoom (and once more at
+the end), the elite is ranked by the mean of each configuration's evaluations, and the
+reported best is the best re-tested configuration. The remaining draws are split evenly
+over the rounds, the first round taking the remainder. Round 0 is a Latin hypercube over the whole space. Every later round:
+
+1. the *elite* is the best ``keep`` share (default 2%) of all successful trials so far
+   (at least 2),
+   ranked by the mean of each configuration's evaluations (re-tests included);
+2. the next region is the elite's bounding box on every scaled axis, grown by
+   ``margin`` times its width on each side, at least ``min_width`` wide, panned (grown
+   by half the old width) towards any edge of the old region that the elite presses
+   against, and clipped to the space; integer axes keep whole cells, choices keep
+   exactly the options the elite uses (never none);
+3. ``1 - explore`` of the round is a Latin hypercube inside the region (extending the
+   previous round's design when the region did not move), ``explore`` of it a Latin
+   hypercube over the whole space, so a wrong early zoom can recover.
+
+``strategy="random"`` draws the whole budget at random from the space; ``"grid"``
+evaluates the largest grid (spaced on each scaled axis) that fits the budget.
+
+Everything random comes from ``rng``; rounds are synchronous, and each value is stored
+at its trial's index, so the same seed gives the same trials and result whatever the
+executor, the number of workers or the order in which results arrive.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+import numpy as np
+
+from ._rng import as_generator
+from ._validation import as_count, as_real, as_workers
+from .evaluate import evaluate, resolve_mode
+from .region import Region, select_elite
+from .space import Configs, Space
+from .typing import RngLike
+
+__all__ = [
+    "STRATEGIES",
+    "AllTrialsFailedError",
+    "CoarseToFine",
+    "SearchResult",
+    "Trials",
+    "search",
+]
+
+STRATEGIES = ("coarse-to-fine", "random", "grid")
+_OK, _FAILED, _PENDING = 0, 1, 2
+
+
+class AllTrialsFailedError(RuntimeError):
+    """Every trial of a round failed; ``.result`` holds everything evaluated so far."""
+
+    def __init__(self, message: str, result: SearchResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def default_rounds(budget: int, d: int) -> int:
+    """Return the default number of rounds for a budget (see the module docstring).
+
+    Examples
+    --------
+    >>> from hyperzoom.search import default_rounds
+    >>> default_rounds(100, 7), default_rounds(2000, 7), default_rounds(10_000_000, 7)
+    (4, 12, 24)
+    """
+    if budget < 1:
+        return 1
+    octaves = math.floor(math.log2(max(budget / (2 * (d + 1)), 1.0)))
+    return int(min(24, max(1, 2 * octaves)))
+
+
+# ---------------------------------------------------------------------------------------
+class Trials:
+    """Every trial of a search, column-wise.
+
+    Attributes
+    ----------
+    id : ndarray of int64
+        Trial ids (their order of asking).
+    unit : ndarray, shape (n, d)
+        Unit coordinates of each configuration.
+    value : ndarray of float64
+        The loss (or score when maximising) returned; NaN for failed trials.
+    status : ndarray of str
+        ``"ok"`` or ``"failed"``.
+    error : ndarray of object
+        The error text of failed trials, else None.
+    round, batch : ndarray of int64
+        The round each trial belongs to and the objective call that evaluated it.
+    retest_of : ndarray of int64
+        For re-test evaluations, the id of the trial re-tested; -1 otherwise.
+    """
+
+    def __init__(
+        self,
+        space: Space,
+        *,
+        id: np.ndarray,
+        unit: np.ndarray,
+        value: np.ndarray,
+        status: np.ndarray,
+        error: np.ndarray,
+        round: np.ndarray,
+        batch: np.ndarray,
+        retest_of: np.ndarray,
+    ) -> None:
+        self.space = space
+        self.id = id
+        self.unit = unit
+        self.value = value
+        self.status = status
+        self.error = error
+        self.round = round
+        self.batch = batch
+        self.retest_of = retest_of
+        self._configs: Configs | None = None
+
+    @property
+    def configs(self) -> Configs:
+        """The configurations (computed from ``unit`` on first use)."""
+        if self._configs is None:
+            self._configs = self.space.from_unit(self.unit)
+            self._configs.ids = self.id
+        return self._configs
+
+    def __len__(self) -> int:
+        return int(self.id.shape[0])
+
+    @property
+    def n_failed(self) -> int:
+        """Number of failed trials."""
+        return int(np.count_nonzero(self.status == "failed"))
+
+    def to_pandas(self) -> Any:
+        """Return the trials as a ``pandas.DataFrame`` (pandas is optional)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            msg = "to_pandas() needs pandas: pip install pandas"
+            raise ImportError(msg) from exc
+        data: dict[str, Any] = {"id": self.id}
+        data.update(self.configs.columns)
+        data.update(
+            value=self.value,
+            status=self.status,
+            error=self.error,
+            round=self.round,
+            batch=self.batch,
+            retest_of=self.retest_of,
+        )
+        return pd.DataFrame(data)
+
+    def __repr__(self) -> str:
+        return f"Trials(n={len(self)}, failed={self.n_failed})"
+
+
+class SearchResult:
+    """The outcome of a search: the best configuration, every trial, every region.
+
+    Attributes
+    ----------
+    best : dict
+        The best configuration (plain Python values).
+    best_value : float
+        Its value: the mean of its evaluations (re-tests included).
+    best_id : int
+        Its trial id.
+    trials : Trials
+        Every trial, failed ones and re-tests included.
+    regions : list of Region
+        The region each round sampled (round 0: the whole space).
+    """
+
+    def __init__(
+        self,
+        space: Space,
+        trials: Trials,
+        regions: list[Region],
+        best_id: int | None,
+        best_value: float,
+        minimize: bool,
+    ) -> None:
+        self.space = space
+        self.trials = trials
+        self.regions = regions
+        self.best_id = best_id
+        self.best_value = best_value
+        self.minimize = minimize
+        if best_id is None:
+            self.best: dict[str, Any] | None = None
+        else:
+            row = int(np.flatnonzero(trials.id == best_id)[0])
+            self.best = space.from_unit(trials.unit[row : row + 1])[0]
+
+    def to_pandas(self) -> Any:
+        """Return the trials as a ``pandas.DataFrame``."""
+        return self.trials.to_pandas()
+
+    def __repr__(self) -> str:
+        best = (
+            "None"
+            if self.best is None
+            else ", ".join(f"{k}={_fmt(v)}" for k, v in self.best.items())
+        )
+        sense = "min" if self.minimize else "max"
+        return (
+            f"SearchResult({sense} best_value={self.best_value:.6g}, best={{{best}}}, "
+            f"trials={len(self.trials)} ({self.trials.n_failed} failed), rounds={len(self.regions)})"
+        )
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else repr(v)
+
+
+# ---------------------------------------------------------------------------------------
+class CoarseToFine:
+    """Ask/tell coarse-to-fine optimiser: the engine behind :func:`search`.
+
+    ``ask()`` returns the next configurations to evaluate (the rest of the current
+    round, or at most ``n``), as a :class:`~hyperzoom.Configs` whose ``ids`` name the
+    trials; ``tell(configs_or_ids, values)`` reports their losses (NaN or infinity marks
+    a failure). A round's region is computed once all its trials are told; until then
+    ``ask()`` returns an empty ``Configs``.
+
+    Parameters are those of :func:`search`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import hyperzoom as hz
+    >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0), beta=hz.InvLogUniform(0.9, 0.999))
+    >>> opt = hz.CoarseToFine(space, budget=200, rng=20241128)
+    >>> while not opt.done:
+    ...     c = opt.ask()
+    ...     loss = (np.log10(c["lr"]) + 2.5) ** 2 + (np.log10(1 - c["beta"]) + 2) ** 2
+    ...     opt.tell(c, loss)
+    >>> r = opt.result()
+    >>> len(r.trials), r.best_value < 0.05
+    (200, True)
+    """
+
+    def __init__(
+        self,
+        space: Space,
+        *,
+        budget: int,
+        strategy: str = "coarse-to-fine",
+        rounds: int | None = None,
+        keep: float = 0.02,
+        margin: float = 0.05,
+        min_width: float = 0.05,
+        explore: float = 0.1,
+        retest: int = 0,
+        minimize: bool = True,
+        design: str = "lhs",
+        rng: RngLike = None,
+        workers: int | None = None,
+    ) -> None:
+        if not isinstance(space, Space):
+            msg = f"`space` must be a hyperzoom Space, but got {type(space).__name__}."
+            raise TypeError(msg)
+        self.space = space
+        self.budget = as_count(budget, "budget", minimum=1)
+        if strategy not in STRATEGIES:
+            msg = f"{strategy!r} is not a valid strategy. It must be one of {set(STRATEGIES)!r}."
+            raise ValueError(msg)
+        self.strategy = strategy
+        self.keep = as_real(keep, "keep")
+        if not 0.0 < self.keep <= 1.0:
+            msg = f"`keep` must be in (0, 1], but got {self.keep!r}."
+            raise ValueError(msg)
+        self.margin = as_real(margin, "margin")
+        if self.margin < 0.0:
+            msg = f"`margin` must be >= 0, but got {self.margin!r}."
+            raise ValueError(msg)
+        self.min_width = as_real(min_width, "min_width")
+        if not 0.0 <= self.min_width <= 1.0:
+            msg = f"`min_width` must be in [0, 1], but got {self.min_width!r}."
+            raise ValueError(msg)
+        self.explore = as_real(explore, "explore")
+        if not 0.0 <= self.explore < 1.0:
+            msg = f"`explore` must be in [0, 1), but got {self.explore!r}."
+            raise ValueError(msg)
+        self.retest = as_count(retest, "retest")
+        if design not in ("lhs", "random"):
+            msg = f"{design!r} is not a valid design. It must be one of {{'lhs', 'random'}}."
+            raise ValueError(msg)
+        self.design = design
+        self.minimize = bool(minimize)
+        self.workers = as_workers(workers, self.budget * max(space.d, 1))
+        self._gen = as_generator(rng)
+
+        # -- the plan ----------------------------------------------------------------
+        if strategy == "coarse-to-fine":
+            n_rounds = (
+                default_rounds(self.budget, space.d)
+                if rounds is None
+                else as_count(rounds, "rounds", minimum=1)
+            )
+            n_rounds = min(n_rounds, self.budget)
+            reserve = self.retest * n_rounds
+            if reserve >= self.budget - n_rounds + 1 and self.retest:
+                msg = (
+                    f"`retest={self.retest}` re-evaluations after each of {n_rounds} rounds "
+                    f"leave too few of the {self.budget} evaluations for the rounds."
+                )
+                raise ValueError(msg)
+            draws = self.budget - reserve
+            base = draws // n_rounds
+            self._sizes = [base + draws % n_rounds] + [base] * (n_rounds - 1)
+        else:
+            if rounds is not None:
+                as_count(rounds, "rounds", minimum=1)
+            self._sizes = [self.budget]
+        self._grid_unit: np.ndarray | None = None
+        if strategy == "grid":
+            self._grid_unit = _grid_unit(space, self.budget)
+            self._sizes = [int(self._grid_unit.shape[0])]
+
+        # -- storage (preallocated: search overhead stays per round, not per trial) --
+        cap = self.budget
+        d = space.d
+        self._unit = np.empty((cap, d))
+        self._value = np.full(cap, np.nan)
+        self._status = np.full(cap, _PENDING, dtype=np.int8)
+        self._round = np.zeros(cap, dtype=np.int64)
+        self._batch = np.zeros(cap, dtype=np.int64)
+        self._retest_of = np.full(cap, -1, dtype=np.int64)
+        self._errors: dict[int, str] = {}
+        self._n = 0  # trials asked
+        self._n_told = 0
+
+        self._region = Region.full(space)
+        self.regions: list[Region] = []
+        self._r = 0  # current round
+        self._queue: np.ndarray | None = (
+            None  # unit rows of the current phase, not yet asked
+        )
+        self._queue_kind = "round"
+        self._queue_retest: np.ndarray | None = None
+        self._phase_ids: list[np.ndarray] = []
+        self._prev_local: np.ndarray | None = None
+        self._prev_region: Region | None = None
+        self._done = False
+        self._start_round()
+
+    # -- public state -----------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        """True once the whole budget is evaluated (or the plan is exhausted)."""
+        return self._done
+
+    @property
+    def round(self) -> int:
+        """The current round (0-based)."""
+        return self._r
+
+    @property
+    def region(self) -> Region:
+        """The region the current round samples."""
+        return self._region
+
+    @property
+    def n_rounds(self) -> int:
+        """Rounds in the plan."""
+        return len(self._sizes)
+
+    # -- ask / tell -------------------------------------------------------------------
+    def ask(self, n: int | None = None) -> Configs:
+        """Return up to ``n`` configurations to evaluate next (all that are due if None)."""
+        if n is not None:
+            n = as_count(n)
+        if self._done or self._queue is None or self._queue.shape[0] == 0:
+            return self._configs(
+                np.empty((0, self.space.d)), np.empty(0, dtype=np.int64)
+            )
+        take = self._queue.shape[0] if n is None else min(n, self._queue.shape[0])
+        unit, self._queue = self._queue[:take], self._queue[take:]
+        ids = np.arange(self._n, self._n + take, dtype=np.int64)
+        self._unit[ids] = unit
+        self._round[ids] = self._r
+        if self._queue_kind == "retest":
+            assert self._queue_retest is not None
+            self._retest_of[ids] = self._queue_retest[:take]
+            self._queue_retest = self._queue_retest[take:]
+        self._n += take
+        self._phase_ids.append(ids)
+        return self._configs(unit, ids)
+
+    def tell(
+        self,
+        configs_or_ids: Configs | Any,
+        values: Any,
+        *,
+        errors: list[str | None] | None = None,
+        batch: Any | None = None,
+    ) -> None:
+        """Report the values of asked trials (NaN or infinity marks a failure).
+
+        Raises
+        ------
+        ValueError
+            For unknown or already told ids, or values of the wrong length.
+        AllTrialsFailedError
+            When this tell completes a round in which every trial failed (everything
+            told is kept; ``.result`` holds it).
+        """
+        if isinstance(configs_or_ids, Configs):
+            if configs_or_ids.ids is None:
+                msg = "`configs` were not produced by ask(): they carry no trial ids."
+                raise ValueError(msg)
+            ids = configs_or_ids.ids
+        else:
+            ids = np.asarray(configs_or_ids)
+            if ids.dtype.kind not in "iu":
+                msg = f"trial ids must be integers, but got dtype {ids.dtype}."
+                raise TypeError(msg)
+        ids = np.atleast_1d(ids).astype(np.int64)
+        vals = np.atleast_1d(np.asarray(values))
+        if vals.dtype.kind not in "biuf":
+            msg = f"`values` must be real numbers, but got dtype {vals.dtype}."
+            raise TypeError(msg)
+        vals = vals.astype(np.float64)
+        if vals.shape != ids.shape:
+            msg = f"`values` must have shape {ids.shape} (one per trial), but got {vals.shape}."
+            raise ValueError(msg)
+        if ids.size and (ids.min() < 0 or ids.max() >= self._n):
+            bad = ids[(ids < 0) | (ids >= self._n)][0]
+            msg = f"trial id {int(bad)} was never asked (ids run from 0 to {self._n - 1})."
+            raise ValueError(msg)
+        if np.unique(ids).size != ids.size or np.any(self._status[ids] != _PENDING):
+            told = ids[self._status[ids] != _PENDING]
+            which = int(told[0]) if told.size else int(ids[0])
+            msg = f"trial id {which} was already told (or appears twice)."
+            raise ValueError(msg)
+        finite = np.isfinite(vals)
+        self._value[ids] = np.where(finite, vals, np.nan)
+        self._status[ids] = np.where(finite, _OK, _FAILED).astype(np.int8)
+        if batch is not None:
+            self._batch[ids] = np.asarray(batch, dtype=np.int64)
+        for k in np.flatnonzero(~finite):
+            text = errors[int(k)] if errors is not None and errors[int(k)] else None
+            self._errors[int(ids[k])] = text or f"objective returned {vals[k]!r}"
+        self._n_told += ids.size
+        self._maybe_advance()
+
+    # -- results ------------------------------------------------------------------------
+    def scores(self) -> np.ndarray:
+        """Mean value of each trial's evaluations (NaN: failed or re-test rows)."""
+        n = self._n
+        value = self._value[:n]
+        scores = np.where(self._retest_of[:n] < 0, value, np.nan)
+        rt = np.flatnonzero((self._retest_of[:n] >= 0) & np.isfinite(value))
+        if rt.size:
+            target = self._retest_of[rt]
+            sums = np.bincount(target, weights=value[rt], minlength=n)
+            counts = np.bincount(target, minlength=n).astype(np.float64)
+            own = np.isfinite(scores)
+            total = np.where(own, scores, 0.0) + sums
+            cnt = own.astype(np.float64) + counts
+            scores = np.where(
+                (self._retest_of[:n] < 0) & (cnt > 0),
+                total / np.maximum(cnt, 1),
+                np.nan,
+            )
+        return scores
+
+    def result(self) -> SearchResult:
+        """Return everything told so far as a :class:`SearchResult`."""
+        told = np.flatnonzero(self._status[: self._n] != _PENDING)
+        scores = self.scores()
+        ranking = scores if self.minimize else -scores
+        if self.retest:
+            # With re-testing, the incumbent is the best of the re-tested trials: a lucky
+            # single draw never becomes the answer.
+            retested = np.zeros(self._n, dtype=bool)
+            targets = self._retest_of[: self._n]
+            retested[targets[(targets >= 0) & (self._status[: self._n] == _OK)]] = True
+            if retested.any():
+                ranking = np.where(retested, ranking, np.nan)
+        best = select_elite(ranking, 1)
+        best_id = int(best[0]) if best.size else None
+        best_value = float(scores[best_id]) if best_id is not None else math.nan
+        status = np.where(self._status[told] == _OK, "ok", "failed")
+        error = np.empty(told.size, dtype=object)
+        for i, t in enumerate(told.tolist()):
+            error[i] = self._errors.get(t)
+        trials = Trials(
+            self.space,
+            id=told.astype(np.int64),
+            unit=self._unit[told],
+            value=self._value[told],
+            status=status,
+            error=error,
+            round=self._round[told],
+            batch=self._batch[told],
+            retest_of=self._retest_of[told],
+        )
+        regions = list(self.regions)
+        return SearchResult(
+            self.space, trials, regions, best_id, best_value, self.minimize
+        )
+
+    # -- internals ----------------------------------------------------------------------
+    def _configs(self, unit: np.ndarray, ids: np.ndarray) -> Configs:
+        c = self.space.from_unit(unit, workers=self.workers)
+        c.ids = ids
+        return c
+
+    def _lhs(self, n: int) -> np.ndarray:
+        d = self.space.d
+        if n == 0:
+            return np.empty((0, d))
+        if self.design == "lhs":
+            try:  # TEMPORARY until the designs module lands
+                from . import designs
+            except ImportError:
+                designs = None
+            if designs is not None:
+                return np.asarray(
+                    designs.latin_hypercube(n, d, rng=self._gen, workers=self.workers)
+                )
+        from . import _core
+        from ._rng import seed_words
+
+        words = seed_words(self._gen)
+        return np.asarray(
+            _core.scales.CompiledSpace(
+                np.zeros(d, dtype=np.int64), np.zeros(d), np.ones(d), [None] * d
+            ).sample_unit(words, n, self.workers)
+        )
+
+    def _start_round(self) -> None:
+        if self._r >= len(self._sizes):
+            self._done = True
+            self._queue = None
+            return
+        size = self._sizes[self._r]
+        self.regions.append(self._region)
+        if self.strategy == "grid":
+            assert self._grid_unit is not None
+            self._queue = self._grid_unit
+        elif self.strategy == "random":
+            self.design = "random"
+            self._queue = self._lhs(size)
+        elif self._r == 0:
+            self._queue = self._lhs(size)
+        else:
+            n_explore = round(self.explore * size)
+            n_in = size - n_explore
+            local = self._local_design(n_in)
+            inside = self._region.to_unit(local, workers=self.workers)
+            self._queue = np.concatenate([inside, self._lhs(n_explore)])
+        self._queue_kind = "round"
+        self._phase_ids = []
+
+    def _local_design(self, n: int) -> np.ndarray:
+        """Draw a design in the region's own cube, extending the last one if it stayed."""
+        try:  # TEMPORARY until the designs module lands
+            from . import designs
+        except ImportError:
+            designs = None
+
+        if (
+            self.design == "lhs"
+            and self._prev_region is not None
+            and self._prev_region == self._region
+            and self._prev_local is not None
+            and hasattr(designs, "extend_lhs")
+        ):
+            grown = np.asarray(designs.extend_lhs(self._prev_local, n, rng=self._gen))
+            local = grown[self._prev_local.shape[0] :]
+        else:
+            local = self._lhs(n)
+        self._prev_local = (
+            local
+            if self._prev_local is None or self._prev_region != self._region
+            else np.concatenate([self._prev_local, local])
+        )
+        self._prev_region = self._region
+        return local
+
+    def _maybe_advance(self) -> None:
+        if self._queue is None or self._queue.shape[0] > 0:
+            return
+        asked = (
+            np.concatenate(self._phase_ids)
+            if self._phase_ids
+            else np.empty(0, np.int64)
+        )
+        if asked.size == 0 or np.any(self._status[asked] == _PENDING):
+            return
+        if self._queue_kind == "round":
+            round_ids = asked
+            if np.all(self._status[round_ids] == _FAILED):
+                first = self._errors.get(int(round_ids[0]), "unknown error")
+                msg = (
+                    f"every trial of round {self._r} ({round_ids.size} trials) failed; "
+                    f"the first error: {first}"
+                )
+                raise AllTrialsFailedError(msg, self.result())
+            if self.retest and self.strategy == "coarse-to-fine":
+                self._start_retest()
+                return
+        self._zoom()
+
+    def _start_retest(self) -> None:
+        scores = self.scores()
+        ranking = scores if self.minimize else -scores
+        top = select_elite(ranking, self.retest)
+        self._queue = self._unit[top].copy()
+        self._queue_retest = top.astype(np.int64)
+        self._queue_kind = "retest"
+        self._phase_ids = []
+
+    def _zoom(self) -> None:
+        self._r += 1
+        if self._r >= len(self._sizes):
+            self._done = True
+            self._queue = None
+            return
+        if self.strategy == "coarse-to-fine":
+            scores = self.scores()
+            ranking = scores if self.minimize else -scores
+            n_ok = int(np.count_nonzero(np.isfinite(ranking)))
+            k = max(2, math.ceil(self.keep * n_ok))
+            elite = select_elite(ranking, k)
+            self._region = self._region.shrink(
+                self._unit[: self._n],
+                elite,
+                margin=self.margin,
+                min_width=self.min_width,
+            )
+        self._start_round()
+
+
+def _grid_unit(space: Space, budget: int) -> np.ndarray:
+    """Return the unit coordinates of the largest grid that fits the budget."""
+    from . import designs
+
+    best: np.ndarray | None = None
+    points = 1
+    while True:
+        try:
+            g = designs.grid(space, points + 1)
+        except ValueError:
+            break
+        u = g.unit if isinstance(g, Configs) else np.asarray(g)
+        if u.shape[0] > budget:
+            break
+        best = u
+        points += 1
+        if points > budget:
+            break
+    if best is None:
+        g = designs.grid(space, 1)
+        best = g.unit if isinstance(g, Configs) else np.asarray(g)
+    return np.ascontiguousarray(best[:budget])
+
+
+# ---------------------------------------------------------------------------------------
+def search(
+    objective: Callable[..., Any],
+    space: Space,
+    *,
+    budget: int,
+    strategy: str = "coarse-to-fine",
+    rounds: int | None = None,
+    batch_size: int | None = None,
+    keep: float = 0.02,
+    margin: float = 0.05,
+    min_width: float = 0.05,
+    explore: float = 0.1,
+    retest: int = 0,
+    minimize: bool = True,
+    mode: str | None = None,
+    executor: Executor | None = None,
+    rng: RngLike = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> SearchResult:
+    """Search ``space`` for the configuration that minimises ``objective``.
+
+    Parameters
+    ----------
+    objective : callable
+        Vectorised, ``objective(configs) -> losses`` (one per row); or scalar,
+        ``objective(**config) -> loss`` (or ``objective(config)`` with ``mode="dict"``).
+        See :mod:`hyperzoom.evaluate` for how the form is chosen.
+    space : Space
+        The parameters and their scales.
+    budget : int
+        Total number of evaluations (re-tests included).
+    strategy : {"coarse-to-fine", "random", "grid"}
+        Coarse to fine (default, see :mod:`hyperzoom.search`), random search over the
+        whole space, or the largest grid that fits the budget.
+    rounds : int, optional
+        Number of coarse-to-fine rounds (default from the budget).
+    batch_size : int, optional
+        Largest batch handed to a vectorised objective (default: a whole round).
+    keep : float in (0, 1]
+        Share of the successful trials that forms the elite.
+    margin, min_width, explore : float
+        Region growth around the elite, the smallest region width on each unit axis,
+        and the share of every round drawn from the whole space.
+    retest : int
+        Re-evaluate the best ``retest`` trials after each round and rank by the mean
+        (the reported best is then the best re-tested configuration).
+    minimize : bool
+        Minimise (default) or maximise.
+    mode : {"batch", "kwargs", "dict"}, optional
+        How to call the objective (default: from its signature).
+    executor : concurrent.futures.Executor, optional
+        Where to run the objective (default: the calling thread). Scalar trials are
+        submitted one each; vectorised batches one per ``batch_size`` chunk.
+    rng : int, SeedSequence, Generator or None
+        Seed; the same seed gives the same trials and result on any executor.
+    workers : int, optional
+        Threads for the compiled sampling and design kernels.
+    progress : bool, optional
+        Show a tqdm progress bar (default: when stderr is a terminal and tqdm is
+        installed).
+
+    Returns
+    -------
+    SearchResult
+
+    Raises
+    ------
+    AllTrialsFailedError
+        If every trial of a round fails (``.result`` keeps everything evaluated).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import hyperzoom as hz
+    >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0), beta=hz.InvLogUniform(0.9, 0.999))
+    >>> def loss(c):  # best at lr = 10^-2.5, beta = 0.99
+    ...     return (np.log10(c["lr"]) + 2.5) ** 2 + (np.log10(1 - c["beta"]) + 2) ** 2
+    >>> result = hz.search(loss, space, budget=500, rng=20241128)
+    >>> round(float(np.log10(result.best["lr"])), 1), round(result.best["beta"], 3)
+    (-2.5, 0.99)
+    """
+    if not isinstance(space, Space):
+        msg = f"`space` must be a hyperzoom Space, but got {type(space).__name__}."
+        raise TypeError(msg)
+    mode = resolve_mode(objective, space, mode)
+    if batch_size is not None:
+        batch_size = as_count(batch_size, "batch_size", minimum=1)
+    opt = CoarseToFine(
+        space,
+        budget=budget,
+        strategy=strategy,
+        rounds=rounds,
+        keep=keep,
+        margin=margin,
+        min_width=min_width,
+        explore=explore,
+        retest=retest,
+        minimize=minimize,
+        rng=rng,
+        workers=workers,
+    )
+    bar = _progress_bar(progress, opt.budget)
+    batches = 0
+    try:
+        while not opt.done:
+            configs = opt.ask()
+            if len(configs) == 0:  # pragma: no cover - ask/tell keeps phases in step
+                break
+            try:
+                values, errors, batch = evaluate(
+                    objective,
+                    configs,
+                    mode=mode,
+                    executor=executor,
+                    batch_size=batch_size,
+                )
+            except ValueError as exc:
+                exc.partial_result = opt.result()  # type: ignore[attr-defined]
+                raise
+            opt.tell(configs, values, errors=errors, batch=batch + batches)
+            batches += int(batch.max()) + 1 if batch.size else 0
+            if bar is not None:
+                bar.update(len(configs))
+    finally:
+        if bar is not None:
+            bar.close()
+    return opt.result()
+
+
+def _progress_bar(progress: bool | None, total: int) -> Any:
+    if progress is False:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+        return None
+    return tqdm(total=total, unit="trial", desc="hyperzoom")
