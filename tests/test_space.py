@@ -362,6 +362,16 @@ def test_randomized_search_cv_drop_in(seed: int) -> None:
             ValueError,
             r"powers of two.*low=3, high=100.*PowerOfTwo\(4, 64\)",
         ),
+        (
+            lambda: hz.InvLogUniform(0.0, 1e-300),
+            ValueError,
+            r"too close to tell apart.*1e-300",
+        ),
+        (
+            lambda: hz.LogUniform(1e300, 1.0000000000000002e300),
+            ValueError,
+            r"too close to tell apart",
+        ),
         (lambda: hz.Choice([]), ValueError, r"at least one option"),
         (lambda: hz.Choice("abc"), TypeError, r"sequence of options"),
         (lambda: hz.Choice(["a", "a"]), ValueError, r"distinct.*'a'"),

@@ -350,6 +350,12 @@ class LogUniform(_Continuous):
                 f"(low={self.low!r}, high={self.high!r})."
             )
             raise ValueError(msg)
+        if not math.log(self.high) - math.log(self.low) > 0.0:
+            msg = (
+                "`low` and `high` are too close to tell apart on a log scale: "
+                f"(low={self.low!r}, high={self.high!r})."
+            )
+            raise ValueError(msg)
 
 
 class InvLogUniform(_Continuous):
@@ -380,6 +386,12 @@ class InvLogUniform(_Continuous):
         if not self.low < self.high < 1.0:
             msg = (
                 "`low < high < 1` must hold for an inverse-log scale, but got "
+                f"(low={self.low!r}, high={self.high!r})."
+            )
+            raise ValueError(msg)
+        if not math.log(1.0 - self.low) - math.log(1.0 - self.high) > 0.0:
+            msg = (
+                "`1 - low` and `1 - high` are too close to tell apart in floating point: "
                 f"(low={self.low!r}, high={self.high!r})."
             )
             raise ValueError(msg)
