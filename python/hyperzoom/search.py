@@ -582,8 +582,9 @@ class CoarseToFine:
             and self._prev_local is not None
             and hasattr(designs, "extend_lhs")
         ):
-            grown = np.asarray(designs.extend_lhs(self._prev_local, n, rng=self._gen))
-            local = grown[self._prev_local.shape[0] :]
+            local = np.asarray(
+                designs.extend_lhs(self._prev_local, n, rng=self._gen, workers=self.workers)
+            )
         else:
             local = self._lhs(n)
         self._prev_local = (
