@@ -3,6 +3,7 @@
 
 void register_random(py::module_& m);
 void register_scales(py::module_& m);
+void register_designs(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "hyperzoom's compiled core (private: use the hyperzoom package).";
@@ -10,4 +11,6 @@ PYBIND11_MODULE(_core, m) {
     register_random(random);
     auto scales = m.def_submodule("scales", "Unit-cube <-> value maps per scale kind.");
     register_scales(scales);
+    auto designs = m.def_submodule("designs", "Random, Latin hypercube and grid designs; metrics.");
+    register_designs(designs);
 }

@@ -26,6 +26,15 @@ except ImportError as exc:  # pragma: no cover - only when the extension is miss
     )
     raise ImportError(msg) from exc
 
+from .designs import (
+    discrepancy,
+    extend_lhs,
+    grid,
+    latin_hypercube,
+    max_abs_correlation,
+    min_distance,
+    random_design,
+)
 from .space import (
     Choice,
     Configs,
@@ -53,6 +62,13 @@ __all__ = [
     "Space",
     "Uniform",
     "__version__",
+    "discrepancy",
+    "extend_lhs",
+    "grid",
+    "latin_hypercube",
+    "max_abs_correlation",
+    "min_distance",
+    "random_design",
 ]
 
 

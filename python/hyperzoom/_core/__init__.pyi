@@ -1,3 +1,4 @@
 # Hand-written stubs of the compiled module hyperzoom._core (mirror cpp/bindings/).
+from . import designs as designs
 from . import random as random
 from . import scales as scales

@@ -1,0 +1,790 @@
+// designs.cpp: random and Latin hypercube designs, their extension and optimisation
+// (exchange moves with O(n) criterion updates), grids and the O(n^2 d) metrics.
+#include "hyperzoom/designs.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hyperzoom/parallel.hpp"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HYPERZOOM_X86_DISPATCH 1
+#endif
+
+namespace hyperzoom {
+namespace {
+
+__extension__ typedef unsigned __int128 u128;
+
+constexpr std::size_t kRows = 1024;  // rows per inner step of the row-parallel kernels
+
+void check_columns(std::size_t d) {
+    if (d < 1 || d > kMaxDesignColumns)
+        throw std::invalid_argument("`d` must be in [1, 2**24], but got " + std::to_string(d) + ".");
+}
+
+// The point of stratum k of n at offset u in [0, 1): (k + u) / n, nudged by ulps where
+// rounding would put it in a neighbouring stratum (or at 1.0). Afterwards
+// floor(x * n) == k holds exactly in double arithmetic, as NumPy computes it.
+inline double in_stratum(std::uint64_t k, double u, double dn, double inv_n) noexcept {
+    double x = (static_cast<double>(k) + u) * inv_n;
+    // x >= 0 and x * n < 2^53, so truncation is floor.
+    while (x >= 1.0 || static_cast<std::uint64_t>(x * dn) > k) x = std::nextafter(x, 0.0);
+    while (static_cast<std::uint64_t>(x * dn) < k) x = std::nextafter(x, 1.0);
+    return x;
+}
+
+// Lemire's unbiased integer in [0, bound) from the word w; in the rare biased case more
+// words are read from *extra on (a region of the stream no other draw uses).
+inline std::uint64_t bounded_word(const Stream& s, std::uint64_t w, std::uint64_t bound,
+                                  std::uint64_t* extra) noexcept {
+    u128 m = static_cast<u128>(w) * bound;
+    auto lo = static_cast<std::uint64_t>(m);
+    if (lo < bound) {
+        const std::uint64_t t = (0 - bound) % bound;
+        while (lo < t) {
+            m = static_cast<u128>(s.bits_at((*extra)++)) * bound;
+            lo = static_cast<std::uint64_t>(m);
+        }
+    }
+    return static_cast<std::uint64_t>(m >> 64);
+}
+
+// The rare rejection path of bounded32, kept out of line so the hot loop stays lean.
+[[gnu::noinline, gnu::cold]] std::uint32_t bounded32_slow(const Stream& s, std::uint64_t m,
+                                                          std::uint32_t bound,
+                                                          std::uint64_t* extra) noexcept {
+    const std::uint32_t t = (0u - bound) % bound;
+    while (static_cast<std::uint32_t>(m) < t)
+        m = (s.bits_at((*extra)++) & 0xFFFFFFFFu) * std::uint64_t{bound};
+    return static_cast<std::uint32_t>(m >> 32);
+}
+
+// Lemire's unbiased integer in [0, bound) from the 32-bit random r; in the rare biased
+// case the low halves of the words from *extra on are used.
+inline std::uint32_t bounded32(const Stream& s, std::uint32_t r, std::uint32_t bound,
+                               std::uint64_t* extra) noexcept {
+    const std::uint64_t m = std::uint64_t{r} * bound;
+    if (static_cast<std::uint32_t>(m) < bound) return bounded32_slow(s, m, bound, extra);
+    return static_cast<std::uint32_t>(m >> 32);
+}
+
+// A uniform permutation of 0..n-1 by Rao and Sandelius' method: element i goes to one of
+// B buckets (the top bits of word i), each bucket is shuffled by Fisher-Yates (position q
+// of the concatenation draws from the low 32 bits of word q, which are independent of
+// every bucket choice; rare rejections read words from 4n on), and the buckets are
+// concatenated. Buckets of ~4096 stay in L1, so this beats one Fisher-Yates walk over a
+// large n; it is uniform for any B (B = 1, plain Fisher-Yates, below 8192).
+void permutation(const Stream& s, std::size_t n, std::uint32_t* perm, std::uint64_t* words) {
+    if (n < 2) {
+        if (n == 1) perm[0] = 0;
+        return;
+    }
+    int bits = 0;
+    while (bits < 10 && (std::size_t{4096} << (bits + 1)) <= n) ++bits;
+    const std::size_t B = std::size_t{1} << bits;
+    fill_bits(s, 0, n, words);
+    std::vector<std::uint32_t> start(B + 1, 0);
+    if (B == 1) {
+        for (std::size_t i = 0; i < n; ++i) perm[i] = static_cast<std::uint32_t>(i);
+        start[1] = static_cast<std::uint32_t>(n);
+    } else {
+        const int shift = 64 - bits;
+        for (std::size_t i = 0; i < n; ++i) ++start[(words[i] >> shift) + 1];
+        for (std::size_t b = 0; b < B; ++b) start[b + 1] += start[b];
+        std::vector<std::uint32_t> pos(start.begin(), start.end() - 1);
+        std::uint32_t* pp = pos.data();
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint32_t at = pp[words[i] >> shift]++;
+            perm[at] = static_cast<std::uint32_t>(i);
+        }
+    }
+    std::uint64_t extra = 4 * static_cast<std::uint64_t>(n);
+    for (std::size_t b = 0; b < B; ++b) {
+        std::uint32_t* p = perm + start[b];
+        const std::uint64_t* w = words + start[b];
+        const std::uint32_t c = start[b + 1] - start[b];
+        for (std::uint32_t i = c; i-- > 1;) {
+            const std::uint32_t j = bounded32(s, static_cast<std::uint32_t>(w[i]), i + 1, &extra);
+            std::swap(p[i], p[j]);
+        }
+    }
+}
+
+// Rows [b, e) of a design whose column j puts row i in stratum strata[j][i] of N, with
+// offsets from uniforms first + i of stream column_stream(j) (or 0.5 when centred).
+template <class Strata, class StreamOf>
+void place_rows(std::size_t b, std::size_t e, std::size_t d, std::uint64_t N, bool centered,
+                std::uint64_t first, Strata strata, StreamOf stream_of, double* out) {
+    const double dn = static_cast<double>(N);
+    const double inv_n = 1.0 / dn;
+    double jit[kRows];
+    for (std::size_t s = b; s < e; s += kRows) {
+        const std::size_t m = std::min(kRows, e - s);
+        for (std::size_t j = 0; j < d; ++j) {
+            if (centered) std::fill(jit, jit + m, 0.5);
+            else fill_uniform(stream_of(j), first + s, m, jit);
+            for (std::size_t r = 0; r < m; ++r)
+                out[(s + r) * d + j] = in_stratum(strata(j, s + r), jit[r], dn, inv_n);
+        }
+    }
+}
+
+// ---- optimisation -------------------------------------------------------------------
+
+struct Draws {
+    Stream s;
+    std::uint64_t index = 0;
+    std::uint64_t below(std::uint64_t bound) noexcept { return bounded_at(s, bound, &index); }
+};
+
+// Column-major copy of a row-major design: column k is xc[k * n .. k * n + n).
+std::vector<double> columns_of(const double* x, std::size_t n, std::size_t d) {
+    std::vector<double> xc(n * d);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t k = 0; k < d; ++k) xc[k * n + i] = x[i * d + k];
+    return xc;
+}
+
+// Centred L2 discrepancy, CD^2 = (13/12)^d - 2/n sum_i Q_i + 1/n^2 sum_ij P_ij with
+// P_ij = prod_k (1 + |z_ik|/2 + |z_jk|/2 - |x_ik - x_jk|/2), Q_i = prod_k (1 + |z_ik|/2
+// - z_ik^2/2), z = x - 1/2 (Hickernell 1998). Exchanging x_{i1,k} and x_{i2,k} multiplies
+// P_{i1,t} and P_{i2,t} by one factor ratio each (Jin, Chen & Sudjianto 2005): O(n).
+class CdCriterion {
+public:
+    CdCriterion(const double* x, std::size_t n, std::size_t d, int workers)
+        : n_(n), d_(d), xc_(columns_of(x, n, d)), zc_(xc_.size()), q_(n), new1_(n), new2_(n) {
+        for (std::size_t i = 0; i < xc_.size(); ++i) zc_[i] = std::abs(xc_[i] - 0.5);
+        for (std::size_t i = 0; i < n; ++i) {
+            double q = 1.0;
+            for (std::size_t k = 0; k < d; ++k) q *= g(zc_[k * n + i]);
+            q_[i] = q;
+        }
+        matrix_ = n <= kMatrixMaxN;
+        if (matrix_) {
+            p_.resize(n * n);
+            parallel_for(n, workers, std::max<std::size_t>(1, 4096 / (n * d + 1)), 1,
+                         [&](std::size_t b, std::size_t e) {
+                             for (std::size_t i = b; i < e; ++i) row(i, p_.data() + i * n);
+                         });
+        } else {
+            row1_.resize(n);
+            row2_.resize(n);
+        }
+        double sp = 0.0;
+        std::vector<double> tmp(matrix_ ? 0 : n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const double* r = matrix_ ? p_.data() + i * n : (row(i, tmp.data()), tmp.data());
+            for (std::size_t t = 0; t < n; ++t) sp += r[t];
+        }
+        double sq = 0.0;
+        for (double q : q_) sq += q;
+        const double dn = static_cast<double>(n);
+        value_ = std::pow(13.0 / 12.0, static_cast<double>(d)) - 2.0 / dn * sq + sp / (dn * dn);
+    }
+
+    [[nodiscard]] double value() const noexcept { return value_; }
+
+    std::size_t pick_row(Draws& r) noexcept { return static_cast<std::size_t>(r.below(n_)); }
+
+    double delta(std::size_t k, std::size_t i1, std::size_t i2) {
+        const std::size_t n = n_;
+        const double* xk = xc_.data() + k * n;
+        const double* zk = zc_.data() + k * n;
+        const double a = xk[i1], b = xk[i2];
+        const double za = zk[i1], zb = zk[i2];
+        if (matrix_) {
+            r1_ = p_.data() + i1 * n;
+            r2_ = p_.data() + i2 * n;
+        } else {
+            row(i1, row1_.data());
+            row(i2, row2_.data());
+            r1_ = row1_.data();
+            r2_ = row2_.data();
+        }
+        const double* p1 = r1_;
+        const double* p2 = r2_;
+        double* n1 = new1_.data();
+        double* n2 = new2_.data();
+        double acc[4] = {0.0, 0.0, 0.0, 0.0};
+        auto span = [&](std::size_t lo, std::size_t hi) {
+            for (std::size_t t = lo; t < hi; ++t) {
+                const double base = 1.0 + 0.5 * zk[t];
+                const double fa = base + 0.5 * za - 0.5 * std::abs(a - xk[t]);
+                const double fb = base + 0.5 * zb - 0.5 * std::abs(b - xk[t]);
+                // One division for both ratios fb / fa and fa / fb.
+                const double inv = 1.0 / (fa * fb);
+                const double v1 = p1[t] * (fb * fb * inv);
+                const double v2 = p2[t] * (fa * fa * inv);
+                n1[t] = v1;
+                n2[t] = v2;
+                acc[t & 3] += (v1 - p1[t]) + (v2 - p2[t]);
+            }
+        };
+        const std::size_t lo = std::min(i1, i2), hi = std::max(i1, i2);
+        span(0, lo);
+        span(lo + 1, hi);
+        span(hi + 1, n);
+        // The pair (i1, i2) keeps its factor; the diagonal terms change by (1 + |z|) ratios.
+        n1[i2] = p1[i2];
+        n2[i1] = p2[i1];
+        n1[i1] = p1[i1] * (1.0 + zb) / (1.0 + za);
+        n2[i2] = p2[i2] * (1.0 + za) / (1.0 + zb);
+        const double off = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        const double diag = (n1[i1] - p1[i1]) + (n2[i2] - p2[i2]);
+        nq1_ = q_[i1] * g(zb) / g(za);
+        nq2_ = q_[i2] * g(za) / g(zb);
+        const double dq = (nq1_ - q_[i1]) + (nq2_ - q_[i2]);
+        const double dn = static_cast<double>(n);
+        return (2.0 * off + diag) / (dn * dn) - 2.0 / dn * dq;
+    }
+
+    // Applies the exchange last passed to delta().
+    void apply(std::size_t k, std::size_t i1, std::size_t i2, double delta) {
+        const std::size_t n = n_;
+        if (matrix_) {
+            std::copy(new1_.begin(), new1_.end(), p_.begin() + static_cast<std::ptrdiff_t>(i1 * n));
+            std::copy(new2_.begin(), new2_.end(), p_.begin() + static_cast<std::ptrdiff_t>(i2 * n));
+            for (std::size_t t = 0; t < n; ++t) {
+                p_[t * n + i1] = new1_[t];
+                p_[t * n + i2] = new2_[t];
+            }
+        }
+        q_[i1] = nq1_;
+        q_[i2] = nq2_;
+        std::swap(xc_[k * n + i1], xc_[k * n + i2]);
+        std::swap(zc_[k * n + i1], zc_[k * n + i2]);
+        value_ += delta;
+    }
+
+private:
+    static double g(double z) noexcept { return 1.0 + 0.5 * z - 0.5 * z * z; }
+
+    void row(std::size_t i, double* out) const noexcept {
+        const std::size_t n = n_;
+        std::fill(out, out + n, 1.0);
+        for (std::size_t k = 0; k < d_; ++k) {
+            const double* xk = xc_.data() + k * n;
+            const double* zk = zc_.data() + k * n;
+            const double xi = xk[i], zi = zk[i];
+            for (std::size_t t = 0; t < n; ++t)
+                out[t] *= 1.0 + 0.5 * zi + 0.5 * zk[t] - 0.5 * std::abs(xi - xk[t]);
+        }
+    }
+
+    std::size_t n_, d_;
+    std::vector<double> xc_, zc_, q_, p_, new1_, new2_, row1_, row2_;
+    const double* r1_ = nullptr;
+    const double* r2_ = nullptr;
+    double nq1_ = 0.0, nq2_ = 0.0, value_ = 0.0;
+    bool matrix_ = false;
+};
+
+// Morris & Mitchell's phi_p with p = 50, as sum_{i<j} (s / d_ij^2)^25 with s the start
+// design's smallest squared distance (the scale keeps the terms finite; the ordering of
+// designs is phi_p's). Exchanging x_{i1,k} and x_{i2,k} changes only the distances from
+// i1 and i2 to the others: O(n). Row sums point at the rows of the closest pairs.
+class MaximinCriterion {
+public:
+    MaximinCriterion(const double* x, std::size_t n, std::size_t d, int workers)
+        : n_(n), d_(d), xc_(columns_of(x, n, d)), rs_(n), nd1_(n), nd2_(n), nt1_(n), nt2_(n) {
+        matrix_ = n <= kMatrixMaxN;
+        std::vector<double> tmp(n);
+        double smin = std::numeric_limits<double>::infinity();
+        for (std::size_t i = 0; i < n; ++i) {
+            dist_row(i, tmp.data());
+            for (std::size_t t = 0; t < n; ++t)
+                if (t != i) smin = std::min(smin, tmp[t]);
+        }
+        scale_ = smin > 0.0 && std::isfinite(smin) ? smin : 1.0;
+        if (matrix_) {
+            d2_.resize(n * n);
+            t_.resize(n * n);
+            parallel_for(n, workers, std::max<std::size_t>(1, 4096 / (n * d + 1)), 1,
+                         [&](std::size_t b, std::size_t e) {
+                             for (std::size_t i = b; i < e; ++i) {
+                                 dist_row(i, d2_.data() + i * n);
+                                 for (std::size_t t = 0; t < n; ++t)
+                                     t_[i * n + t] = t == i ? 0.0 : term(d2_[i * n + t]);
+                             }
+                         });
+        } else {
+            dr1_.resize(n);
+            dr2_.resize(n);
+            tr1_.resize(n);
+            tr2_.resize(n);
+        }
+        double total = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double* tr = matrix_ ? t_.data() + i * n : terms_of(i, tmp.data(), tmp.data());
+            double s = 0.0;
+            for (std::size_t t = 0; t < n; ++t) s += tr[t];
+            rs_[i] = s;
+            total += s;
+        }
+        value_ = 0.5 * total;
+    }
+
+    [[nodiscard]] double value() const noexcept { return value_; }
+
+    // Half the time a row of the closest pairs (largest row sum), else any row.
+    std::size_t pick_row(Draws& r) noexcept {
+        if (r.below(2) == 0) {
+            return static_cast<std::size_t>(std::max_element(rs_.begin(), rs_.end()) - rs_.begin());
+        }
+        return static_cast<std::size_t>(r.below(n_));
+    }
+
+    double delta(std::size_t k, std::size_t i1, std::size_t i2) {
+        const std::size_t n = n_;
+        const double* xk = xc_.data() + k * n;
+        const double a = xk[i1], b = xk[i2];
+        if (matrix_) {
+            d1_ = d2_.data() + i1 * n;
+            d2r_ = d2_.data() + i2 * n;
+            t1_ = t_.data() + i1 * n;
+            t2_ = t_.data() + i2 * n;
+        } else {
+            t1_ = terms_of(i1, dr1_.data(), tr1_.data());
+            t2_ = terms_of(i2, dr2_.data(), tr2_.data());
+            d1_ = dr1_.data();
+            d2r_ = dr2_.data();
+        }
+        const double* D1 = d1_;
+        const double* D2 = d2r_;
+        const double* T1 = t1_;
+        const double* T2 = t2_;
+        double acc[4] = {0.0, 0.0, 0.0, 0.0};
+        auto span = [&](std::size_t lo, std::size_t hi) {
+            for (std::size_t t = lo; t < hi; ++t) {
+                const double da = a - xk[t], db = b - xk[t];
+                const double dd = db * db - da * da;
+                const double e1 = D1[t] + dd, e2 = D2[t] - dd;
+                const double v1 = term(e1), v2 = term(e2);
+                nd1_[t] = e1;
+                nd2_[t] = e2;
+                nt1_[t] = v1;
+                nt2_[t] = v2;
+                acc[t & 3] += (v1 - T1[t]) + (v2 - T2[t]);
+            }
+        };
+        const std::size_t lo = std::min(i1, i2), hi = std::max(i1, i2);
+        span(0, lo);
+        span(lo + 1, hi);
+        span(hi + 1, n);
+        nd1_[i1] = 0.0;
+        nt1_[i1] = 0.0;
+        nd2_[i2] = 0.0;
+        nt2_[i2] = 0.0;
+        nd1_[i2] = D1[i2];
+        nt1_[i2] = T1[i2];
+        nd2_[i1] = D2[i1];
+        nt2_[i1] = T2[i1];
+        return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    }
+
+    void apply(std::size_t k, std::size_t i1, std::size_t i2, double delta) {
+        const std::size_t n = n_;
+        double s1 = 0.0, s2 = 0.0;
+        for (std::size_t t = 0; t < n; ++t) {
+            if (t != i1 && t != i2) rs_[t] += (nt1_[t] - t1_[t]) + (nt2_[t] - t2_[t]);
+            s1 += nt1_[t];
+            s2 += nt2_[t];
+        }
+        rs_[i1] = s1;
+        rs_[i2] = s2;
+        if (matrix_) {
+            std::copy(nd1_.begin(), nd1_.end(), d2_.begin() + static_cast<std::ptrdiff_t>(i1 * n));
+            std::copy(nd2_.begin(), nd2_.end(), d2_.begin() + static_cast<std::ptrdiff_t>(i2 * n));
+            std::copy(nt1_.begin(), nt1_.end(), t_.begin() + static_cast<std::ptrdiff_t>(i1 * n));
+            std::copy(nt2_.begin(), nt2_.end(), t_.begin() + static_cast<std::ptrdiff_t>(i2 * n));
+            for (std::size_t t = 0; t < n; ++t) {
+                d2_[t * n + i1] = nd1_[t];
+                d2_[t * n + i2] = nd2_[t];
+                t_[t * n + i1] = nt1_[t];
+                t_[t * n + i2] = nt2_[t];
+            }
+        }
+        std::swap(xc_[k * n + i1], xc_[k * n + i2]);
+        value_ += delta;
+    }
+
+private:
+    // (s / D)^25 by squaring; D is floored at 1e-12 s so that no term overflows.
+    [[nodiscard]] double term(double dist2) const noexcept {
+        double r = scale_ / std::max(dist2, 1e-12 * scale_);
+        const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4, r16 = r8 * r8;
+        return r16 * r8 * r;
+    }
+
+    void dist_row(std::size_t i, double* out) const noexcept {
+        const std::size_t n = n_;
+        std::fill(out, out + n, 0.0);
+        for (std::size_t k = 0; k < d_; ++k) {
+            const double* xk = xc_.data() + k * n;
+            const double xi = xk[i];
+            for (std::size_t t = 0; t < n; ++t) {
+                const double e = xi - xk[t];
+                out[t] += e * e;
+            }
+        }
+    }
+
+    const double* terms_of(std::size_t i, double* dist, double* terms) const noexcept {
+        dist_row(i, dist);
+        for (std::size_t t = 0; t < n_; ++t) terms[t] = t == i ? 0.0 : term(dist[t]);
+        return terms;
+    }
+
+    std::size_t n_, d_;
+    std::vector<double> xc_, rs_, d2_, t_, nd1_, nd2_, nt1_, nt2_, dr1_, dr2_, tr1_, tr2_;
+    const double* d1_ = nullptr;
+    const double* d2r_ = nullptr;
+    const double* t1_ = nullptr;
+    const double* t2_ = nullptr;
+    double scale_ = 1.0, value_ = 0.0;
+    bool matrix_ = false;
+};
+
+// Threshold accepting over random exchanges: a move is taken when it lowers the
+// criterion by more than nothing, or raises it by less than a threshold that falls
+// linearly to zero over the budget. The best design met is returned.
+template <class C>
+OptimizeReport exchange(C& crit, const Stream& seed, double* x, std::size_t n, std::size_t d,
+                        const OptimizeOptions& opt) {
+    OptimizeReport rep;
+    rep.initial = rep.final = crit.value();
+    if (n < 2 || opt.iterations == 0) return rep;
+    Draws draws{seed.with_stream(kStreamOptimize)};
+    double best = crit.value();
+    bool at_best = true;
+    std::vector<double> best_x;
+    const double t0 = opt.threshold * std::abs(best);
+    std::uint64_t since_best = 0;
+    const double iters = static_cast<double>(opt.iterations);
+    for (std::uint64_t it = 0; it < opt.iterations; ++it) {
+        const auto k = static_cast<std::size_t>(draws.below(d));
+        const std::size_t i1 = crit.pick_row(draws);
+        auto i2 = static_cast<std::size_t>(draws.below(n - 1));
+        if (i2 >= i1) ++i2;
+        ++rep.proposals;
+        const double delta = crit.delta(k, i1, i2);
+        const double limit = t0 * (1.0 - static_cast<double>(it) / iters);
+        bool improved = false;
+        if (delta < 0.0 || delta < limit) {
+            if (at_best && !(crit.value() + delta < best)) best_x.assign(x, x + n * d);
+            crit.apply(k, i1, i2, delta);
+            std::swap(x[i1 * d + k], x[i2 * d + k]);
+            ++rep.accepted;
+            if (crit.value() < best) {
+                best = crit.value();
+                improved = true;
+                at_best = true;
+            } else {
+                at_best = false;
+            }
+        }
+        since_best = improved ? 0 : since_best + 1;
+        if (opt.stall != 0 && since_best >= opt.stall) break;
+    }
+    if (!at_best) std::copy(best_x.begin(), best_x.end(), x);
+    rep.final = best;
+    return rep;
+}
+
+// ---- metrics ------------------------------------------------------------------------
+
+// One factor of a pair's product for each discrepancy (scipy.stats.qmc's formulas);
+// z = |x - 1/2|.
+template <int M>
+inline double pair_factor(double xi, double zi, double xj, double zj) noexcept {
+    const double a = std::abs(xi - xj);
+    if constexpr (M == 0) return 1.0 + 0.5 * zi + 0.5 * zj - 0.5 * a;
+    if constexpr (M == 1) return 1.5 - a * (1.0 - a);
+    if constexpr (M == 2) return 1.875 - 0.25 * zi - 0.25 * zj - 0.75 * a + 0.5 * a * a;
+    return 1.0 - (xi > xj ? xi : xj);
+}
+
+// sum_{j > i} prod_k factor(i, j), with the products formed elementwise in `prod` (the
+// loops vectorise) and summed in four fixed lanes, so every build path gives the same bits.
+template <int M>
+__attribute__((always_inline)) inline double upper_row_body(const double* xc, const double* zc,
+                                                             std::size_t n, std::size_t d,
+                                                             std::size_t i, double* prod) {
+    const std::size_t len = n - i - 1;
+    std::fill(prod, prod + len, 1.0);
+    for (std::size_t k = 0; k < d; ++k) {
+        const double* xk = xc + k * n + i + 1;
+        const double* zk = zc + k * n + i + 1;
+        const double xi = xc[k * n + i], zi = zc[k * n + i];
+        for (std::size_t j = 0; j < len; ++j) prod[j] *= pair_factor<M>(xi, zi, xk[j], zk[j]);
+    }
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};
+    std::size_t j = 0;
+    for (; j + 4 <= len; j += 4) {
+        acc[0] += prod[j];
+        acc[1] += prod[j + 1];
+        acc[2] += prod[j + 2];
+        acc[3] += prod[j + 3];
+    }
+    for (; j < len; ++j) acc[j & 3] += prod[j];
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+__attribute__((always_inline)) inline double min_row_body(const double* xc, std::size_t n,
+                                                           std::size_t d, std::size_t i,
+                                                           double* dist) {
+    const std::size_t len = n - i - 1;
+    std::fill(dist, dist + len, 0.0);
+    for (std::size_t k = 0; k < d; ++k) {
+        const double* xk = xc + k * n + i + 1;
+        const double xi = xc[k * n + i];
+        for (std::size_t j = 0; j < len; ++j) {
+            const double e = xi - xk[j];
+            dist[j] += e * e;
+        }
+    }
+    double m = std::numeric_limits<double>::infinity();
+    for (std::size_t j = 0; j < len; ++j) m = dist[j] < m ? dist[j] : m;
+    return m;
+}
+
+template <int M>
+double upper_row_default(const double* xc, const double* zc, std::size_t n, std::size_t d,
+                         std::size_t i, double* prod) {
+    return upper_row_body<M>(xc, zc, n, d, i, prod);
+}
+double min_row_default(const double* xc, std::size_t n, std::size_t d, std::size_t i,
+                       double* dist) {
+    return min_row_body(xc, n, d, i, dist);
+}
+
+#ifdef HYPERZOOM_X86_DISPATCH
+// The same source compiled for AVX2: elementwise arithmetic and fixed-order sums, so the
+// results equal the default path's bit for bit (contraction is off: no FMA).
+template <int M>
+__attribute__((target("avx2"))) double upper_row_avx2(const double* xc, const double* zc,
+                                                      std::size_t n, std::size_t d,
+                                                      std::size_t i, double* prod) {
+    return upper_row_body<M>(xc, zc, n, d, i, prod);
+}
+__attribute__((target("avx2"))) double min_row_avx2(const double* xc, std::size_t n,
+                                                    std::size_t d, std::size_t i, double* dist) {
+    return min_row_body(xc, n, d, i, dist);
+}
+#endif
+
+template <int M>
+double upper_row(const double* xc, const double* zc, std::size_t n, std::size_t d,
+                 std::size_t i, double* prod, int level) {
+#ifdef HYPERZOOM_X86_DISPATCH
+    if (level >= 1) return upper_row_avx2<M>(xc, zc, n, d, i, prod);
+#else
+    (void)level;
+#endif
+    return upper_row_default<M>(xc, zc, n, d, i, prod);
+}
+
+double min_row(const double* xc, std::size_t n, std::size_t d, std::size_t i, double* dist,
+               int level) {
+#ifdef HYPERZOOM_X86_DISPATCH
+    if (level >= 1) return min_row_avx2(xc, n, d, i, dist);
+#else
+    (void)level;
+#endif
+    return min_row_default(xc, n, d, i, dist);
+}
+
+// Calls f(i, scratch) for every row, rows r and n-1-r together so that the triangular
+// work is balanced across threads.
+template <class F>
+void folded_rows(std::size_t n, std::size_t d, int workers, F&& f) {
+    const std::size_t tasks = (n + 1) / 2;
+    const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 17) / (n * d + 1));
+    parallel_for(tasks, workers, grain, 1, [&](std::size_t b, std::size_t e) {
+        std::vector<double> scratch(n);
+        for (std::size_t r = b; r < e; ++r) {
+            f(r, scratch.data());
+            if (n - 1 - r != r) f(n - 1 - r, scratch.data());
+        }
+    });
+}
+
+template <int M>
+double discrepancy_impl(const double* x, std::size_t n, std::size_t d, int workers) {
+    const std::vector<double> xc = columns_of(x, n, d);
+    std::vector<double> zc(xc.size());
+    for (std::size_t i = 0; i < xc.size(); ++i) zc[i] = std::abs(xc[i] - 0.5);
+    const int level = simd_level();
+    std::vector<double> pair_sum(n), single(n);
+    folded_rows(n, d, workers, [&](std::size_t i, double* scratch) {
+        double diag = 1.0, one = 1.0;
+        for (std::size_t k = 0; k < d; ++k) {
+            const double xi = xc[k * n + i], zi = zc[k * n + i];
+            diag *= pair_factor<M>(xi, zi, xi, zi);
+            if constexpr (M == 0) one *= 1.0 + 0.5 * zi - 0.5 * zi * zi;
+            if constexpr (M == 2) one *= 5.0 / 3.0 - 0.25 * zi - 0.25 * zi * zi;
+            if constexpr (M == 3) one *= 1.0 - xi * xi;
+        }
+        pair_sum[i] = diag + 2.0 * upper_row<M>(xc.data(), zc.data(), n, d, i, scratch, level);
+        single[i] = one;
+    });
+    double s2 = 0.0, s1 = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        s2 += pair_sum[i];
+        s1 += single[i];
+    }
+    const double dn = static_cast<double>(n), dd = static_cast<double>(d);
+    const double pairs = s2 / (dn * dn);
+    if constexpr (M == 0) return std::pow(13.0 / 12.0, dd) - 2.0 / dn * s1 + pairs;
+    if constexpr (M == 1) return -std::pow(4.0 / 3.0, dd) + pairs;
+    if constexpr (M == 2) return std::pow(19.0 / 12.0, dd) - 2.0 / dn * s1 + pairs;
+    return std::sqrt(std::pow(3.0, -dd) - std::pow(2.0, 1.0 - dd) / dn * s1 + pairs);
+}
+
+}  // namespace
+
+void random_design(const Stream& seed, std::size_t n, std::size_t d, double* out, int workers) {
+    check_columns(d);
+    const Stream s = seed.with_stream(kStreamRandom);
+    parallel_for(n * d, workers, 1 << 16, 16, [&](std::size_t b, std::size_t e) {
+        fill_uniform(s, b, e - b, out + b);
+    });
+}
+
+void latin_hypercube(const Stream& seed, std::size_t n, std::size_t d, bool centered,
+                     double* out, int workers) {
+    check_columns(d);
+    if (n > 0xFFFFFFFFull)
+        throw std::invalid_argument("`n` must be below 2**32, but got " + std::to_string(n) + ".");
+    if (n == 0) return;
+    auto stream_of = [&](std::size_t j) {
+        return seed.with_stream(kStreamLhs + static_cast<std::uint32_t>(j));
+    };
+    std::vector<std::uint32_t> perms(n * d);
+    // Phase 1: a permutation per column (columns in parallel: each is one sequential walk).
+    parallel_for(d, workers, 1, 1, [&](std::size_t b, std::size_t e) {
+        std::vector<std::uint64_t> words(n);
+        for (std::size_t j = b; j < e; ++j) permutation(stream_of(j), n, perms.data() + j * n, words.data());
+    });
+    // Phase 2: rows in parallel; each value depends on its row and column only.
+    const std::uint32_t* p = perms.data();
+    parallel_for(n, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
+        place_rows(b, e, d, n, centered, n,
+                   [&](std::size_t j, std::size_t i) { return std::uint64_t{p[j * n + i]}; },
+                   stream_of, out);
+    });
+}
+
+void extend_lhs(const Stream& seed, const double* design, std::size_t n0, std::size_t d,
+                std::size_t m, bool centered, double* out, int workers) {
+    check_columns(d);
+    const std::size_t N = n0 + m;
+    if (N > 0xFFFFFFFFull)
+        throw std::invalid_argument("`n + m` must be below 2**32, but got " + std::to_string(N) + ".");
+    for (std::size_t i = 0; i < n0 * d; ++i)
+        if (!(design[i] >= 0.0 && design[i] < 1.0))
+            throw std::invalid_argument("`design` must lie in [0, 1), but got " +
+                                        std::to_string(design[i]) + " at flat index " +
+                                        std::to_string(i) + ".");
+    if (m == 0) return;
+    auto stream_of = [&](std::size_t j) {
+        return seed.with_stream(kStreamExtend + static_cast<std::uint32_t>(j));
+    };
+    const double dn = static_cast<double>(N);
+    std::vector<std::uint32_t> chosen(m * d);
+    parallel_for(d, workers, 1, 1, [&](std::size_t b, std::size_t e) {
+        std::vector<unsigned char> used(N);
+        std::vector<std::uint32_t> free;
+        std::vector<std::uint64_t> words(m);
+        for (std::size_t j = b; j < e; ++j) {
+            std::fill(used.begin(), used.end(), 0);
+            for (std::size_t i = 0; i < n0; ++i) {
+                auto s = static_cast<std::size_t>(design[i * d + j] * dn);
+                used[std::min(s, N - 1)] = 1;
+            }
+            free.clear();
+            for (std::size_t s = 0; s < N; ++s)
+                if (!used[s]) free.push_back(static_cast<std::uint32_t>(s));
+            // At least m strata are free (n0 points occupy at most n0 of N). A partial
+            // Fisher-Yates picks m of them in random order, which also pairs the columns.
+            const Stream s = stream_of(j);
+            fill_bits(s, 0, m, words.data());
+            std::uint64_t extra = 4 * static_cast<std::uint64_t>(m);
+            const std::size_t F = free.size();
+            for (std::size_t i = 0; i < m; ++i) {
+                const auto r = i + static_cast<std::size_t>(bounded_word(s, words[i], F - i, &extra));
+                std::swap(free[i], free[r]);
+                chosen[j * m + i] = free[i];
+            }
+        }
+    });
+    const std::uint32_t* c = chosen.data();
+    parallel_for(m, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
+        place_rows(b, e, d, N, centered, m,
+                   [&](std::size_t j, std::size_t i) { return std::uint64_t{c[j * m + i]}; },
+                   stream_of, out);
+    });
+}
+
+OptimizeReport optimize_design(const Stream& seed, double* design, std::size_t n,
+                               std::size_t d, const OptimizeOptions& options, int workers) {
+    check_columns(d);
+    if (options.criterion == Criterion::cd) {
+        CdCriterion c(design, n, d, workers);
+        return exchange(c, seed, design, n, d, options);
+    }
+    if (options.criterion == Criterion::maximin) {
+        MaximinCriterion c(design, n, d, workers);
+        return exchange(c, seed, design, n, d, options);
+    }
+    throw std::invalid_argument("`criterion` must be maximin (1) or cd (2), but got " +
+                                std::to_string(static_cast<int>(options.criterion)) + ".");
+}
+
+double discrepancy(const double* x, std::size_t n, std::size_t d, Discrepancy method,
+                   int workers) {
+    if (n == 0) throw std::invalid_argument("`sample` must hold at least one row.");
+    switch (method) {
+        case Discrepancy::cd: return discrepancy_impl<0>(x, n, d, workers);
+        case Discrepancy::wd: return discrepancy_impl<1>(x, n, d, workers);
+        case Discrepancy::md: return discrepancy_impl<2>(x, n, d, workers);
+        case Discrepancy::l2_star: return discrepancy_impl<3>(x, n, d, workers);
+    }
+    throw std::invalid_argument("unknown discrepancy method " +
+                                std::to_string(static_cast<int>(method)) + ".");
+}
+
+double min_distance(const double* x, std::size_t n, std::size_t d, int workers) {
+    if (n < 2) throw std::invalid_argument("`sample` must hold at least two rows, but got " + std::to_string(n) + ".");
+    const std::vector<double> xc = columns_of(x, n, d);
+    const int level = simd_level();
+    std::vector<double> row_min(n, std::numeric_limits<double>::infinity());
+    folded_rows(n, d, workers, [&](std::size_t i, double* scratch) {
+        if (i + 1 < n) row_min[i] = min_row(xc.data(), n, d, i, scratch, level);
+    });
+    return std::sqrt(*std::min_element(row_min.begin(), row_min.end()));
+}
+
+void grid_fill(const double* const* levels, const std::size_t* counts, std::size_t d,
+               double* out, int workers) {
+    std::size_t total = 1;
+    for (std::size_t j = 0; j < d; ++j) total *= counts[j];
+    parallel_for(total, workers, 1 << 14, 1, [&](std::size_t b, std::size_t e) {
+        std::vector<std::size_t> idx(d);
+        for (std::size_t r = b; r < e; ++r) {
+            std::size_t rest = r;
+            for (std::size_t j = d; j-- > 0;) {
+                idx[j] = rest % counts[j];
+                rest /= counts[j];
+            }
+            for (std::size_t j = 0; j < d; ++j) out[r * d + j] = levels[j][idx[j]];
+        }
+    });
+}
+
+}  // namespace hyperzoom
