@@ -51,10 +51,16 @@ SPACE_DESIGNS = ("random", "lhs", "lhs-centered", "lhs-maximin", "lhs-cd", "grid
 MAX_GRID_SIZE = 10_000_000
 
 
-def _default_iterations(n: int) -> int:
-    # About 0.1 s at n = 1000, d = 10 on one core; enough to beat scipy's random-cd and
-    # pyDOE3's best-of-1000 maximin there (see bench/README.md).
-    return max(1000, 20 * n)
+#: Above this many points the optimiser keeps no pair matrix (mirrors kMatrixMaxN).
+_MATRIX_MAX_N = 3000
+
+
+def _default_iterations(n: int, d: int) -> int:
+    # 20 n proposals (about 0.1 s at n = 1000, d = 10 on one core: enough to beat scipy's
+    # random-cd and pyDOE3's best-of-1000 maximin there, see bench/README.md), capped at
+    # about 1e8 floating-point steps so that a large n stays in seconds.
+    cost = n if n <= _MATRIX_MAX_N else n * d
+    return min(20 * n, max(1000, 10**8 // max(cost, 1)))
 
 
 def _as_design(x: Any, name: str, *, closed: bool) -> np.ndarray:
@@ -76,7 +82,7 @@ def _as_design(x: Any, name: str, *, closed: bool) -> np.ndarray:
         idx = int(np.flatnonzero(~ok.reshape(-1))[0])
         row, col = divmod(idx, arr.shape[1])
         msg = (
-            f"`{name}` must lie in [0, {upper}, but got {arr.reshape(-1)[idx]!r} "
+            f"`{name}` must lie in [0, {upper}, but got {float(arr.reshape(-1)[idx])!r} "
             f"at row {row}, column {col}."
         )
         raise ValueError(msg)
@@ -157,8 +163,9 @@ def latin_hypercube(
         proposed exchange costs O(n) (O(n d) above 3000 points); the best design met is
         returned.
     iterations : int, optional
-        Exchanges to propose (the budget). Default ``max(1000, 20 n)``; only with
-        ``optimize``.
+        Exchanges to propose (the budget). Default ``20 n``, capped near 1e8
+        arithmetic steps (``1e8 / n`` proposals, ``1e8 / (n d)`` above 3000 points, at
+        least 1000); only with ``optimize``.
     stall : int, optional
         Stop early after this many proposals in a row without improvement; only with
         ``optimize``.
@@ -204,7 +211,7 @@ def latin_hypercube(
                 )
                 raise ValueError(msg)
     iters = (
-        _default_iterations(n) if iterations is None else as_count(iterations, "iterations")
+        _default_iterations(n, d) if iterations is None else as_count(iterations, "iterations")
     )
     stop = 0 if stall is None else as_count(stall, "stall", minimum=1)
     w = as_workers(workers, n * d)
