@@ -53,7 +53,9 @@ def test_every_column_has_one_point_per_stratum(n, d, centered, seed):
         np.testing.assert_allclose(u, (np.floor(u * n) + 0.5) / n, rtol=0, atol=1e-15)
 
 
-@pytest.mark.parametrize(("n", "d"), [(0, 1), (0, 4), (1, 1), (1, 5), (2, 1), (8193, 2)])
+@pytest.mark.parametrize(
+    ("n", "d"), [(0, 1), (0, 4), (1, 1), (1, 5), (2, 1), (8193, 2)]
+)
 def test_edge_sizes_are_latin(n, d):
     assert_latin(hz.latin_hypercube(n, d, rng=SEED))
 
@@ -110,8 +112,12 @@ def test_zero_iterations_is_the_plain_design():
 
 
 def test_stall_stops_early_and_deterministically():
-    a = hz.latin_hypercube(100, 4, rng=SEED, optimize="maximin", iterations=50_000, stall=50)
-    b = hz.latin_hypercube(100, 4, rng=SEED, optimize="maximin", iterations=50_000, stall=50)
+    a = hz.latin_hypercube(
+        100, 4, rng=SEED, optimize="maximin", iterations=50_000, stall=50
+    )
+    b = hz.latin_hypercube(
+        100, 4, rng=SEED, optimize="maximin", iterations=50_000, stall=50
+    )
     full = hz.latin_hypercube(100, 4, rng=SEED, optimize="maximin", iterations=50_000)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, full)
@@ -134,7 +140,9 @@ def test_seed_types():
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
     g = np.random.default_rng(SEED)
-    assert not np.array_equal(hz.latin_hypercube(10, 2, rng=g), hz.latin_hypercube(10, 2, rng=g))
+    assert not np.array_equal(
+        hz.latin_hypercube(10, 2, rng=g), hz.latin_hypercube(10, 2, rng=g)
+    )
     assert_latin(hz.latin_hypercube(10, 2, rng=None))
 
 
@@ -152,16 +160,22 @@ def test_lhs_identical_for_any_workers(centered):
 
 @pytest.mark.parametrize("optimize", ["maximin", "cd"])
 def test_optimised_identical_for_any_workers(optimize):
-    ref = hz.latin_hypercube(300, 4, rng=SEED, optimize=optimize, iterations=2000, workers=1)
+    ref = hz.latin_hypercube(
+        300, 4, rng=SEED, optimize=optimize, iterations=2000, workers=1
+    )
     for w in (2, 4):
-        got = hz.latin_hypercube(300, 4, rng=SEED, optimize=optimize, iterations=2000, workers=w)
+        got = hz.latin_hypercube(
+            300, 4, rng=SEED, optimize=optimize, iterations=2000, workers=w
+        )
         np.testing.assert_array_equal(got, ref)
 
 
 def test_random_extension_and_metrics_identical_for_any_workers():
     r1 = hz.random_design(50_000, 7, rng=SEED, workers=1)
     for w in (2, 5):
-        np.testing.assert_array_equal(hz.random_design(50_000, 7, rng=SEED, workers=w), r1)
+        np.testing.assert_array_equal(
+            hz.random_design(50_000, 7, rng=SEED, workers=w), r1
+        )
     base = hz.latin_hypercube(40_000, 3, rng=SEED)
     e1 = hz.extend_lhs(base, 40_000, rng=SEED2, workers=1)
     np.testing.assert_array_equal(hz.extend_lhs(base, 40_000, rng=SEED2, workers=3), e1)
@@ -262,7 +276,10 @@ def test_extension_exactly_latin_when_existing_points_are_in_distinct_strata():
 
 def test_extension_of_nothing_is_latin_and_of_nothing_new_is_empty():
     assert_latin(hz.extend_lhs(np.empty((0, 3)), 20, rng=SEED))
-    assert hz.extend_lhs(hz.latin_hypercube(5, 3, rng=SEED), 0, rng=SEED).shape == (0, 3)
+    assert hz.extend_lhs(hz.latin_hypercube(5, 3, rng=SEED), 0, rng=SEED).shape == (
+        0,
+        3,
+    )
 
 
 def test_extension_is_deterministic():
@@ -332,7 +349,9 @@ def test_max_abs_correlation_edges():
     assert hz.max_abs_correlation([[0.1, 0.2, 0.3]]) == 0.0
     assert hz.max_abs_correlation([[0.1], [0.4]]) == 0.0
     assert hz.max_abs_correlation([[0.1, 0.5], [0.4, 0.5], [0.9, 0.5]]) == 0.0
-    assert hz.max_abs_correlation([[0.1, 0.9], [0.5, 0.5], [0.9, 0.1]]) == pytest.approx(1.0)
+    assert hz.max_abs_correlation(
+        [[0.1, 0.9], [0.5, 0.5], [0.9, 0.1]]
+    ) == pytest.approx(1.0)
 
 
 def test_metrics_accept_the_closed_cube():
@@ -390,7 +409,8 @@ def test_mixed_space_balances_ints_and_choices(n, k, design, seed):
     unit = space.to_unit(c.columns)
     for j in range(3):
         np.testing.assert_array_equal(
-            np.sort(np.floor(unit[:, j] * n + 1e-9 * (unit[:, j] * n % 1 > 0.5))), np.arange(n)
+            np.sort(np.floor(unit[:, j] * n + 1e-9 * (unit[:, j] * n % 1 > 0.5))),
+            np.arange(n),
         )
 
 
@@ -407,7 +427,9 @@ def test_lhs_on_log_scale_is_latin_in_log_space():
     space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
     c = space.sample(1000, design="lhs", rng=SEED)
     decade = np.floor(np.log10(c["lr"]) + 4).astype(int)
-    np.testing.assert_array_equal(np.bincount(decade, minlength=4), [250, 250, 250, 250])
+    np.testing.assert_array_equal(
+        np.bincount(decade, minlength=4), [250, 250, 250, 250]
+    )
 
 
 def test_space_sample_designs_are_deterministic_across_workers():
@@ -456,7 +478,7 @@ def test_grid_spacing_on_each_scale():
     lin, lr, beta = (np.unique(g[k]) for k in ("lin", "lr", "beta"))
     np.testing.assert_allclose(lin, [0, 0.5, 1, 1.5, 2])
     np.testing.assert_allclose(lr, [1e-4, 1e-3, 1e-2, 1e-1, 1], rtol=1e-12)
-    np.testing.assert_allclose(np.diff(np.log(1 - beta)), np.log(10 ** -0.5), rtol=1e-9)
+    np.testing.assert_allclose(np.diff(np.log(1 - beta)), np.log(10**-0.5), rtol=1e-9)
     np.testing.assert_allclose(beta[[0, 2, 4]], [0.9, 0.99, 0.999], rtol=1e-12)
 
 
@@ -472,7 +494,9 @@ def test_grid_enumerates_ints_and_choices():
     np.testing.assert_array_equal(np.unique(g["batch"]), [16, 32, 64])
     assert sorted(np.unique(g["act"])) == ["gelu", "relu", "tanh"]
     units = np.unique(g["units"])
-    assert units[0] == 1 and units[-1] == 1000 and len(units) == 4
+    assert units[0] == 1
+    assert units[-1] == 1000
+    assert len(units) == 4
     assert len(g) == 4 * 3 * 3 * 4
     g2 = hz.grid(space, {"layers": 2, "batch": 3, "units": 2})
     np.testing.assert_array_equal(np.unique(g2["layers"]), [1, 4])
@@ -485,7 +509,11 @@ def test_grid_enumerates_ints_and_choices():
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [
-        (lambda: hz.latin_hypercube(-1, 2), ValueError, r"`n` must be >= 0, but got -1"),
+        (
+            lambda: hz.latin_hypercube(-1, 2),
+            ValueError,
+            r"`n` must be >= 0, but got -1",
+        ),
         (lambda: hz.latin_hypercube(3, 0), ValueError, r"`d` must be >= 1, but got 0"),
         (lambda: hz.latin_hypercube(3.0, 2), TypeError, r"`n` must be an integer"),
         (lambda: hz.random_design(-2, 2), ValueError, r"`n` must be >= 0"),
@@ -510,7 +538,11 @@ def test_grid_enumerates_ints_and_choices():
             ValueError,
             r"`stall` must be >= 1",
         ),
-        (lambda: hz.latin_hypercube(3, 2, centered=1), TypeError, r"`centered` must be True"),
+        (
+            lambda: hz.latin_hypercube(3, 2, centered=1),
+            TypeError,
+            r"`centered` must be True",
+        ),
         (
             lambda: hz.extend_lhs(np.array([0.1, 0.2]), 2),
             ValueError,
@@ -532,9 +564,17 @@ def test_grid_enumerates_ints_and_choices():
             r"but got -0.1 at row 1, column 0",
         ),
         (lambda: hz.extend_lhs([[np.nan]], 2), ValueError, r"but got nan"),
-        (lambda: hz.extend_lhs([[0.5]], -1), ValueError, r"`m` must be >= 0, but got -1"),
+        (
+            lambda: hz.extend_lhs([[0.5]], -1),
+            ValueError,
+            r"`m` must be >= 0, but got -1",
+        ),
         (lambda: hz.grid(2, 0), ValueError, r"`points` must be >= 1, but got 0"),
-        (lambda: hz.grid(2, [3, 0]), ValueError, r"`points\[1\]` must be >= 1, but got 0"),
+        (
+            lambda: hz.grid(2, [3, 0]),
+            ValueError,
+            r"`points\[1\]` must be >= 1, but got 0",
+        ),
         (lambda: hz.grid(2, [3]), ValueError, r"one entry per column \(2\), but got 1"),
         (lambda: hz.grid(0, 3), ValueError, r"`d` must be >= 1"),
         (lambda: hz.grid(2, 2.5), TypeError, r"`points` must be an integer"),
@@ -546,8 +586,10 @@ def test_grid_enumerates_ints_and_choices():
         (
             lambda: hz.grid(8, 10),
             ValueError,
-            r"the grid would have 100,000,000 points \(10 x 10 x 10 x 10 x 10 x 10 x 10 x 10\)"
-            r", more than `max_size` = 10,000,000",
+            (
+                r"the grid would have 100,000,000 points \(10 x 10 x 10 x 10 x 10 x 10 x 10 "
+                r"x 10\), more than `max_size` = 10,000,000"
+            ),
         ),
         (lambda: hz.grid("space", 3), TypeError, r"`space_or_d` must be a Space"),
         (

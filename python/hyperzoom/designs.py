@@ -140,7 +140,7 @@ def latin_hypercube(
     stall: int | None = None,
     workers: int | None = None,
 ) -> np.ndarray:
-    """A Latin hypercube: each column has exactly one point in each of its ``n`` strata.
+    """Return a Latin hypercube: one point in each of the ``n`` strata of every column.
 
     Column ``j`` holds one point in each interval ``[k/n, (k+1)/n)``, ``k = 0..n-1``
     (``floor(u[:, j] * n)`` is a permutation of ``0..n-1``), placed uniformly within
@@ -211,14 +211,18 @@ def latin_hypercube(
                 )
                 raise ValueError(msg)
     iters = (
-        _default_iterations(n, d) if iterations is None else as_count(iterations, "iterations")
+        _default_iterations(n, d)
+        if iterations is None
+        else as_count(iterations, "iterations")
     )
     stop = 0 if stall is None else as_count(stall, "stall", minimum=1)
     w = as_workers(workers, n * d)
     words = seed_words(rng)
     u = _core.designs.latin_hypercube(words, n, d, centered, w)
     if optimize is not None and n >= 2:
-        u, _ = _core.designs.optimize(words, u, _OPTIMIZE[optimize], iters, stop, 0.0, w)
+        u, _ = _core.designs.optimize(
+            words, u, _OPTIMIZE[optimize], iters, stop, 0.0, w
+        )
     return np.asarray(u)
 
 
@@ -230,7 +234,7 @@ def extend_lhs(
     centered: bool = False,
     workers: int | None = None,
 ) -> np.ndarray:
-    """New points that grow ``design`` towards a Latin hypercube of ``n + m`` points.
+    """Return ``m`` new points that grow ``design`` towards an ``(n + m)``-point LHS.
 
     In each column the ``N = n + m`` strata ``[k/N, (k+1)/N)`` not yet occupied by a
     point of ``design`` are found; ``m`` of them get a new point (uniform within the
@@ -278,7 +282,9 @@ def extend_lhs(
     return np.asarray(_core.designs.extend_lhs(seed_words(rng), x, m, centered, w))
 
 
-def discrepancy(sample: Any, method: str = "CD", *, workers: int | None = None) -> float:
+def discrepancy(
+    sample: Any, method: str = "CD", *, workers: int | None = None
+) -> float:
     """Discrepancy of a sample in ``[0, 1]^d``: lower is more uniform.
 
     The definitions are those of :func:`scipy.stats.qmc.discrepancy` (values agree to
@@ -316,7 +322,7 @@ def discrepancy(sample: Any, method: str = "CD", *, workers: int | None = None) 
 
 
 def min_distance(sample: Any, *, workers: int | None = None) -> float:
-    """The smallest Euclidean distance between two points of a sample.
+    """Return the smallest Euclidean distance between two points of a sample.
 
     Parameters
     ----------
@@ -344,7 +350,7 @@ def min_distance(sample: Any, *, workers: int | None = None) -> float:
 
 
 def max_abs_correlation(sample: Any) -> float:
-    """The largest absolute Pearson correlation between two columns of a sample.
+    """Return the largest absolute Pearson correlation between two columns.
 
     A constant column is uncorrelated with every other (its correlation counts as 0);
     fewer than two columns or two points give 0.
@@ -434,8 +440,8 @@ def _space_levels(space: Space, points: Any) -> list[np.ndarray]:
 
 
 def _options_column(dist: Any) -> np.ndarray:
-    arr: np.ndarray = dist._array
-    return arr
+    options: np.ndarray = np.asarray(dist._array)
+    return options
 
 
 def _integer_count(dist: Any) -> int:
@@ -452,18 +458,19 @@ def _integer_values(dist: Any, index: np.ndarray) -> np.ndarray:
 
     if isinstance(dist, PowerOfTwo):
         lo, _ = dist.exponents
-        return np.left_shift(np.int64(1), index + lo)
+        shifted: np.ndarray = np.left_shift(np.int64(1), index + lo)
+        return shifted
     return index + int(dist.low)
 
 
 def grid(
     space_or_d: Space | int,
-    points: int | Any,
+    points: Any,
     *,
     max_size: int = MAX_GRID_SIZE,
     workers: int | None = None,
 ) -> Any:
-    """A full grid, the baseline design, spaced on each parameter's scaled axis.
+    """Return a full grid, the baseline design, spaced on each scaled axis.
 
     Continuous parameters get ``points`` levels from ``low`` to ``high`` evenly spaced
     on their scaled axis: log-spaced for ``LogUniform`` (``LogUniform(1e-4, 1)`` with 5
@@ -507,16 +514,19 @@ def grid(
     from .space import Space
 
     max_size = as_count(max_size, "max_size", minimum=1)
-    if isinstance(space_or_d, Space):
-        space: Space | None = space_or_d
-        if space_or_d.d < 1:
-            msg = "`space_or_d` must have at least one parameter, but got an empty Space."
+    target: Any = space_or_d  # checked at run time: callers need not be typed
+    if isinstance(target, Space):
+        space: Space | None = target
+        if target.d < 1:
+            msg = (
+                "`space_or_d` must have at least one parameter, but got an empty Space."
+            )
             raise ValueError(msg)
-        levels = _space_levels(space_or_d, points)
-    elif isinstance(space_or_d, numbers.Integral) and not isinstance(space_or_d, bool):
+        levels = _space_levels(target, points)
+    elif isinstance(target, (int, np.integer)):  # as_count refuses bools
         space = None
-        d = as_count(space_or_d, "d", minimum=1)
-        if isinstance(points, numbers.Integral) and not isinstance(points, bool):
+        d = as_count(target, "d", minimum=1)
+        if isinstance(points, (int, np.integer)) and not isinstance(points, bool):
             counts = [_as_points(points)] * d
         elif isinstance(points, (list, tuple, np.ndarray)):
             if len(points) != d:
@@ -615,7 +625,8 @@ def _space_grid(space: Space, n: int, workers: int | None) -> Configs:
         size = _grid_size(space, p)
         sizes.append((p, size))
         if size == n:
-            return grid(space, p, workers=workers, max_size=max(n, 1))
+            configs: Configs = grid(space, p, workers=workers, max_size=max(n, 1))
+            return configs
         if size > n or size == prev:
             break
         prev = size
