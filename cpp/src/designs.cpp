@@ -134,6 +134,143 @@ void place_rows(std::size_t b, std::size_t e, std::size_t d, std::uint64_t N, bo
     }
 }
 
+// ---- elementwise kernels with SIMD clones --------------------------------------------
+// Each kernel is one body compiled three times (default, AVX2, AVX-512) and chosen by
+// simd_level(). The bodies are elementwise, or sum in four fixed lanes, and the build has
+// no contraction (no FMA), so every clone gives the same bits.
+
+#define HZ_ALWAYS_INLINE __attribute__((always_inline)) inline
+
+// CD exchange: new P_{i1,t} and P_{i2,t} for every t (t = i1, i2 are fixed up after).
+HZ_ALWAYS_INLINE void cd_rows_body(const double* __restrict__ xk, const double* __restrict__ zk, const double* __restrict__ p1,
+                                   const double* __restrict__ p2, double a, double b, double za, double zb,
+                                   std::size_t n, double* __restrict__ n1, double* __restrict__ n2) {
+    for (std::size_t t = 0; t < n; ++t) {
+        const double base = 1.0 + 0.5 * zk[t];
+        const double fa = (base + 0.5 * za) - 0.5 * std::abs(a - xk[t]);
+        const double fb = (base + 0.5 * zb) - 0.5 * std::abs(b - xk[t]);
+        // One division for both ratios fb / fa and fa / fb.
+        const double inv = 1.0 / (fa * fb);
+        n1[t] = p1[t] * (fb * fb * inv);
+        n2[t] = p2[t] * (fa * fa * inv);
+    }
+}
+
+// (s / D)^25 by squaring; D is floored at 1e-12 s so that no term overflows.
+HZ_ALWAYS_INLINE double phi_power(double r) {
+    const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4, r16 = r8 * r8;
+    return r16 * r8 * r;
+}
+HZ_ALWAYS_INLINE double phi_term(double scale, double dist2) {
+    const double floor_ = 1e-12 * scale;
+    return phi_power(scale / (dist2 > floor_ ? dist2 : floor_));
+}
+
+// Maximin exchange: old and new phi terms, and new squared distances, from i1 and i2 to
+// every t. The four reciprocals share one division (divisions bound this loop).
+HZ_ALWAYS_INLINE void phi_rows_body(const double* __restrict__ xk, const double* __restrict__ d1, const double* __restrict__ d2,
+                                    double a, double b, double scale, std::size_t n,
+                                    double* __restrict__ e1, double* __restrict__ e2, double* __restrict__ v1, double* __restrict__ v2,
+                                    double* __restrict__ o1, double* __restrict__ o2) {
+    const double floor_ = 1e-12 * scale;
+    for (std::size_t t = 0; t < n; ++t) {
+        const double da = a - xk[t], db = b - xk[t];
+        const double dd = db * db - da * da;
+        const double x1 = d1[t] + dd, x2 = d2[t] - dd;
+        e1[t] = x1;
+        e2[t] = x2;
+        const double c1 = d1[t] > floor_ ? d1[t] : floor_;
+        const double c2 = d2[t] > floor_ ? d2[t] : floor_;
+        const double c3 = x1 > floor_ ? x1 : floor_;
+        const double c4 = x2 > floor_ ? x2 : floor_;
+        const double p = c1 * c2, q = c3 * c4;
+        const double inv = scale / (p * q);
+        o1[t] = phi_power(c2 * q * inv);
+        o2[t] = phi_power(c1 * q * inv);
+        v1[t] = phi_power(c4 * p * inv);
+        v2[t] = phi_power(c3 * p * inv);
+    }
+}
+
+// sum_t (n1 - p1) + (n2 - p2), in eight fixed lanes (one AVX-512 register).
+HZ_ALWAYS_INLINE double change_sum_body(const double* __restrict__ n1, const double* __restrict__ p1, const double* __restrict__ n2,
+                                        const double* __restrict__ p2, std::size_t n) {
+    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    std::size_t t = 0;
+    for (; t + 8 <= n; t += 8)
+        for (std::size_t l = 0; l < 8; ++l)
+            acc[l] += (n1[t + l] - p1[t + l]) + (n2[t + l] - p2[t + l]);
+    double tail = 0.0;
+    for (; t < n; ++t) tail += (n1[t] - p1[t]) + (n2[t] - p2[t]);
+    return (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))) +
+           tail;
+}
+
+// Row i of the CD pair matrix: P_it = prod_k (1 + |z_ik|/2 + |z_tk|/2 - |x_ik - x_tk|/2).
+HZ_ALWAYS_INLINE void cd_row_body(const double* __restrict__ xc, const double* __restrict__ zc,
+                                  std::size_t n, std::size_t d, std::size_t i,
+                                  double* __restrict__ out) {
+    for (std::size_t t = 0; t < n; ++t) out[t] = 1.0;
+    for (std::size_t k = 0; k < d; ++k) {
+        const double* __restrict__ xk = xc + k * n;
+        const double* __restrict__ zk = zc + k * n;
+        const double xi = xk[i], zi = zk[i];
+        for (std::size_t t = 0; t < n; ++t)
+            out[t] *= 1.0 + 0.5 * zi + 0.5 * zk[t] - 0.5 * std::abs(xi - xk[t]);
+    }
+}
+
+// Row i of the squared distances.
+HZ_ALWAYS_INLINE void dist_row_body(const double* __restrict__ xc, std::size_t n, std::size_t d,
+                                    std::size_t i, double* __restrict__ out) {
+    for (std::size_t t = 0; t < n; ++t) out[t] = 0.0;
+    for (std::size_t k = 0; k < d; ++k) {
+        const double* __restrict__ xk = xc + k * n;
+        const double xi = xk[i];
+        for (std::size_t t = 0; t < n; ++t) {
+            const double e = xi - xk[t];
+            out[t] += e * e;
+        }
+    }
+}
+
+#ifdef HYPERZOOM_X86_DISPATCH
+#define HZ_CLONES(name, ret, params, args)                                              \
+    ret name##_default params { return name##_body args; }                             \
+    __attribute__((target("avx2"))) ret name##_avx2 params { return name##_body args; } \
+    __attribute__((target("avx512f"))) ret name##_avx512 params { return name##_body args; } \
+    ret name params {                                                                  \
+        const int level = simd_level();                                                \
+        if (level >= 2) return name##_avx512 args;                                     \
+        if (level == 1) return name##_avx2 args;                                       \
+        return name##_default args;                                                    \
+    }
+#else
+#define HZ_CLONES(name, ret, params, args) \
+    ret name params { return name##_body args; }
+#endif
+
+HZ_CLONES(cd_rows, void,
+          (const double* __restrict__ xk, const double* __restrict__ zk, const double* __restrict__ p1, const double* __restrict__ p2, double a,
+           double b, double za, double zb, std::size_t n, double* __restrict__ n1, double* __restrict__ n2),
+          (xk, zk, p1, p2, a, b, za, zb, n, n1, n2))
+HZ_CLONES(phi_rows, void,
+          (const double* __restrict__ xk, const double* __restrict__ d1, const double* __restrict__ d2, double a, double b,
+           double scale, std::size_t n, double* __restrict__ e1, double* __restrict__ e2, double* __restrict__ v1, double* __restrict__ v2,
+           double* __restrict__ o1, double* __restrict__ o2),
+          (xk, d1, d2, a, b, scale, n, e1, e2, v1, v2, o1, o2))
+HZ_CLONES(cd_row, void,
+          (const double* xc, const double* zc, std::size_t n, std::size_t d, std::size_t i,
+           double* out),
+          (xc, zc, n, d, i, out))
+HZ_CLONES(dist_row, void,
+          (const double* xc, std::size_t n, std::size_t d, std::size_t i, double* out),
+          (xc, n, d, i, out))
+HZ_CLONES(change_sum, double,
+          (const double* __restrict__ n1, const double* __restrict__ p1, const double* __restrict__ n2, const double* __restrict__ p2,
+           std::size_t n),
+          (n1, p1, n2, p2, n))
+
 // ---- optimisation -------------------------------------------------------------------
 
 struct Draws {
@@ -210,37 +347,21 @@ public:
         const double* p2 = r2_;
         double* n1 = new1_.data();
         double* n2 = new2_.data();
-        double acc[4] = {0.0, 0.0, 0.0, 0.0};
-        auto span = [&](std::size_t lo, std::size_t hi) {
-            for (std::size_t t = lo; t < hi; ++t) {
-                const double base = 1.0 + 0.5 * zk[t];
-                const double fa = base + 0.5 * za - 0.5 * std::abs(a - xk[t]);
-                const double fb = base + 0.5 * zb - 0.5 * std::abs(b - xk[t]);
-                // One division for both ratios fb / fa and fa / fb.
-                const double inv = 1.0 / (fa * fb);
-                const double v1 = p1[t] * (fb * fb * inv);
-                const double v2 = p2[t] * (fa * fa * inv);
-                n1[t] = v1;
-                n2[t] = v2;
-                acc[t & 3] += (v1 - p1[t]) + (v2 - p2[t]);
-            }
-        };
-        const std::size_t lo = std::min(i1, i2), hi = std::max(i1, i2);
-        span(0, lo);
-        span(lo + 1, hi);
-        span(hi + 1, n);
+        cd_rows(xk, zk, p1, p2, a, b, za, zb, n, n1, n2);
         // The pair (i1, i2) keeps its factor; the diagonal terms change by (1 + |z|) ratios.
         n1[i2] = p1[i2];
         n2[i1] = p2[i1];
         n1[i1] = p1[i1] * (1.0 + zb) / (1.0 + za);
         n2[i2] = p2[i2] * (1.0 + za) / (1.0 + zb);
-        const double off = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        // Over all t the change sum counts each off-diagonal pair once and the two
+        // diagonal terms once; the full double sum counts off-diagonal pairs twice.
+        const double all = change_sum(n1, p1, n2, p2, n);
         const double diag = (n1[i1] - p1[i1]) + (n2[i2] - p2[i2]);
         nq1_ = q_[i1] * g(zb) / g(za);
         nq2_ = q_[i2] * g(za) / g(zb);
         const double dq = (nq1_ - q_[i1]) + (nq2_ - q_[i2]);
         const double dn = static_cast<double>(n);
-        return (2.0 * off + diag) / (dn * dn) - 2.0 / dn * dq;
+        return (2.0 * all - diag) / (dn * dn) - 2.0 / dn * dq;
     }
 
     // Applies the exchange last passed to delta().
@@ -265,15 +386,7 @@ private:
     static double g(double z) noexcept { return 1.0 + 0.5 * z - 0.5 * z * z; }
 
     void row(std::size_t i, double* out) const noexcept {
-        const std::size_t n = n_;
-        std::fill(out, out + n, 1.0);
-        for (std::size_t k = 0; k < d_; ++k) {
-            const double* xk = xc_.data() + k * n;
-            const double* zk = zc_.data() + k * n;
-            const double xi = xk[i], zi = zk[i];
-            for (std::size_t t = 0; t < n; ++t)
-                out[t] *= 1.0 + 0.5 * zi + 0.5 * zk[t] - 0.5 * std::abs(xi - xk[t]);
-        }
+        cd_row(xc_.data(), zc_.data(), n_, d_, i, out);
     }
 
     std::size_t n_, d_;
@@ -291,38 +404,38 @@ private:
 class MaximinCriterion {
 public:
     MaximinCriterion(const double* x, std::size_t n, std::size_t d, int workers)
-        : n_(n), d_(d), xc_(columns_of(x, n, d)), rs_(n), nd1_(n), nd2_(n), nt1_(n), nt2_(n) {
+        : n_(n), d_(d), xc_(columns_of(x, n, d)), rs_(n), nd1_(n), nd2_(n), nt1_(n), nt2_(n),
+          ot1_(n), ot2_(n) {
         matrix_ = n <= kMatrixMaxN;
         std::vector<double> tmp(n);
-        double smin = std::numeric_limits<double>::infinity();
-        for (std::size_t i = 0; i < n; ++i) {
-            dist_row(i, tmp.data());
-            for (std::size_t t = 0; t < n; ++t)
-                if (t != i) smin = std::min(smin, tmp[t]);
-        }
-        scale_ = smin > 0.0 && std::isfinite(smin) ? smin : 1.0;
         if (matrix_) {
             d2_.resize(n * n);
-            t_.resize(n * n);
             parallel_for(n, workers, std::max<std::size_t>(1, 4096 / (n * d + 1)), 1,
                          [&](std::size_t b, std::size_t e) {
-                             for (std::size_t i = b; i < e; ++i) {
-                                 dist_row(i, d2_.data() + i * n);
-                                 for (std::size_t t = 0; t < n; ++t)
-                                     t_[i * n + t] = t == i ? 0.0 : term(d2_[i * n + t]);
-                             }
+                             for (std::size_t i = b; i < e; ++i) dist_row(i, d2_.data() + i * n);
                          });
         } else {
             dr1_.resize(n);
             dr2_.resize(n);
-            tr1_.resize(n);
-            tr2_.resize(n);
         }
+        double smin = std::numeric_limits<double>::infinity();
+        for (std::size_t i = 0; i < n; ++i) {
+            const double* r = d2_.data() + i * n;
+            if (!matrix_) {
+                dist_row(i, tmp.data());
+                r = tmp.data();
+            }
+            for (std::size_t t = 0; t < n; ++t)
+                if (t != i) smin = std::min(smin, r[t]);
+        }
+        scale_ = smin > 0.0 && std::isfinite(smin) ? smin : 1.0;
         double total = 0.0;
         for (std::size_t i = 0; i < n; ++i) {
-            const double* tr = matrix_ ? t_.data() + i * n : terms_of(i, tmp.data(), tmp.data());
+            if (matrix_) std::copy(d2_.begin() + static_cast<std::ptrdiff_t>(i * n),
+                                   d2_.begin() + static_cast<std::ptrdiff_t>(i * n + n), tmp.begin());
+            else dist_row(i, tmp.data());
             double s = 0.0;
-            for (std::size_t t = 0; t < n; ++t) s += tr[t];
+            for (std::size_t t = 0; t < n; ++t) s += t == i ? 0.0 : term(tmp[t]);
             rs_[i] = s;
             total += s;
         }
@@ -346,52 +459,33 @@ public:
         if (matrix_) {
             d1_ = d2_.data() + i1 * n;
             d2r_ = d2_.data() + i2 * n;
-            t1_ = t_.data() + i1 * n;
-            t2_ = t_.data() + i2 * n;
         } else {
-            t1_ = terms_of(i1, dr1_.data(), tr1_.data());
-            t2_ = terms_of(i2, dr2_.data(), tr2_.data());
+            dist_row(i1, dr1_.data());
+            dist_row(i2, dr2_.data());
             d1_ = dr1_.data();
             d2r_ = dr2_.data();
         }
-        const double* D1 = d1_;
-        const double* D2 = d2r_;
-        const double* T1 = t1_;
-        const double* T2 = t2_;
-        double acc[4] = {0.0, 0.0, 0.0, 0.0};
-        auto span = [&](std::size_t lo, std::size_t hi) {
-            for (std::size_t t = lo; t < hi; ++t) {
-                const double da = a - xk[t], db = b - xk[t];
-                const double dd = db * db - da * da;
-                const double e1 = D1[t] + dd, e2 = D2[t] - dd;
-                const double v1 = term(e1), v2 = term(e2);
-                nd1_[t] = e1;
-                nd2_[t] = e2;
-                nt1_[t] = v1;
-                nt2_[t] = v2;
-                acc[t & 3] += (v1 - T1[t]) + (v2 - T2[t]);
-            }
-        };
-        const std::size_t lo = std::min(i1, i2), hi = std::max(i1, i2);
-        span(0, lo);
-        span(lo + 1, hi);
-        span(hi + 1, n);
+        double* o1 = ot1_.data();
+        double* o2 = ot2_.data();
+        phi_rows(xk, d1_, d2r_, a, b, scale_, n, nd1_.data(), nd2_.data(), nt1_.data(),
+                 nt2_.data(), o1, o2);
+        // A point has no term with itself; the pair (i1, i2) keeps its distance.
         nd1_[i1] = 0.0;
-        nt1_[i1] = 0.0;
+        nt1_[i1] = o1[i1] = 0.0;
         nd2_[i2] = 0.0;
-        nt2_[i2] = 0.0;
-        nd1_[i2] = D1[i2];
-        nt1_[i2] = T1[i2];
-        nd2_[i1] = D2[i1];
-        nt2_[i1] = T2[i1];
-        return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        nt2_[i2] = o2[i2] = 0.0;
+        nd1_[i2] = d1_[i2];
+        nt1_[i2] = o1[i2];
+        nd2_[i1] = d2r_[i1];
+        nt2_[i1] = o2[i1];
+        return change_sum(nt1_.data(), o1, nt2_.data(), o2, n);
     }
 
     void apply(std::size_t k, std::size_t i1, std::size_t i2, double delta) {
         const std::size_t n = n_;
         double s1 = 0.0, s2 = 0.0;
         for (std::size_t t = 0; t < n; ++t) {
-            if (t != i1 && t != i2) rs_[t] += (nt1_[t] - t1_[t]) + (nt2_[t] - t2_[t]);
+            if (t != i1 && t != i2) rs_[t] += (nt1_[t] - ot1_[t]) + (nt2_[t] - ot2_[t]);
             s1 += nt1_[t];
             s2 += nt2_[t];
         }
@@ -400,13 +494,9 @@ public:
         if (matrix_) {
             std::copy(nd1_.begin(), nd1_.end(), d2_.begin() + static_cast<std::ptrdiff_t>(i1 * n));
             std::copy(nd2_.begin(), nd2_.end(), d2_.begin() + static_cast<std::ptrdiff_t>(i2 * n));
-            std::copy(nt1_.begin(), nt1_.end(), t_.begin() + static_cast<std::ptrdiff_t>(i1 * n));
-            std::copy(nt2_.begin(), nt2_.end(), t_.begin() + static_cast<std::ptrdiff_t>(i2 * n));
             for (std::size_t t = 0; t < n; ++t) {
                 d2_[t * n + i1] = nd1_[t];
                 d2_[t * n + i2] = nd2_[t];
-                t_[t * n + i1] = nt1_[t];
-                t_[t * n + i2] = nt2_[t];
             }
         }
         std::swap(xc_[k * n + i1], xc_[k * n + i2]);
@@ -414,38 +504,16 @@ public:
     }
 
 private:
-    // (s / D)^25 by squaring; D is floored at 1e-12 s so that no term overflows.
-    [[nodiscard]] double term(double dist2) const noexcept {
-        double r = scale_ / std::max(dist2, 1e-12 * scale_);
-        const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4, r16 = r8 * r8;
-        return r16 * r8 * r;
-    }
+    [[nodiscard]] double term(double dist2) const noexcept { return phi_term(scale_, dist2); }
 
     void dist_row(std::size_t i, double* out) const noexcept {
-        const std::size_t n = n_;
-        std::fill(out, out + n, 0.0);
-        for (std::size_t k = 0; k < d_; ++k) {
-            const double* xk = xc_.data() + k * n;
-            const double xi = xk[i];
-            for (std::size_t t = 0; t < n; ++t) {
-                const double e = xi - xk[t];
-                out[t] += e * e;
-            }
-        }
-    }
-
-    const double* terms_of(std::size_t i, double* dist, double* terms) const noexcept {
-        dist_row(i, dist);
-        for (std::size_t t = 0; t < n_; ++t) terms[t] = t == i ? 0.0 : term(dist[t]);
-        return terms;
+        hyperzoom::dist_row(xc_.data(), n_, d_, i, out);
     }
 
     std::size_t n_, d_;
-    std::vector<double> xc_, rs_, d2_, t_, nd1_, nd2_, nt1_, nt2_, dr1_, dr2_, tr1_, tr2_;
+    std::vector<double> xc_, rs_, d2_, nd1_, nd2_, nt1_, nt2_, ot1_, ot2_, dr1_, dr2_;
     const double* d1_ = nullptr;
     const double* d2r_ = nullptr;
-    const double* t1_ = nullptr;
-    const double* t2_ = nullptr;
     double scale_ = 1.0, value_ = 0.0;
     bool matrix_ = false;
 };
