@@ -201,6 +201,10 @@ def test_simd_paths_give_the_same_bits():
                     [hz.discrepancy(x, m) for m in ("CD", "WD", "MD", "L2-star")],
                     hz.min_distance(x),
                     hz.latin_hypercube(5000, 3, rng=SEED).tobytes(),
+                    hz.latin_hypercube(70_000, 2, rng=SEED).tobytes(),
+                    hz.latin_hypercube(97, 5, rng=SEED, optimize="cd").tobytes(),
+                    hz.latin_hypercube(97, 5, rng=SEED, optimize="maximin").tobytes(),
+                    hz.extend_lhs(x[:50], 61, rng=SEED).tobytes(),
                 )
             )
     finally:

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -77,15 +78,16 @@ inline std::uint32_t bounded32(const Stream& s, std::uint32_t r, std::uint32_t b
 // B buckets (the top bits of word i), each bucket is shuffled by Fisher-Yates (position q
 // of the concatenation draws from the low 32 bits of word q, which are independent of
 // every bucket choice; rare rejections read words from 4n on), and the buckets are
-// concatenated. Buckets of ~4096 stay in L1, so this beats one Fisher-Yates walk over a
-// large n; it is uniform for any B (B = 1, plain Fisher-Yates, below 8192).
+// concatenated. Buckets of 16384 to 32767 stay in L2 and the scatter has few streams,
+// so this beats one Fisher-Yates walk over a large n; it is uniform for any B (B = 1,
+// plain Fisher-Yates, below 32768).
 void permutation(const Stream& s, std::size_t n, std::uint32_t* perm, std::uint64_t* words) {
     if (n < 2) {
         if (n == 1) perm[0] = 0;
         return;
     }
     int bits = 0;
-    while (bits < 10 && (std::size_t{4096} << (bits + 1)) <= n) ++bits;
+    while (bits < 10 && (std::size_t{16384} << (bits + 1)) <= n) ++bits;
     const std::size_t B = std::size_t{1} << bits;
     fill_bits(s, 0, n, words);
     std::vector<std::uint32_t> start(B + 1, 0);
@@ -115,21 +117,30 @@ void permutation(const Stream& s, std::size_t n, std::uint32_t* perm, std::uint6
     }
 }
 
-// Rows [b, e) of a design whose column j puts row i in stratum strata[j][i] of N, with
-// offsets from uniforms first + i of stream column_stream(j) (or 0.5 when centred).
-template <class Strata, class StreamOf>
+// Rows [b, e) of a design whose column j puts row i in stratum strata[j * len + i] of N,
+// with offsets from uniforms first + i of stream_of(j) (or 0.5 when centred).
+template <class StreamOf>
 void place_rows(std::size_t b, std::size_t e, std::size_t d, std::uint64_t N, bool centered,
-                std::uint64_t first, Strata strata, StreamOf stream_of, double* out) {
+                std::uint64_t first, const std::uint32_t* strata, std::size_t len,
+                StreamOf stream_of, double* out) {
     const double dn = static_cast<double>(N);
     const double inv_n = 1.0 / dn;
     double jit[kRows];
+    double col[kRows];
     for (std::size_t s = b; s < e; s += kRows) {
         const std::size_t m = std::min(kRows, e - s);
         for (std::size_t j = 0; j < d; ++j) {
+            const std::uint32_t* k = strata + j * len + s;
             if (centered) std::fill(jit, jit + m, 0.5);
             else fill_uniform(stream_of(j), first + s, m, jit);
-            for (std::size_t r = 0; r < m; ++r)
-                out[(s + r) * d + j] = in_stratum(strata(j, s + r), jit[r], dn, inv_n);
+            for (std::size_t r = 0; r < m; ++r) col[r] = (static_cast<double>(k[r]) + jit[r]) * inv_n;
+            for (std::size_t r = 0; r < m; ++r) {
+                double x = col[r];
+                // Rounding rarely leaves the stratum; in_stratum() nudges such points back.
+                if (x >= 1.0 || static_cast<std::uint64_t>(x * dn) != k[r])
+                    x = in_stratum(k[r], jit[r], dn, inv_n);
+                out[(s + r) * d + j] = x;
+            }
         }
     }
 }
@@ -567,49 +578,60 @@ OptimizeReport exchange(C& crit, const Stream& seed, double* x, std::size_t n, s
 // ---- metrics ------------------------------------------------------------------------
 
 // One factor of a pair's product for each discrepancy (scipy.stats.qmc's formulas);
-// z = |x - 1/2|.
+// z = |x - 1/2|. For CD the inputs are halved, x/2 and z/2 (exact), which saves two
+// multiplications: 1 + z_i/2 + z_j/2 - |x_i - x_j|/2.
 template <int M>
 inline double pair_factor(double xi, double zi, double xj, double zj) noexcept {
     const double a = std::abs(xi - xj);
-    if constexpr (M == 0) return 1.0 + 0.5 * zi + 0.5 * zj - 0.5 * a;
+    if constexpr (M == 0) return ((1.0 + zi) + zj) - a;
     if constexpr (M == 1) return 1.5 - a * (1.0 - a);
     if constexpr (M == 2) return 1.875 - 0.25 * zi - 0.25 * zj - 0.75 * a + 0.5 * a * a;
     return 1.0 - (xi > xj ? xi : xj);
 }
 
 // sum_{j > i} prod_k factor(i, j), with the products formed elementwise in `prod` (the
-// loops vectorise) and summed in four fixed lanes, so every build path gives the same bits.
+// loops vectorise) and summed in eight fixed lanes, so every clone gives the same bits.
 template <int M>
-__attribute__((always_inline)) inline double upper_row_body(const double* xc, const double* zc,
-                                                             std::size_t n, std::size_t d,
-                                                             std::size_t i, double* prod) {
+HZ_ALWAYS_INLINE double upper_row_body(const double* __restrict__ xc,
+                                       const double* __restrict__ zc, std::size_t n,
+                                       std::size_t d, std::size_t i,
+                                       double* __restrict__ prod) {
     const std::size_t len = n - i - 1;
-    std::fill(prod, prod + len, 1.0);
-    for (std::size_t k = 0; k < d; ++k) {
-        const double* xk = xc + k * n + i + 1;
-        const double* zk = zc + k * n + i + 1;
+    for (std::size_t j = 0; j < len; ++j) prod[j] = 1.0;
+    std::size_t k = 0;
+    // Two columns per pass halve the traffic through `prod`.
+    for (; k + 2 <= d; k += 2) {
+        const double* __restrict__ xk = xc + k * n + i + 1;
+        const double* __restrict__ zk = zc + k * n + i + 1;
+        const double* __restrict__ xl = xk + n;
+        const double* __restrict__ zl = zk + n;
+        const double xi = xc[k * n + i], zi = zc[k * n + i];
+        const double xm = xc[k * n + n + i], zm = zc[k * n + n + i];
+        for (std::size_t j = 0; j < len; ++j)
+            prod[j] *= pair_factor<M>(xi, zi, xk[j], zk[j]) * pair_factor<M>(xm, zm, xl[j], zl[j]);
+    }
+    for (; k < d; ++k) {
+        const double* __restrict__ xk = xc + k * n + i + 1;
+        const double* __restrict__ zk = zc + k * n + i + 1;
         const double xi = xc[k * n + i], zi = zc[k * n + i];
         for (std::size_t j = 0; j < len; ++j) prod[j] *= pair_factor<M>(xi, zi, xk[j], zk[j]);
     }
-    double acc[4] = {0.0, 0.0, 0.0, 0.0};
+    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     std::size_t j = 0;
-    for (; j + 4 <= len; j += 4) {
-        acc[0] += prod[j];
-        acc[1] += prod[j + 1];
-        acc[2] += prod[j + 2];
-        acc[3] += prod[j + 3];
-    }
-    for (; j < len; ++j) acc[j & 3] += prod[j];
-    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (; j + 8 <= len; j += 8)
+        for (std::size_t l = 0; l < 8; ++l) acc[l] += prod[j + l];
+    double tail = 0.0;
+    for (; j < len; ++j) tail += prod[j];
+    return (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))) +
+           tail;
 }
 
-__attribute__((always_inline)) inline double min_row_body(const double* xc, std::size_t n,
-                                                           std::size_t d, std::size_t i,
-                                                           double* dist) {
+HZ_ALWAYS_INLINE double min_row_k_body(const double* __restrict__ xc, std::size_t n,
+                                     std::size_t d, std::size_t i, double* __restrict__ dist) {
     const std::size_t len = n - i - 1;
-    std::fill(dist, dist + len, 0.0);
+    for (std::size_t j = 0; j < len; ++j) dist[j] = 0.0;
     for (std::size_t k = 0; k < d; ++k) {
-        const double* xk = xc + k * n + i + 1;
+        const double* __restrict__ xk = xc + k * n + i + 1;
         const double xi = xc[k * n + i];
         for (std::size_t j = 0; j < len; ++j) {
             const double e = xi - xk[j];
@@ -621,51 +643,36 @@ __attribute__((always_inline)) inline double min_row_body(const double* xc, std:
     return m;
 }
 
+#define HZ_UPPER_PARAMS                                                                     \
+    (const double* xc, const double* zc, std::size_t n, std::size_t d, std::size_t i,       \
+     double* prod)
 template <int M>
-double upper_row_default(const double* xc, const double* zc, std::size_t n, std::size_t d,
-                         std::size_t i, double* prod) {
-    return upper_row_body<M>(xc, zc, n, d, i, prod);
-}
-double min_row_default(const double* xc, std::size_t n, std::size_t d, std::size_t i,
-                       double* dist) {
-    return min_row_body(xc, n, d, i, dist);
-}
-
+double upper_row_default HZ_UPPER_PARAMS { return upper_row_body<M>(xc, zc, n, d, i, prod); }
 #ifdef HYPERZOOM_X86_DISPATCH
-// The same source compiled for AVX2: elementwise arithmetic and fixed-order sums, so the
-// results equal the default path's bit for bit (contraction is off: no FMA).
 template <int M>
-__attribute__((target("avx2"))) double upper_row_avx2(const double* xc, const double* zc,
-                                                      std::size_t n, std::size_t d,
-                                                      std::size_t i, double* prod) {
+__attribute__((target("avx2"))) double upper_row_avx2 HZ_UPPER_PARAMS {
     return upper_row_body<M>(xc, zc, n, d, i, prod);
 }
-__attribute__((target("avx2"))) double min_row_avx2(const double* xc, std::size_t n,
-                                                    std::size_t d, std::size_t i, double* dist) {
-    return min_row_body(xc, n, d, i, dist);
+template <int M>
+__attribute__((target("avx512f"))) double upper_row_avx512 HZ_UPPER_PARAMS {
+    return upper_row_body<M>(xc, zc, n, d, i, prod);
 }
 #endif
-
 template <int M>
 double upper_row(const double* xc, const double* zc, std::size_t n, std::size_t d,
                  std::size_t i, double* prod, int level) {
 #ifdef HYPERZOOM_X86_DISPATCH
-    if (level >= 1) return upper_row_avx2<M>(xc, zc, n, d, i, prod);
+    if (level >= 2) return upper_row_avx512<M>(xc, zc, n, d, i, prod);
+    if (level == 1) return upper_row_avx2<M>(xc, zc, n, d, i, prod);
 #else
     (void)level;
 #endif
     return upper_row_default<M>(xc, zc, n, d, i, prod);
 }
 
-double min_row(const double* xc, std::size_t n, std::size_t d, std::size_t i, double* dist,
-               int level) {
-#ifdef HYPERZOOM_X86_DISPATCH
-    if (level >= 1) return min_row_avx2(xc, n, d, i, dist);
-#else
-    (void)level;
-#endif
-    return min_row_default(xc, n, d, i, dist);
-}
+HZ_CLONES(min_row_k, double,
+          (const double* xc, std::size_t n, std::size_t d, std::size_t i, double* dist),
+          (xc, n, d, i, dist))
 
 // Calls f(i, scratch) for every row, rows r and n-1-r together so that the triangular
 // work is balanced across threads.
@@ -687,18 +694,29 @@ double discrepancy_impl(const double* x, std::size_t n, std::size_t d, int worke
     const std::vector<double> xc = columns_of(x, n, d);
     std::vector<double> zc(xc.size());
     for (std::size_t i = 0; i < xc.size(); ++i) zc[i] = std::abs(xc[i] - 0.5);
+    std::vector<double> hx, hz;  // CD: halved copies for pair_factor<0>
+    if constexpr (M == 0) {
+        hx.resize(xc.size());
+        hz.resize(xc.size());
+        for (std::size_t i = 0; i < xc.size(); ++i) {
+            hx[i] = 0.5 * xc[i];
+            hz[i] = 0.5 * zc[i];
+        }
+    }
+    const double* px = M == 0 ? hx.data() : xc.data();
+    const double* pz = M == 0 ? hz.data() : zc.data();
     const int level = simd_level();
     std::vector<double> pair_sum(n), single(n);
     folded_rows(n, d, workers, [&](std::size_t i, double* scratch) {
         double diag = 1.0, one = 1.0;
         for (std::size_t k = 0; k < d; ++k) {
             const double xi = xc[k * n + i], zi = zc[k * n + i];
-            diag *= pair_factor<M>(xi, zi, xi, zi);
+            diag *= pair_factor<M>(px[k * n + i], pz[k * n + i], px[k * n + i], pz[k * n + i]);
             if constexpr (M == 0) one *= 1.0 + 0.5 * zi - 0.5 * zi * zi;
             if constexpr (M == 2) one *= 5.0 / 3.0 - 0.25 * zi - 0.25 * zi * zi;
             if constexpr (M == 3) one *= 1.0 - xi * xi;
         }
-        pair_sum[i] = diag + 2.0 * upper_row<M>(xc.data(), zc.data(), n, d, i, scratch, level);
+        pair_sum[i] = diag + 2.0 * upper_row<M>(px, pz, n, d, i, scratch, level);
         single[i] = one;
     });
     double s2 = 0.0, s1 = 0.0;
@@ -733,18 +751,17 @@ void latin_hypercube(const Stream& seed, std::size_t n, std::size_t d, bool cent
     auto stream_of = [&](std::size_t j) {
         return seed.with_stream(kStreamLhs + static_cast<std::uint32_t>(j));
     };
-    std::vector<std::uint32_t> perms(n * d);
+    // Uninitialised storage: every entry is written before it is read.
+    std::unique_ptr<std::uint32_t[]> perms(new std::uint32_t[n * d]);
     // Phase 1: a permutation per column (columns in parallel: each is one sequential walk).
     parallel_for(d, workers, 1, 1, [&](std::size_t b, std::size_t e) {
-        std::vector<std::uint64_t> words(n);
-        for (std::size_t j = b; j < e; ++j) permutation(stream_of(j), n, perms.data() + j * n, words.data());
+        std::unique_ptr<std::uint64_t[]> words(new std::uint64_t[n]);
+        for (std::size_t j = b; j < e; ++j) permutation(stream_of(j), n, perms.get() + j * n, words.get());
     });
     // Phase 2: rows in parallel; each value depends on its row and column only.
-    const std::uint32_t* p = perms.data();
+    const std::uint32_t* p = perms.get();
     parallel_for(n, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
-        place_rows(b, e, d, n, centered, n,
-                   [&](std::size_t j, std::size_t i) { return std::uint64_t{p[j * n + i]}; },
-                   stream_of, out);
+        place_rows(b, e, d, n, centered, n, p, n, stream_of, out);
     });
 }
 
@@ -793,9 +810,7 @@ void extend_lhs(const Stream& seed, const double* design, std::size_t n0, std::s
     });
     const std::uint32_t* c = chosen.data();
     parallel_for(m, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
-        place_rows(b, e, d, N, centered, m,
-                   [&](std::size_t j, std::size_t i) { return std::uint64_t{c[j * m + i]}; },
-                   stream_of, out);
+        place_rows(b, e, d, N, centered, m, c, m, stream_of, out);
     });
 }
 
@@ -830,10 +845,9 @@ double discrepancy(const double* x, std::size_t n, std::size_t d, Discrepancy me
 double min_distance(const double* x, std::size_t n, std::size_t d, int workers) {
     if (n < 2) throw std::invalid_argument("`sample` must hold at least two rows, but got " + std::to_string(n) + ".");
     const std::vector<double> xc = columns_of(x, n, d);
-    const int level = simd_level();
     std::vector<double> row_min(n, std::numeric_limits<double>::infinity());
     folded_rows(n, d, workers, [&](std::size_t i, double* scratch) {
-        if (i + 1 < n) row_min[i] = min_row(xc.data(), n, d, i, scratch, level);
+        if (i + 1 < n) row_min[i] = min_row_k(xc.data(), n, d, i, scratch);
     });
     return std::sqrt(*std::min_element(row_min.begin(), row_min.end()));
 }
