@@ -4,13 +4,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "hyperzoom/parallel.hpp"
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HYPERZOOM_X86_DISPATCH 1
@@ -22,6 +28,28 @@ namespace {
 __extension__ typedef unsigned __int128 u128;
 
 constexpr std::size_t kRows = 1024;  // rows per inner step of the row-parallel kernels
+
+// Uninitialised scratch for large per-call buffers. On Linux, buffers of several MiB ask
+// for transparent huge pages (as NumPy does for its arrays): first-touch page faults
+// otherwise cost a tenth of a large Latin hypercube's time.
+struct FreeDeleter {
+    void operator()(void* p) const noexcept { std::free(p); }
+};
+template <class T>
+std::unique_ptr<T[], FreeDeleter> scratch(std::size_t count) {
+    const std::size_t bytes = std::max<std::size_t>(count * sizeof(T), 1);
+    constexpr std::size_t kHuge = std::size_t{1} << 21;
+    void* p = nullptr;
+#ifdef __linux__
+    if (bytes >= kHuge) {
+        p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+        if (p != nullptr) madvise(p, (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);
+    }
+#endif
+    if (p == nullptr) p = std::malloc(bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    return std::unique_ptr<T[], FreeDeleter>(static_cast<T*>(p));
+}
 
 void check_columns(std::size_t d) {
     if (d < 1 || d > kMaxDesignColumns)
@@ -314,10 +342,10 @@ public:
         }
         matrix_ = n <= kMatrixMaxN;
         if (matrix_) {
-            p_.resize(n * n);
+            p_ = scratch<double>(n * n);  // huge pages: the column writes stride by n
             parallel_for(n, workers, std::max<std::size_t>(1, 4096 / (n * d + 1)), 1,
                          [&](std::size_t b, std::size_t e) {
-                             for (std::size_t i = b; i < e; ++i) row(i, p_.data() + i * n);
+                             for (std::size_t i = b; i < e; ++i) row(i, p_.get() + i * n);
                          });
         } else {
             row1_.resize(n);
@@ -326,7 +354,7 @@ public:
         double sp = 0.0;
         std::vector<double> tmp(matrix_ ? 0 : n);
         for (std::size_t i = 0; i < n; ++i) {
-            const double* r = matrix_ ? p_.data() + i * n : (row(i, tmp.data()), tmp.data());
+            const double* r = matrix_ ? p_.get() + i * n : (row(i, tmp.data()), tmp.data());
             for (std::size_t t = 0; t < n; ++t) sp += r[t];
         }
         double sq = 0.0;
@@ -346,8 +374,8 @@ public:
         const double a = xk[i1], b = xk[i2];
         const double za = zk[i1], zb = zk[i2];
         if (matrix_) {
-            r1_ = p_.data() + i1 * n;
-            r2_ = p_.data() + i2 * n;
+            r1_ = p_.get() + i1 * n;
+            r2_ = p_.get() + i2 * n;
         } else {
             row(i1, row1_.data());
             row(i2, row2_.data());
@@ -379,8 +407,8 @@ public:
     void apply(std::size_t k, std::size_t i1, std::size_t i2, double delta) {
         const std::size_t n = n_;
         if (matrix_) {
-            std::copy(new1_.begin(), new1_.end(), p_.begin() + static_cast<std::ptrdiff_t>(i1 * n));
-            std::copy(new2_.begin(), new2_.end(), p_.begin() + static_cast<std::ptrdiff_t>(i2 * n));
+            std::copy(new1_.begin(), new1_.end(), p_.get() + i1 * n);
+            std::copy(new2_.begin(), new2_.end(), p_.get() + i2 * n);
             for (std::size_t t = 0; t < n; ++t) {
                 p_[t * n + i1] = new1_[t];
                 p_[t * n + i2] = new2_[t];
@@ -401,7 +429,8 @@ private:
     }
 
     std::size_t n_, d_;
-    std::vector<double> xc_, zc_, q_, p_, new1_, new2_, row1_, row2_;
+    std::vector<double> xc_, zc_, q_, new1_, new2_, row1_, row2_;
+    std::unique_ptr<double[], FreeDeleter> p_;
     const double* r1_ = nullptr;
     const double* r2_ = nullptr;
     double nq1_ = 0.0, nq2_ = 0.0, value_ = 0.0;
@@ -420,10 +449,10 @@ public:
         matrix_ = n <= kMatrixMaxN;
         std::vector<double> tmp(n);
         if (matrix_) {
-            d2_.resize(n * n);
+            d2_ = scratch<double>(n * n);  // huge pages: the column writes stride by n
             parallel_for(n, workers, std::max<std::size_t>(1, 4096 / (n * d + 1)), 1,
                          [&](std::size_t b, std::size_t e) {
-                             for (std::size_t i = b; i < e; ++i) dist_row(i, d2_.data() + i * n);
+                             for (std::size_t i = b; i < e; ++i) dist_row(i, d2_.get() + i * n);
                          });
         } else {
             dr1_.resize(n);
@@ -431,7 +460,7 @@ public:
         }
         double smin = std::numeric_limits<double>::infinity();
         for (std::size_t i = 0; i < n; ++i) {
-            const double* r = d2_.data() + i * n;
+            const double* r = d2_.get() + i * n;
             if (!matrix_) {
                 dist_row(i, tmp.data());
                 r = tmp.data();
@@ -442,8 +471,7 @@ public:
         scale_ = smin > 0.0 && std::isfinite(smin) ? smin : 1.0;
         double total = 0.0;
         for (std::size_t i = 0; i < n; ++i) {
-            if (matrix_) std::copy(d2_.begin() + static_cast<std::ptrdiff_t>(i * n),
-                                   d2_.begin() + static_cast<std::ptrdiff_t>(i * n + n), tmp.begin());
+            if (matrix_) std::copy(d2_.get() + i * n, d2_.get() + i * n + n, tmp.begin());
             else dist_row(i, tmp.data());
             double s = 0.0;
             for (std::size_t t = 0; t < n; ++t) s += t == i ? 0.0 : term(tmp[t]);
@@ -468,8 +496,8 @@ public:
         const double* xk = xc_.data() + k * n;
         const double a = xk[i1], b = xk[i2];
         if (matrix_) {
-            d1_ = d2_.data() + i1 * n;
-            d2r_ = d2_.data() + i2 * n;
+            d1_ = d2_.get() + i1 * n;
+            d2r_ = d2_.get() + i2 * n;
         } else {
             dist_row(i1, dr1_.data());
             dist_row(i2, dr2_.data());
@@ -503,8 +531,8 @@ public:
         rs_[i1] = s1;
         rs_[i2] = s2;
         if (matrix_) {
-            std::copy(nd1_.begin(), nd1_.end(), d2_.begin() + static_cast<std::ptrdiff_t>(i1 * n));
-            std::copy(nd2_.begin(), nd2_.end(), d2_.begin() + static_cast<std::ptrdiff_t>(i2 * n));
+            std::copy(nd1_.begin(), nd1_.end(), d2_.get() + i1 * n);
+            std::copy(nd2_.begin(), nd2_.end(), d2_.get() + i2 * n);
             for (std::size_t t = 0; t < n; ++t) {
                 d2_[t * n + i1] = nd1_[t];
                 d2_[t * n + i2] = nd2_[t];
@@ -522,7 +550,8 @@ private:
     }
 
     std::size_t n_, d_;
-    std::vector<double> xc_, rs_, d2_, nd1_, nd2_, nt1_, nt2_, ot1_, ot2_, dr1_, dr2_;
+    std::vector<double> xc_, rs_, nd1_, nd2_, nt1_, nt2_, ot1_, ot2_, dr1_, dr2_;
+    std::unique_ptr<double[], FreeDeleter> d2_;
     const double* d1_ = nullptr;
     const double* d2r_ = nullptr;
     double scale_ = 1.0, value_ = 0.0;
@@ -752,10 +781,10 @@ void latin_hypercube(const Stream& seed, std::size_t n, std::size_t d, bool cent
         return seed.with_stream(kStreamLhs + static_cast<std::uint32_t>(j));
     };
     // Uninitialised storage: every entry is written before it is read.
-    std::unique_ptr<std::uint32_t[]> perms(new std::uint32_t[n * d]);
+    auto perms = scratch<std::uint32_t>(n * d);
     // Phase 1: a permutation per column (columns in parallel: each is one sequential walk).
     parallel_for(d, workers, 1, 1, [&](std::size_t b, std::size_t e) {
-        std::unique_ptr<std::uint64_t[]> words(new std::uint64_t[n]);
+        auto words = scratch<std::uint64_t>(n);
         for (std::size_t j = b; j < e; ++j) permutation(stream_of(j), n, perms.get() + j * n, words.get());
     });
     // Phase 2: rows in parallel; each value depends on its row and column only.
