@@ -620,3 +620,20 @@ def test_grid_size_limit_can_be_raised():
     assert hz.grid(3, 10, max_size=1000).shape == (1000, 3)
     with pytest.raises(ValueError, match=r"1,000 points .* more than `max_size` = 999"):
         hz.grid(3, 10, max_size=999)
+
+
+def test_core_checks_are_a_second_line():
+    # The compiled core refuses bad values itself, with std::invalid_argument -> ValueError.
+    from hyperzoom import _core
+
+    words = np.array([1, 2, 3], dtype=np.uint32)
+    with pytest.raises(ValueError, match=r"`n` must be >= 0"):
+        _core.designs.latin_hypercube(words, -1, 2)
+    with pytest.raises(ValueError, match=r"`d` must be >= 1"):
+        _core.designs.random_design(words, 3, 0)
+    with pytest.raises(ValueError, match=r"`design` must lie in \[0, 1\)"):
+        _core.designs.extend_lhs(words, np.array([[0.5, 1.0]]), 2)
+    with pytest.raises(ValueError, match=r"`criterion` must be 1 \(maximin\) or 2"):
+        _core.designs.optimize(words, np.full((3, 2), 0.5), 7, 10)
+    with pytest.raises(ValueError, match=r"at least two rows"):
+        _core.designs.min_distance(np.full((1, 2), 0.5))

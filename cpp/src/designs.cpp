@@ -109,7 +109,8 @@ inline std::uint32_t bounded32(const Stream& s, std::uint32_t r, std::uint32_t b
 // concatenated. Buckets of 16384 to 32767 stay in L2 and the scatter has few streams,
 // so this beats one Fisher-Yates walk over a large n; it is uniform for any B (B = 1,
 // plain Fisher-Yates, below 32768).
-void permutation(const Stream& s, std::size_t n, std::uint32_t* perm, std::uint64_t* words) {
+void permutation(const Stream& s, std::size_t n, std::uint32_t* perm, std::uint32_t* low,
+                 std::uint16_t* bucket) {
     if (n < 2) {
         if (n == 1) perm[0] = 0;
         return;
@@ -117,29 +118,39 @@ void permutation(const Stream& s, std::size_t n, std::uint32_t* perm, std::uint6
     int bits = 0;
     while (bits < 10 && (std::size_t{16384} << (bits + 1)) <= n) ++bits;
     const std::size_t B = std::size_t{1} << bits;
-    fill_bits(s, 0, n, words);
+    const int shift = 64 - bits;
     std::vector<std::uint32_t> start(B + 1, 0);
+    // The words in L1-sized chunks: keep each one's low half (for Fisher-Yates) and its
+    // bucket, and count the buckets, in one pass.
+    std::uint64_t w[2048];
+    for (std::size_t c = 0; c < n; c += 2048) {
+        const std::size_t m = std::min<std::size_t>(2048, n - c);
+        fill_bits(s, c, m, w);
+        for (std::size_t i = 0; i < m; ++i) low[c + i] = static_cast<std::uint32_t>(w[i]);
+        if (B > 1) {
+            for (std::size_t i = 0; i < m; ++i) {
+                const auto b = static_cast<std::uint16_t>(w[i] >> shift);
+                bucket[c + i] = b;
+                ++start[b + 1u];
+            }
+        }
+    }
     if (B == 1) {
         for (std::size_t i = 0; i < n; ++i) perm[i] = static_cast<std::uint32_t>(i);
         start[1] = static_cast<std::uint32_t>(n);
     } else {
-        const int shift = 64 - bits;
-        for (std::size_t i = 0; i < n; ++i) ++start[(words[i] >> shift) + 1];
         for (std::size_t b = 0; b < B; ++b) start[b + 1] += start[b];
         std::vector<std::uint32_t> pos(start.begin(), start.end() - 1);
         std::uint32_t* pp = pos.data();
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::uint32_t at = pp[words[i] >> shift]++;
-            perm[at] = static_cast<std::uint32_t>(i);
-        }
+        for (std::size_t i = 0; i < n; ++i) perm[pp[bucket[i]]++] = static_cast<std::uint32_t>(i);
     }
     std::uint64_t extra = 4 * static_cast<std::uint64_t>(n);
     for (std::size_t b = 0; b < B; ++b) {
         std::uint32_t* p = perm + start[b];
-        const std::uint64_t* w = words + start[b];
+        const std::uint32_t* r = low + start[b];
         const std::uint32_t c = start[b + 1] - start[b];
         for (std::uint32_t i = c; i-- > 1;) {
-            const std::uint32_t j = bounded32(s, static_cast<std::uint32_t>(w[i]), i + 1, &extra);
+            const std::uint32_t j = bounded32(s, r[i], i + 1, &extra);
             std::swap(p[i], p[j]);
         }
     }
@@ -558,9 +569,11 @@ private:
     bool matrix_ = false;
 };
 
-// Threshold accepting over random exchanges: a move is taken when it lowers the
-// criterion by more than nothing, or raises it by less than a threshold that falls
-// linearly to zero over the budget. The best design met is returned.
+// Random exchanges (column k, rows i1 and i2; the criterion may steer i1), greedy by
+// default: a move is taken when it lowers the criterion. With threshold > 0 it is taken
+// too when it raises the criterion by less than a threshold that falls linearly to zero
+// over the budget (threshold accepting); the best design met is returned. At n = 1000,
+// d = 10 greedy did better than any threshold tried (bench/README.md), so Python uses 0.
 template <class C>
 OptimizeReport exchange(C& crit, const Stream& seed, double* x, std::size_t n, std::size_t d,
                         const OptimizeOptions& opt) {
@@ -784,8 +797,10 @@ void latin_hypercube(const Stream& seed, std::size_t n, std::size_t d, bool cent
     auto perms = scratch<std::uint32_t>(n * d);
     // Phase 1: a permutation per column (columns in parallel: each is one sequential walk).
     parallel_for(d, workers, 1, 1, [&](std::size_t b, std::size_t e) {
-        auto words = scratch<std::uint64_t>(n);
-        for (std::size_t j = b; j < e; ++j) permutation(stream_of(j), n, perms.get() + j * n, words.get());
+        auto low = scratch<std::uint32_t>(n);
+        auto bucket = scratch<std::uint16_t>(n);
+        for (std::size_t j = b; j < e; ++j)
+            permutation(stream_of(j), n, perms.get() + j * n, low.get(), bucket.get());
     });
     // Phase 2: rows in parallel; each value depends on its row and column only.
     const std::uint32_t* p = perms.get();

@@ -858,6 +858,8 @@ class Space:
         >>> c = space.sample(3, rng=77)
         >>> sorted(c[0])
         ['act', 'lr']
+        >>> sorted(space.sample(4, design="lhs", rng=77)["act"].tolist())  # balanced
+        ['relu', 'relu', 'tanh', 'tanh']
         """
         n = as_count(n)
         if design != "random":

@@ -43,6 +43,7 @@ struct OptimizeOptions {
     std::uint64_t iterations = 0;   // proposed swaps
     std::uint64_t stall = 0;        // stop after this many proposals without a new best; 0: never
     double threshold = 0.0;         // initial acceptance threshold, relative to the criterion
+                                    // (0: greedy, what the Python layer uses)
 };
 
 struct OptimizeReport {
@@ -55,7 +56,9 @@ struct OptimizeReport {
 // Improves an (n, d) design in place by exchanging two rows' values within one column (so
 // every column keeps its values: a Latin design stays Latin). Each proposal costs O(n)
 // with the pair matrix kept (n <= kMatrixMaxN), O(n d) without. Randomness comes from
-// stream kStreamOptimize only; the result does not depend on `workers`.
+// stream kStreamOptimize only; the result depends on neither `workers` (which only
+// splits the O(n^2 d) set-up) nor the SIMD path. For maximin the criterion is
+// Morris-Mitchell phi_p with p = 50; for cd the squared centred L2 discrepancy.
 inline constexpr std::size_t kMatrixMaxN = 3000;
 OptimizeReport optimize_design(const Stream& seed, double* design, std::size_t n,
                                std::size_t d, const OptimizeOptions& options, int workers);
