@@ -54,7 +54,7 @@ def test_every_column_has_one_point_per_stratum(n, d, centered, seed):
 
 
 @pytest.mark.parametrize(
-    ("n", "d"), [(0, 1), (0, 4), (1, 1), (1, 5), (2, 1), (8193, 2)]
+    ("n", "d"), [(0, 1), (0, 4), (1, 1), (1, 5), (2, 1), (32767, 2), (32768, 1)]
 )
 def test_edge_sizes_are_latin(n, d):
     assert_latin(hz.latin_hypercube(n, d, rng=SEED))

@@ -56,7 +56,7 @@ void check_columns(std::size_t d) {
         throw std::invalid_argument("`d` must be in [1, 2**24], but got " + std::to_string(d) + ".");
 }
 
-// The point of stratum k of n at offset u in [0, 1): (k + u) / n, nudged by ulps where
+// The point of stratum k of n at offset u in [0, 1): (k + u) * (1/n), nudged by ulps where
 // rounding would put it in a neighbouring stratum (or at 1.0). Afterwards
 // floor(x * n) == k holds exactly in double arithmetic, as NumPy computes it.
 inline double in_stratum(std::uint64_t k, double u, double dn, double inv_n) noexcept {
