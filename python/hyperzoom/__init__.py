@@ -26,6 +26,15 @@ except ImportError as exc:  # pragma: no cover - only when the extension is miss
     )
     raise ImportError(msg) from exc
 
+from .designs import (
+    discrepancy,
+    extend_lhs,
+    grid,
+    latin_hypercube,
+    max_abs_correlation,
+    min_distance,
+    random_design,
+)
 from .region import Region
 from .search import AllTrialsFailedError, CoarseToFine, SearchResult, Trials, search
 from .space import (
@@ -60,6 +69,13 @@ __all__ = [
     "Trials",
     "Uniform",
     "__version__",
+    "discrepancy",
+    "extend_lhs",
+    "grid",
+    "latin_hypercube",
+    "max_abs_correlation",
+    "min_distance",
+    "random_design",
     "search",
 ]
 

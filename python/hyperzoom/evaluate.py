@@ -191,13 +191,13 @@ def evaluate(
     else:
         futures = [executor.submit(call, objective, row) for row in rows]
         results = [_outcome(f) for f in futures]
-    for i, out in enumerate(results):
+    for k, out in enumerate(results):
         if isinstance(out, BaseException):
-            errors[i] = _error_text(out)
+            errors[k] = _error_text(out)
             continue
         value, err = _scalar_value(out)
-        values[i] = value
-        errors[i] = err
+        values[k] = value
+        errors[k] = err
     return values, errors, batch
 
 

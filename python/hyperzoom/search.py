@@ -10,7 +10,7 @@ reported best is the best re-tested configuration. The remaining draws are split
 over the rounds, the first round taking the remainder. Round 0 is a Latin hypercube over the whole space. Every later round:
 
 1. the *elite* is the best ``keep`` share (default 2%) of all successful trials so far
-   (at least 2),
+   (at least ``max(2, ceil(d / 2))`` trials),
    ranked by the mean of each configuration's evaluations (re-tests included);
 2. the next region is the elite's bounding box on every scaled axis, grown by
    ``margin`` times its width on each side, at least ``min_width`` wide, panned (grown
@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from . import designs
 from ._rng import as_generator
 from ._validation import as_count, as_real, as_workers
 from .evaluate import evaluate, resolve_mode
@@ -301,6 +302,7 @@ class CoarseToFine:
             raise ValueError(msg)
         self.design = design
         self.minimize = bool(minimize)
+        self._min_elite = max(2, (space.d + 1) // 2)
         self.workers = as_workers(workers, self.budget * max(space.d, 1))
         self._gen = as_generator(rng)
 
@@ -526,23 +528,10 @@ class CoarseToFine:
         if n == 0:
             return np.empty((0, d))
         if self.design == "lhs":
-            try:  # TEMPORARY until the designs module lands
-                from . import designs
-            except ImportError:
-                designs = None
-            if designs is not None:
-                return np.asarray(
-                    designs.latin_hypercube(n, d, rng=self._gen, workers=self.workers)
-                )
-        from . import _core
-        from ._rng import seed_words
-
-        words = seed_words(self._gen)
-        return np.asarray(
-            _core.scales.CompiledSpace(
-                np.zeros(d, dtype=np.int64), np.zeros(d), np.ones(d), [None] * d
-            ).sample_unit(words, n, self.workers)
-        )
+            return np.asarray(
+                designs.latin_hypercube(n, d, rng=self._gen, workers=self.workers)
+            )
+        return np.asarray(designs.random_design(n, d, rng=self._gen))
 
     def _start_round(self) -> None:
         if self._r >= len(self._sizes):
@@ -570,20 +559,16 @@ class CoarseToFine:
 
     def _local_design(self, n: int) -> np.ndarray:
         """Draw a design in the region's own cube, extending the last one if it stayed."""
-        try:  # TEMPORARY until the designs module lands
-            from . import designs
-        except ImportError:
-            designs = None
-
         if (
             self.design == "lhs"
             and self._prev_region is not None
             and self._prev_region == self._region
             and self._prev_local is not None
-            and hasattr(designs, "extend_lhs")
         ):
             local = np.asarray(
-                designs.extend_lhs(self._prev_local, n, rng=self._gen, workers=self.workers)
+                designs.extend_lhs(
+                    self._prev_local, n, rng=self._gen, workers=self.workers
+                )
             )
         else:
             local = self._lhs(n)
@@ -638,7 +623,7 @@ class CoarseToFine:
             scores = self.scores()
             ranking = scores if self.minimize else -scores
             n_ok = int(np.count_nonzero(np.isfinite(ranking)))
-            k = max(2, math.ceil(self.keep * n_ok))
+            k = max(self._min_elite, math.ceil(self.keep * n_ok))
             elite = select_elite(ranking, k)
             self._region = self._region.shrink(
                 self._unit[: self._n],
@@ -651,8 +636,6 @@ class CoarseToFine:
 
 def _grid_unit(space: Space, budget: int) -> np.ndarray:
     """Return the unit coordinates of the largest grid that fits the budget."""
-    from . import designs
-
     best: np.ndarray | None = None
     points = 1
     while True:

@@ -863,7 +863,11 @@ class Space:
             Threads: 1 is the calling thread only, -1 all cores; None (default) uses
             all cores once ``n * d`` is large enough to gain.
         design : str
-            ``"random"`` (independent uniform draws on each scaled axis).
+            ``"random"`` (independent uniform draws on each scaled axis), ``"lhs"``
+            (Latin hypercube on each scaled axis; integers and choices balanced),
+            ``"lhs-centered"``, ``"lhs-maximin"``, ``"lhs-cd"`` (optimised Latin
+            hypercubes) or ``"grid"`` (``n`` must be a full grid's size); see
+            :mod:`hyperzoom.designs`.
 
         Returns
         -------
@@ -877,12 +881,14 @@ class Space:
         >>> c = space.sample(3, rng=77)
         >>> sorted(c[0])
         ['act', 'lr']
+        >>> sorted(space.sample(4, design="lhs", rng=77)["act"].tolist())  # balanced
+        ['relu', 'relu', 'tanh', 'tanh']
         """
         n = as_count(n)
         if design != "random":
-            valid = {"random"}
-            msg = f"{design!r} is not a valid design. It must be one of {valid!r}."
-            raise ValueError(msg)
+            from .designs import _space_sample
+
+            return _space_sample(self, n, design, rng=rng, workers=workers)
         words = seed_words(rng)
         w = as_workers(workers, n * max(self.d, 1))
         _, cols = self._compiled.sample(words, n, w, False)
