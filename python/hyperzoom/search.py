@@ -112,8 +112,8 @@ class Trials:
         id: np.ndarray,
         unit: np.ndarray,
         value: np.ndarray,
-        status: np.ndarray,
-        error: np.ndarray,
+        failed: np.ndarray,
+        errors: dict[int, str],
         round: np.ndarray,
         batch: np.ndarray,
         retest_of: np.ndarray,
@@ -122,12 +122,41 @@ class Trials:
         self.id = id
         self.unit = unit
         self.value = value
-        self.status = status
-        self.error = error
+        self.failed = failed  #: bool mask of failed trials
         self.round = round
         self.batch = batch
         self.retest_of = retest_of
+        self._errors = errors
         self._configs: Configs | None = None
+        self._status: np.ndarray | None = None
+        self._error: np.ndarray | None = None
+
+    @property
+    def status(self) -> np.ndarray:
+        """``"ok"`` or ``"failed"`` per trial (built on first use)."""
+        if self._status is None:
+            self._status = np.where(self.failed, "failed", "ok")
+        return self._status
+
+    @property
+    def error(self) -> np.ndarray:
+        """The error text of each failed trial, None elsewhere (built on first use)."""
+        if self._error is None:
+            error = np.full(self.id.size, None, dtype=object)
+            if self._errors:
+                failed_ids = np.fromiter(
+                    self._errors, dtype=np.int64, count=len(self._errors)
+                )
+                texts = np.empty(failed_ids.size, dtype=object)
+                texts[:] = list(self._errors.values())
+                rows = np.searchsorted(self.id, failed_ids)
+                inside = rows < self.id.size
+                hit = inside & (
+                    self.id[np.minimum(rows, self.id.size - 1)] == failed_ids
+                )
+                error[rows[hit]] = texts[hit]
+            self._error = error
+        return self._error
 
     @property
     def configs(self) -> Configs:
@@ -143,7 +172,7 @@ class Trials:
     @property
     def n_failed(self) -> int:
         """Number of failed trials."""
-        return int(np.count_nonzero(self.status == "failed"))
+        return int(np.count_nonzero(self.failed))
 
     def to_pandas(self) -> Any:
         """Return the trials as a ``pandas.DataFrame`` (pandas is optional)."""
@@ -303,6 +332,10 @@ class CoarseToFine:
         self.design = design
         self.minimize = bool(minimize)
         self._min_elite = max(2, (space.d + 1) // 2)
+        self._pool = np.empty(0, dtype=np.int64)  # best trials so far, best first
+        self._pool_end = 0  # trials [0, pool_end) have been through the pool
+        self._n_ok = 0
+        self._pool_size = max(self._min_elite, math.ceil(self.keep * self.budget))
         self.workers = as_workers(workers, self.budget * max(space.d, 1))
         self._gen = as_generator(rng)
 
@@ -393,11 +426,12 @@ class CoarseToFine:
         take = self._queue.shape[0] if n is None else min(n, self._queue.shape[0])
         unit, self._queue = self._queue[:take], self._queue[take:]
         ids = np.arange(self._n, self._n + take, dtype=np.int64)
-        self._unit[ids] = unit
-        self._round[ids] = self._r
+        rows = slice(self._n, self._n + take)
+        self._unit[rows] = unit
+        self._round[rows] = self._r
         if self._queue_kind == "retest":
             assert self._queue_retest is not None
-            self._retest_of[ids] = self._queue_retest[:take]
+            self._retest_of[rows] = self._queue_retest[:take]
             self._queue_retest = self._queue_retest[take:]
         self._n += take
         self._phase_ids.append(ids)
@@ -444,7 +478,11 @@ class CoarseToFine:
             bad = ids[(ids < 0) | (ids >= self._n)][0]
             msg = f"trial id {int(bad)} was never asked (ids run from 0 to {self._n - 1})."
             raise ValueError(msg)
-        if np.unique(ids).size != ids.size or np.any(self._status[ids] != _PENDING):
+        contiguous = ids.size < 2 or (
+            ids[-1] - ids[0] + 1 == ids.size and bool(np.all(np.diff(ids) == 1))
+        )
+        duplicated = not contiguous and np.unique(ids).size != ids.size
+        if duplicated or np.any(self._status[ids] != _PENDING):
             told = ids[self._status[ids] != _PENDING]
             which = int(told[0]) if told.size else int(ids[0])
             msg = f"trial id {which} was already told (or appears twice)."
@@ -497,20 +535,27 @@ class CoarseToFine:
         best = select_elite(ranking, 1)
         best_id = int(best[0]) if best.size else None
         best_value = float(scores[best_id]) if best_id is not None else math.nan
-        status = np.where(self._status[told] == _OK, "ok", "failed")
-        error = np.empty(told.size, dtype=object)
-        for i, t in enumerate(told.tolist()):
-            error[i] = self._errors.get(t)
+        # Told trials are never written again, so when they form a prefix (the usual
+        # case) the result takes read-only views instead of copying millions of rows.
+        rows: slice | np.ndarray = told
+        if told.size == 0 or told[-1] == told.size - 1:
+            rows = slice(0, told.size)
+
+        def view(a: np.ndarray) -> np.ndarray:
+            out = a[rows]
+            out.flags.writeable = False
+            return out
+
         trials = Trials(
             self.space,
             id=told.astype(np.int64),
-            unit=self._unit[told],
-            value=self._value[told],
-            status=status,
-            error=error,
-            round=self._round[told],
-            batch=self._batch[told],
-            retest_of=self._retest_of[told],
+            unit=view(self._unit),
+            value=view(self._value),
+            failed=self._status[rows] == _FAILED,
+            errors=dict(self._errors),
+            round=view(self._round),
+            batch=view(self._batch),
+            retest_of=view(self._retest_of),
         )
         regions = list(self.regions)
         return SearchResult(
@@ -572,11 +617,9 @@ class CoarseToFine:
             )
         else:
             local = self._lhs(n)
-        self._prev_local = (
-            local
-            if self._prev_local is None or self._prev_region != self._region
-            else np.concatenate([self._prev_local, local])
-        )
+        # Only the last round's design is kept: extending it from n to 2n points gives
+        # a Latin union at O(n) cost per round, however long the region stays put.
+        self._prev_local = local
         self._prev_region = self._region
         return local
 
@@ -613,6 +656,25 @@ class CoarseToFine:
         self._queue_kind = "retest"
         self._phase_ids = []
 
+    def _elite(self) -> np.ndarray:
+        """Return the elite: the best ``keep`` share of the successful trials so far."""
+        new = slice(self._pool_end, self._n)
+        self._n_ok += int(np.count_nonzero(self._status[new] == _OK))
+        k = max(self._min_elite, math.ceil(self.keep * self._n_ok))
+        if self.retest:
+            # Re-tests change the means of earlier trials: rank them all again.
+            scores = self.scores()
+            return select_elite(scores if self.minimize else -scores, k)
+        # Without re-tests a trial's rank value never changes, so the best `pool_size`
+        # trials so far (the largest elite the budget can need) plus the newcomers hold
+        # every future elite: each zoom costs O(pool + round), not O(all trials).
+        cand = np.concatenate([self._pool, np.arange(self._pool_end, self._n)])
+        vals = self._value[cand]
+        top = select_elite(vals if self.minimize else -vals, self._pool_size)
+        self._pool = cand[top]
+        self._pool_end = self._n
+        return self._pool[:k]
+
     def _zoom(self) -> None:
         self._r += 1
         if self._r >= len(self._sizes):
@@ -620,11 +682,7 @@ class CoarseToFine:
             self._queue = None
             return
         if self.strategy == "coarse-to-fine":
-            scores = self.scores()
-            ranking = scores if self.minimize else -scores
-            n_ok = int(np.count_nonzero(np.isfinite(ranking)))
-            k = max(self._min_elite, math.ceil(self.keep * n_ok))
-            elite = select_elite(ranking, k)
+            elite = self._elite()
             self._region = self._region.shrink(
                 self._unit[: self._n],
                 elite,
