@@ -4,6 +4,7 @@
 void register_random(py::module_& m);
 void register_scales(py::module_& m);
 void register_region(py::module_& m);
+void register_schedule(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "hyperzoom's compiled core (private: use the hyperzoom package).";
@@ -13,4 +14,6 @@ PYBIND11_MODULE(_core, m) {
     register_scales(scales);
     auto region = m.def_submodule("region", "Elite selection and coarse-to-fine regions.");
     register_region(region);
+    auto schedule = m.def_submodule("schedule", "Rungs, brackets, promotions and PBT draws.");
+    register_schedule(schedule);
 }

@@ -27,6 +27,18 @@ except ImportError as exc:  # pragma: no cover - only when the extension is miss
     raise ImportError(msg) from exc
 
 from .region import Region
+from .schedule import (
+    Advice,
+    Babysitter,
+    Ledger,
+    ScheduleResult,
+    ScheduleTrials,
+    asha,
+    hyperband,
+    hyperband_plan,
+    pbt,
+    successive_halving,
+)
 from .search import AllTrialsFailedError, CoarseToFine, SearchResult, Trials, search
 from .space import (
     Choice,
@@ -44,7 +56,9 @@ from .space import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Advice",
     "AllTrialsFailedError",
+    "Babysitter",
     "Choice",
     "CoarseToFine",
     "Configs",
@@ -52,15 +66,23 @@ __all__ = [
     "IntLogUniform",
     "IntUniform",
     "InvLogUniform",
+    "Ledger",
     "LogUniform",
     "PowerOfTwo",
     "Region",
+    "ScheduleResult",
+    "ScheduleTrials",
     "SearchResult",
     "Space",
     "Trials",
     "Uniform",
     "__version__",
+    "asha",
+    "hyperband",
+    "hyperband_plan",
+    "pbt",
     "search",
+    "successive_halving",
 ]
 
 

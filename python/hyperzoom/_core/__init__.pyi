@@ -2,3 +2,4 @@
 from . import random as random
 from . import region as region
 from . import scales as scales
+from . import schedule as schedule
