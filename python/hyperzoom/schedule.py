@@ -121,7 +121,7 @@ def _check_executor(executor: Any) -> None:
 def _budget_caster(budgets: Sequence[float], integral: bool) -> Callable[[float], Any]:
     whole = integral and all(float(b).is_integer() for b in budgets)
     if whole:
-        return lambda b: int(round(b))
+        return lambda b: round(b)
     return float
 
 
@@ -243,7 +243,9 @@ class ScheduleTrials:
             dtype=np.float64,
         )
         self.budget = np.array([r.budget for r in runs], dtype=np.float64)
-        self.status = np.array(["failed" if r.failed else "ok" for r in runs], dtype="<U6")
+        self.status = np.array(
+            ["failed" if r.failed else "ok" for r in runs], dtype="<U6"
+        )
         self.error = np.array([r.error for r in runs], dtype=object)
         self.bracket = np.array([r.bracket for r in runs], dtype=np.int64)
         self.rung = np.array([r.rung for r in runs], dtype=np.int64)
@@ -280,10 +282,12 @@ class ScheduleTrials:
         if curves:
             sizes = [c.shape[0] for c in self.curves]
             rows = np.repeat(np.arange(len(self)), sizes)
-            pts = (
-                np.concatenate(self.curves) if len(self) else np.empty((0, 2))
-            )
-            data: dict[str, Any] = {"id": self.id[rows], "budget": pts[:, 0], "loss": pts[:, 1]}
+            pts = np.concatenate(self.curves) if len(self) else np.empty((0, 2))
+            data: dict[str, Any] = {
+                "id": self.id[rows],
+                "budget": pts[:, 0],
+                "loss": pts[:, 1],
+            }
             data.update({k: v[rows] for k, v in self.configs.columns.items()})
             return pd.DataFrame(data)
         data = {"id": self.id}
@@ -326,8 +330,10 @@ class ScheduleResult:
     n_calls : int
         Calls of ``train``.
     lineage : list of dict
-        PBT only: one entry per exploit, ``{"budget", "member", "donor", "old",
-        "new"}`` (configurations as dicts); empty for the other methods.
+        PBT only: one entry per exploit, ``{"budget", "member", "donor", "loss",
+        "donor_loss", "old", "donor_config", "new"}`` (configurations as dicts: the
+        member's, the donor's it copied, and the perturbed one it goes on with);
+        empty for the other methods.
     """
 
     def __init__(
@@ -370,20 +376,31 @@ class ScheduleResult:
         segments: list[dict[str, Any]] = []
         cur = int(member)
         while True:
-            before = [e for e in self.lineage if e["member"] == cur and e["budget"] < end]
+            before = [
+                e for e in self.lineage if e["member"] == cur and e["budget"] < end
+            ]
             if not before:
                 config = self._config_at(cur, 0.0)
-                segments.append({"member": cur, "from": 0.0, "to": float(end), "config": config})
+                segments.append(
+                    {"member": cur, "from": 0.0, "to": float(end), "config": config}
+                )
                 break
             last = max(before, key=lambda e: e["budget"])
             segments.append(
-                {"member": cur, "from": float(last["budget"]), "to": float(end), "config": last["new"]}
+                {
+                    "member": cur,
+                    "from": float(last["budget"]),
+                    "to": float(end),
+                    "config": last["new"],
+                }
             )
             cur, end = int(last["donor"]), last["budget"]
         return segments[::-1]
 
     def _config_at(self, member: int, budget: float) -> dict[str, Any]:
-        events = [e for e in self.lineage if e["member"] == member and e["budget"] <= budget]
+        events = [
+            e for e in self.lineage if e["member"] == member and e["budget"] <= budget
+        ]
         first = [e for e in self.lineage if e["member"] == member]
         if events:
             return dict(max(events, key=lambda e: e["budget"])["new"])
@@ -448,7 +465,9 @@ def hyperband_plan(
     lo, hi, integral = _as_budgets(min_budget, max_budget)
     raw = _core.schedule.hyperband_brackets(lo, hi, eta)
     cast = _budget_caster([b for _, bs in raw for b in bs.tolist()], integral)
-    return [[(int(n), cast(b)) for n, b in zip(ns.tolist(), bs.tolist())] for ns, bs in raw]
+    return [
+        [(int(n), cast(b)) for n, b in zip(ns.tolist(), bs.tolist())] for ns, bs in raw
+    ]
 
 
 class _Ledger:
@@ -466,10 +485,12 @@ def _run_bracket(
     executor: Executor | None,
     tally: _Ledger,
 ) -> None:
-    """Synchronous successive halving of ``runs`` through ``rungs``."""
+    """Run synchronous successive halving of ``runs`` through ``rungs``."""
     alive = list(runs)
     for i, (_, budget) in enumerate(rungs):
-        results = _run_calls(train, [(r.config, budget, r.state) for r in alive], executor)
+        results = _run_calls(
+            train, [(r.config, budget, r.state) for r in alive], executor
+        )
         tally.n_calls += len(alive)
         for r, (loss, state, err) in zip(alive, results):
             tally.budget_used += r.record(budget, loss, state, err)
@@ -477,9 +498,9 @@ def _run_bracket(
         if i + 1 == len(rungs):
             break
         keep = rungs[i + 1][0]
-        loss = np.array([r.curve[-1][1] for r in alive], dtype=np.float64)
+        losses = np.array([r.curve[-1][1] for r in alive], dtype=np.float64)
         ids = np.array([r.id for r in alive], dtype=np.int64)
-        top = _core.schedule.promote_top(loss, ids, keep)
+        top = _core.schedule.promote_top(losses, ids, keep)
         survivors = [alive[int(j)] for j in top]
         chosen = {r.id for r in survivors}
         for r in alive:
@@ -497,7 +518,9 @@ def _new_runs(
     configs = space.sample(n, rng=gen)
     unit = configs.unit
     return [
-        _Run(id=first_id + i, unit=unit[i].copy(), config=configs.row(i), bracket=bracket)
+        _Run(
+            id=first_id + i, unit=unit[i].copy(), config=configs.row(i), bracket=bracket
+        )
         for i in range(n)
     ]
 
@@ -564,7 +587,11 @@ def successive_halving(
     tally = _Ledger()
     _run_bracket(train, runs, rungs, executor, tally)
     return ScheduleResult(
-        "successive_halving", space, runs, budget_used=tally.budget_used, n_calls=tally.n_calls
+        "successive_halving",
+        space,
+        runs,
+        budget_used=tally.budget_used,
+        n_calls=tally.n_calls,
     )
 
 
@@ -781,7 +808,9 @@ def asha(
         while True:
             while len(in_flight) < workers and (job := next_job()) is not None:
                 run, rung = job
-                f = executor.submit(_train_call, train, run.config, budgets[rung], run.state)
+                f = executor.submit(
+                    _train_call, train, run.config, budgets[rung], run.state
+                )
                 in_flight[f] = (seq, run, rung)
                 seq += 1
             if not in_flight:
@@ -961,7 +990,9 @@ def pbt(
     tally = _Ledger()
     lineage: list[dict[str, Any]] = []
     for t, budget in enumerate(budgets):
-        results = _run_calls(train, [(m.config, budget, m.state) for m in members], executor)
+        results = _run_calls(
+            train, [(m.config, budget, m.state) for m in members], executor
+        )
         tally.n_calls += population
         loss = np.empty(population)
         for i, (m, (value, state, err)) in enumerate(zip(members, results)):
@@ -969,7 +1000,9 @@ def pbt(
             tally.budget_used += m.record(budget, value, state, err)
             if err is not None:
                 m.events.append({"budget": budget, "error": err})
-                m.error = None  # a failed interval fails that interval; exploit repairs it
+                m.error = (
+                    None  # a failed interval fails that interval; exploit repairs it
+                )
                 m.state = prev_state
             loss[i] = value
         if t + 1 == n_steps:
@@ -979,6 +1012,7 @@ def pbt(
                     m.error = m.events[-1]["error"] if m.events else "failed"
             break
         bottom, donor, rows = axes.pbt_step(unit, loss, q, pert, res, words, t)
+        donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
         for j, k, row in zip(bottom.tolist(), donor.tolist(), rows):
             old = dict(members[j].config)
             new_config = space.from_unit(row[None, :]).row(0)
@@ -995,6 +1029,7 @@ def pbt(
                     "loss": float(loss[j]),
                     "donor_loss": float(loss[k]),
                     "old": old,
+                    "donor_config": donor_configs[k],
                     "new": new_config,
                 }
             )
@@ -1070,14 +1105,22 @@ class Ledger:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Ledger):
             return NotImplemented
-        return _json_ready(self._entries) == _json_ready(other._entries)
+        return bool(_json_ready(self._entries) == _json_ready(other._entries))
 
     __hash__ = None  # type: ignore[assignment]
 
     def save(self, path: Any) -> None:
         """Write the ledger as JSON (values that JSON lacks are stored as their repr)."""
         with open(path, "w", encoding="utf-8") as fh:
-            json.dump({"format": "hyperzoom-ledger", "version": 1, "entries": _json_ready(self._entries)}, fh, indent=1)
+            json.dump(
+                {
+                    "format": "hyperzoom-ledger",
+                    "version": 1,
+                    "entries": _json_ready(self._entries),
+                },
+                fh,
+                indent=1,
+            )
 
     @classmethod
     def load(cls, path: Any) -> Ledger:
@@ -1116,22 +1159,42 @@ class Ledger:
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         steps = [e for e in self._entries if e["action"] != "manual"]
-        ax.plot([e["epoch"] for e in steps], [e["metric"] for e in steps], "-", color="0.3")
-        markers = {"cut": ("v", "tab:orange"), "rollback": ("x", "tab:red"),
-                   "manual": ("s", "tab:blue"), "stop": ("X", "k"), "improve": (".", "tab:green")}
+        ax.plot(
+            [e["epoch"] for e in steps], [e["metric"] for e in steps], "-", color="0.3"
+        )
+        markers = {
+            "cut": ("v", "tab:orange"),
+            "rollback": ("x", "tab:red"),
+            "manual": ("s", "tab:blue"),
+            "stop": ("X", "k"),
+            "improve": (".", "tab:green"),
+        }
         finite = [e["metric"] for e in steps if math.isfinite(e["metric"])]
         floor = min(finite) if finite else 0.0
         for action, (mk, colour) in markers.items():
             pts = [e for e in self._entries if e["action"] == action]
             if pts:
                 ys = [e["metric"] if math.isfinite(e["metric"]) else floor for e in pts]
-                ax.plot([e["epoch"] for e in pts], ys, mk, color=colour, label=action, linestyle="")
+                ax.plot(
+                    [e["epoch"] for e in pts],
+                    ys,
+                    mk,
+                    color=colour,
+                    label=action,
+                    linestyle="",
+                )
         ax.set_xlabel("epoch")
         ax.set_ylabel("metric")
         if param is not None:
             twin = ax.twinx()
             ys = [e["config"].get(param) for e in self._entries]
-            twin.step([e["epoch"] for e in self._entries], ys, where="post", color="tab:purple", alpha=0.6)
+            twin.step(
+                [e["epoch"] for e in self._entries],
+                ys,
+                where="post",
+                color="tab:purple",
+                alpha=0.6,
+            )
             twin.set_yscale("log")
             twin.set_ylabel(param)
         ax.legend(loc="upper right", fontsize="small")
@@ -1265,7 +1328,9 @@ class Babysitter:
         self.space = space
         self._config = self._validated(config, "config", complete=True)
         if param is None:
-            param = next((p for p in ("learning_rate", "lr", "alpha") if p in space), None)
+            param = next(
+                (p for p in ("learning_rate", "lr", "alpha") if p in space), None
+            )
             if param is None:
                 msg = (
                     "`param` must name the parameter to cut; the space has none called "
@@ -1311,7 +1376,9 @@ class Babysitter:
         """The hyperparameters in force now (a copy)."""
         return dict(self._config)
 
-    def _validated(self, values: Mapping[str, Any], name: str, *, complete: bool) -> dict[str, Any]:
+    def _validated(
+        self, values: Mapping[str, Any], name: str, *, complete: bool
+    ) -> dict[str, Any]:
         if not isinstance(values, Mapping):
             msg = f"`{name}` must be a mapping of parameter values, but got {type(values).__name__}."
             raise TypeError(msg)
@@ -1378,12 +1445,18 @@ class Babysitter:
         self.epoch += 1
         if self._diverged(m):
             new_value, at_floor = self._scaled(self.rollback_factor)
-            what = "NaN or infinite" if not math.isfinite(m) else (
-                f"{m:.6g}, worse than the best {self.best:.6g} by more than "
-                f"{self.diverge:g} x |best|"
+            what = (
+                "NaN or infinite"
+                if not math.isfinite(m)
+                else (
+                    f"{m:.6g}, worse than the best {self.best:.6g} by more than "
+                    f"{self.diverge:g} x |best|"
+                )
             )
             if at_floor:
-                reason = f"diverged ({what}) with {self.param} already at its lower bound"
+                reason = (
+                    f"diverged ({what}) with {self.param} already at its lower bound"
+                )
                 return self._answer(epoch, in_force, m, "stop", reason, None)
             reason = (
                 f"diverged ({what}): roll back to epoch {self._good_epoch}"
@@ -1394,11 +1467,19 @@ class Babysitter:
             self._wait = 0
             self._cool = self.cooldown
             return self._answer(
-                epoch, in_force, m, "rollback", reason, new_value,
-                checkpoint=self._good, checkpoint_epoch=self._good_epoch,
+                epoch,
+                in_force,
+                m,
+                "rollback",
+                reason,
+                new_value,
+                checkpoint=self._good,
+                checkpoint_epoch=self._good_epoch,
             )
         if checkpoint is not None:
-            self._good = copy.deepcopy(checkpoint) if self.copy_checkpoints else checkpoint
+            self._good = (
+                copy.deepcopy(checkpoint) if self.copy_checkpoints else checkpoint
+            )
             self._good_epoch = epoch
         if self._better(m, self.best):
             prev = self.best
@@ -1408,10 +1489,14 @@ class Babysitter:
             return self._answer(epoch, in_force, m, "improve", reason, None)
         if self._cool > 0:
             self._cool -= 1
-            return self._answer(epoch, in_force, m, "keep", "cooling down after a change", None)
+            return self._answer(
+                epoch, in_force, m, "keep", "cooling down after a change", None
+            )
         self._wait += 1
         if self._wait < self.patience:
-            reason = f"no improvement for {self._wait} epoch(s) (patience {self.patience})"
+            reason = (
+                f"no improvement for {self._wait} epoch(s) (patience {self.patience})"
+            )
             return self._answer(epoch, in_force, m, "keep", reason, None)
         new_value, at_floor = self._scaled(self.factor)
         self._wait = 0
@@ -1442,10 +1527,17 @@ class Babysitter:
             changes[self.param] = (in_force[self.param], new_value)
             self._config[self.param] = new_value
         self.ledger.append(
-            epoch=epoch, config=in_force, metric=metric, action=action, reason=reason, changes=changes
+            epoch=epoch,
+            config=in_force,
+            metric=metric,
+            action=action,
+            reason=reason,
+            changes=changes,
         )
         if action == "rollback" and checkpoint is not None and self.copy_checkpoints:
-            checkpoint = copy.deepcopy(checkpoint)  # the user may mutate what they restore
+            checkpoint = copy.deepcopy(
+                checkpoint
+            )  # the user may mutate what they restore
         return Advice(action, self.config, reason, checkpoint, checkpoint_epoch)
 
     def set(self, *, reason: str = "manual change", **changes: Any) -> dict[str, Any]:
@@ -1470,7 +1562,12 @@ class Babysitter:
         self._config.update(new)
         self._wait = 0
         self.ledger.append(
-            epoch=self.epoch, config=in_force, metric=math.nan, action="manual", reason=reason, changes=diff
+            epoch=self.epoch,
+            config=in_force,
+            metric=math.nan,
+            action="manual",
+            reason=reason,
+            changes=diff,
         )
         return self.config
 
