@@ -277,18 +277,21 @@ void pbt_explore(const std::vector<ExploreAxis>& axes, const double* unit, std::
                  std::uint64_t step, double* out) {
     const std::size_t d = axes.size();
     const Stream s = seed.with_stream(kPbtExploreStream);
+    std::vector<double> draws(3 * d);
     for (std::size_t r = 0; r < m; ++r) {
         const std::uint64_t slot = step * n + static_cast<std::uint64_t>(member[r]);
+        // A member's 3 d uniforms are consecutive: one vectorised fill per member.
+        fill_uniform(s, 3 * d * slot, 3 * d, draws.data());
         for (std::size_t c = 0; c < d; ++c) {
             const ExploreAxis& ax = axes[c];
-            const std::uint64_t w = 3 * (d * slot + c);
+            const double* w = draws.data() + 3 * c;
             const double u = unit[r * d + c];
-            const bool redraw = s.uniform_at(w) < p.resample;
-            const bool up = s.uniform_at(w + 1) < 0.5;
+            const bool redraw = w[0] < p.resample;
+            const bool up = w[1] < 0.5;
             double v;
             if (ax.mode == ExploreAxis::continuous) {
                 if (redraw) {
-                    v = s.uniform_at(w + 2);
+                    v = w[2];
                 } else {
                     // Reflect at the ends: the bounds are never left and never piled on.
                     v = up ? u + p.perturb : u - p.perturb;
@@ -297,7 +300,7 @@ void pbt_explore(const std::vector<ExploreAxis>& axes, const double* unit, std::
                     v = std::min(std::max(v, 0.0), 1.0);
                 }
             } else {
-                std::int64_t i = ax.cell_of(redraw ? s.uniform_at(w + 2) : u);
+                std::int64_t i = ax.cell_of(redraw ? w[2] : u);
                 if (!redraw && ax.k > 1) {
                     i += up ? 1 : -1;
                     if (i < 0) i = 1;
