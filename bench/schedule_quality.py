@@ -153,10 +153,10 @@ def synthetic_one(seeds: list[int], drift: float) -> list[str]:
             min_budget=1,
             max_budget=R,
             eta=3,
-            n_trials=400,
+            n_trials=370,
             rng=seed,
         )
-        add("ASHA (400 trials, eta=3)", syn_true(r.best, r.best_state), r.budget_used)
+        add("ASHA (370 trials, eta=3)", syn_true(r.best, r.best_state), r.budget_used)
         r = hz.pbt(
             syn_train, SYN_SPACE, population=20, interval=9, total_budget=R, rng=seed
         )
