@@ -393,3 +393,15 @@ def test_objective_must_be_callable() -> None:
         hz.search(42, SPACE, budget=10)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`space` must be a hyperzoom Space"):
         hz.search(vec_loss, {"lr": hz.LogUniform(1e-4, 1)}, budget=10)  # type: ignore[arg-type]
+
+
+def _fails_in_worker(lr: float, beta: float, layers: int, act: str) -> float:
+    raise KeyError("missing shard")
+
+
+def test_error_text_points_at_the_objective_on_a_process_pool(seed: int) -> None:
+    with ProcessPoolExecutor(2) as ex, pytest.raises(hz.AllTrialsFailedError) as info:
+        hz.search(_fails_in_worker, SPACE, budget=20, rng=seed, executor=ex)
+    errors = info.value.result.trials.error
+    assert all("KeyError: 'missing shard'" in e for e in errors)
+    assert all("test_search.py" in e for e in errors)

@@ -36,6 +36,18 @@ from .designs import (
     random_design,
 )
 from .region import Region
+from .schedule import (
+    Advice,
+    Babysitter,
+    Ledger,
+    ScheduleResult,
+    ScheduleTrials,
+    asha,
+    hyperband,
+    hyperband_plan,
+    pbt,
+    successive_halving,
+)
 from .search import AllTrialsFailedError, CoarseToFine, SearchResult, Trials, search
 from .space import (
     Choice,
@@ -53,7 +65,9 @@ from .space import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Advice",
     "AllTrialsFailedError",
+    "Babysitter",
     "Choice",
     "CoarseToFine",
     "Configs",
@@ -61,22 +75,30 @@ __all__ = [
     "IntLogUniform",
     "IntUniform",
     "InvLogUniform",
+    "Ledger",
     "LogUniform",
     "PowerOfTwo",
     "Region",
+    "ScheduleResult",
+    "ScheduleTrials",
     "SearchResult",
     "Space",
     "Trials",
     "Uniform",
     "__version__",
+    "asha",
     "discrepancy",
     "extend_lhs",
     "grid",
+    "hyperband",
+    "hyperband_plan",
     "latin_hypercube",
     "max_abs_correlation",
     "min_distance",
+    "pbt",
     "random_design",
     "search",
+    "successive_halving",
 ]
 
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
+import re
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
@@ -78,8 +80,26 @@ def resolve_mode(objective: Callable[..., Any], space: Space, mode: str | None) 
 
 
 def _error_text(exc: BaseException) -> str:
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = f" (at {tb[-1].filename}:{tb[-1].lineno})" if tb else ""
+    """Return ``Type: message (at file:line)``, pointing at the user's code.
+
+    Frames of ``concurrent.futures`` are skipped; for a process pool the location comes
+    from the worker's traceback, which the pool attaches as the exception's cause.
+    """
+    where = ""
+    remote = getattr(exc.__cause__, "tb", None)
+    if isinstance(remote, str):
+        files = re.findall(r'File "([^"]+)", line (\d+)', remote)
+        files = [f for f in files if "concurrent" + os.sep + "futures" not in f[0]]
+        if files:
+            where = f" (at {files[-1][0]}:{files[-1][1]})"
+    if not where:
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if "concurrent" + os.sep + "futures" not in f.filename
+        ]
+        if frames:
+            where = f" (at {frames[-1].filename}:{frames[-1].lineno})"
     return f"{type(exc).__name__}: {exc}{where}"
 
 

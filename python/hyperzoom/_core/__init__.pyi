@@ -3,3 +3,4 @@ from . import designs as designs
 from . import random as random
 from . import region as region
 from . import scales as scales
+from . import schedule as schedule

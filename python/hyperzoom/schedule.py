@@ -1,0 +1,1586 @@
+"""Scheduling training runs: successive halving, Hyperband, ASHA, PBT and babysitting.
+
+The training contract
+---------------------
+Every scheduler calls the user's training function as::
+
+    loss, state = train(config, budget, state)
+
+``config`` is a plain ``dict`` (one value per parameter), ``budget`` the *total* amount
+of training the run must have had when the call returns, in the user's own unit
+(epochs, steps, samples), and ``state`` what the previous call of this run returned
+(``None`` on the first call). ``train`` continues from ``state`` up to ``budget``,
+returns the loss at that point and a picklable state (weights, optimiser moments, the
+epoch counter). Schedulers resume a run instead of restarting it; the budget a run
+consumes is counted as the difference between consecutive budgets. Budgets are ``int``
+when ``min_budget`` and ``max_budget`` are integers and every budget of the plan is
+whole (``max_budget=81, eta=3`` gives 1, 3, 9, 27, 81), ``float`` otherwise.
+
+A ``train`` that raises, or returns a non-finite loss, fails its run only: the run is
+marked ``"failed"`` with the error text, is never promoted, and the schedule goes on.
+
+No generator form is offered (``def train(config): ... yield loss``): a generator
+cannot be pickled, so it cannot run in another process nor be resumed by a different
+worker, and it would make "resume from ``state``" true only in-process. A loop that
+trains epoch by epoch in the user's own code is what :class:`Babysitter` is for.
+
+Executors and reproducibility
+-----------------------------
+``executor`` is any :class:`concurrent.futures.Executor` (threads, processes, a Dask
+client's executor); ``None`` runs every call in the calling thread. Successive halving,
+Hyperband and PBT are synchronous: a rung (or a PBT interval) is submitted at once and
+gathered in index order, so results never depend on completion order. ASHA is
+asynchronous; its decisions are the same for the same seed when results arrive in the
+same order. The bookkeeping (rung tables, promotions, ASHA's due promotions, PBT's
+exploit/explore draws) is done by the compiled core.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import numbers
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _core
+from ._rng import as_generator, seed_words
+from ._validation import as_count, as_real
+from .evaluate import _error_text
+from .space import Choice, Configs, Distribution, Space
+from .typing import RngLike
+
+__all__ = [
+    "Advice",
+    "Babysitter",
+    "Ledger",
+    "ScheduleResult",
+    "ScheduleTrials",
+    "asha",
+    "hyperband",
+    "hyperband_plan",
+    "pbt",
+    "successive_halving",
+]
+
+TrainFn = Callable[[dict[str, Any], Any, Any], Any]
+
+
+# ---------------------------------------------------------------------------------------
+# validation
+def _as_eta(eta: Any) -> int:
+    if isinstance(eta, bool) or not isinstance(eta, numbers.Integral):
+        msg = f"`eta` must be an integer, but got {eta!r} ({type(eta).__name__})."
+        raise TypeError(msg)
+    if int(eta) < 2:
+        msg = f"`eta` must be >= 2, but got {int(eta)}."
+        raise ValueError(msg)
+    return int(eta)
+
+
+def _as_budgets(min_budget: Any, max_budget: Any) -> tuple[float, float, bool]:
+    lo = as_real(min_budget, "min_budget")
+    hi = as_real(max_budget, "max_budget")
+    if lo <= 0.0:
+        msg = f"`min_budget` must be > 0, but got {min_budget!r}."
+        raise ValueError(msg)
+    if lo > hi:
+        msg = (
+            "`min_budget <= max_budget` must hold, but got "
+            f"(min_budget={min_budget!r}, max_budget={max_budget!r})."
+        )
+        raise ValueError(msg)
+    integral = all(
+        isinstance(b, numbers.Integral) and not isinstance(b, bool)
+        for b in (min_budget, max_budget)
+    )
+    return lo, hi, integral
+
+
+def _check_train(train: Any, space: Any) -> None:
+    if not callable(train):
+        msg = f"`train` must be callable, but got {train!r}."
+        raise TypeError(msg)
+    if not isinstance(space, Space):
+        msg = f"`space` must be a hyperzoom Space, but got {type(space).__name__}."
+        raise TypeError(msg)
+
+
+def _check_executor(executor: Any) -> None:
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        msg = f"`executor` must be a concurrent.futures.Executor or None, but got {executor!r}."
+        raise TypeError(msg)
+
+
+def _budget_caster(budgets: Sequence[float], integral: bool) -> Callable[[float], Any]:
+    whole = integral and all(float(b).is_integer() for b in budgets)
+    if whole:
+        return lambda b: round(b)
+    return float
+
+
+# ---------------------------------------------------------------------------------------
+# calling train
+def _train_call(train: TrainFn, config: dict[str, Any], budget: Any, state: Any) -> Any:
+    """Call ``train`` (module level, so process executors can pickle it)."""
+    return train(config, budget, state)
+
+
+def _unpack(out: Any) -> tuple[float, Any, str | None]:
+    if isinstance(out, BaseException):
+        return math.nan, None, _error_text(out)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        return math.nan, None, f"train returned {out!r}, not a (loss, state) pair"
+    loss, state = out
+    try:
+        value = float(loss)
+    except (TypeError, ValueError):
+        return math.nan, state, f"train returned loss {loss!r}, not a real number"
+    if not math.isfinite(value):
+        return math.nan, state, f"train returned loss {value!r}"
+    return value, state, None
+
+
+def _run_calls(
+    train: TrainFn,
+    calls: Sequence[tuple[dict[str, Any], Any, Any]],
+    executor: Executor | None,
+) -> list[tuple[float, Any, str | None]]:
+    """Run ``calls`` (config, budget, state) and return (loss, state, error) in order."""
+    if executor is None:
+        outs: list[Any] = []
+        for config, budget, state in calls:
+            try:
+                outs.append(_train_call(train, config, budget, state))
+            except Exception as exc:  # noqa: BLE001 - a failing run fails alone
+                outs.append(exc)
+    else:
+        futures = [executor.submit(_train_call, train, *c) for c in calls]
+        outs = [_outcome(f) for f in futures]  # index order: never completion order
+    return [_unpack(o) for o in outs]
+
+
+def _outcome(future: Future[Any]) -> Any:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - includes BrokenProcessPool for that run
+        return exc
+
+
+# ---------------------------------------------------------------------------------------
+# runs and results
+@dataclass
+class _Run:
+    id: int
+    unit: np.ndarray
+    config: dict[str, Any]
+    bracket: int = 0
+    rung: int = -1
+    budget: float = 0.0
+    curve: list[tuple[float, float]] = field(default_factory=list)
+    error: str | None = None
+    state: Any = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, budget: Any, loss: float, state: Any, error: str | None) -> float:
+        """Store one call's outcome; return the budget units it consumed."""
+        used = max(float(budget) - self.budget, 0.0)
+        self.budget = float(budget)
+        self.curve.append((float(budget), loss))
+        if error is not None:
+            self.error = error
+            self.state = None
+        else:
+            self.state = state
+        return used
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+class ScheduleTrials:
+    """Every run of a schedule, column-wise, with its learning curve.
+
+    Attributes
+    ----------
+    id : ndarray of int64
+        Run ids (their order of creation).
+    unit : ndarray, shape (n, d)
+        Unit coordinates of each run's (final) configuration.
+    value : ndarray of float64
+        The loss at the run's last budget (NaN for failed runs).
+    budget : ndarray of float64
+        The last budget each run was trained to.
+    status : ndarray of str
+        ``"ok"`` or ``"failed"``.
+    error : ndarray of object
+        The error text of failed runs, else None.
+    bracket, rung : ndarray of int64
+        The Hyperband bracket of each run (0 elsewhere) and the highest rung it
+        reached (-1 for PBT).
+    curves : list of ndarray, shape (m, 2)
+        Each run's learning curve: ``(budget, loss)`` rows in the order trained.
+    """
+
+    def __init__(self, space: Space, runs: Sequence[_Run]) -> None:
+        self.space = space
+        n = len(runs)
+        self.id = np.array([r.id for r in runs], dtype=np.int64)
+        self.unit = (
+            np.array([r.unit for r in runs], dtype=np.float64).reshape(n, space.d)
+            if n
+            else np.empty((0, space.d))
+        )
+        self.value = np.array(
+            [r.curve[-1][1] if r.curve and not r.failed else math.nan for r in runs],
+            dtype=np.float64,
+        )
+        self.budget = np.array([r.budget for r in runs], dtype=np.float64)
+        self.status = np.array(
+            ["failed" if r.failed else "ok" for r in runs], dtype="<U6"
+        )
+        self.error = np.array([r.error for r in runs], dtype=object)
+        self.bracket = np.array([r.bracket for r in runs], dtype=np.int64)
+        self.rung = np.array([r.rung for r in runs], dtype=np.int64)
+        self.curves = [np.array(r.curve, dtype=np.float64).reshape(-1, 2) for r in runs]
+        self._configs: Configs | None = None
+
+    @property
+    def configs(self) -> Configs:
+        """The (final) configurations of the runs."""
+        if self._configs is None:
+            self._configs = self.space.from_unit(self.unit)
+            self._configs.ids = self.id
+        return self._configs
+
+    def __len__(self) -> int:
+        return int(self.id.shape[0])
+
+    @property
+    def n_failed(self) -> int:
+        """Number of failed runs."""
+        return int(np.count_nonzero(self.status == "failed"))
+
+    def to_pandas(self, *, curves: bool = False) -> Any:
+        """Return the runs as a ``pandas.DataFrame`` (pandas is optional).
+
+        With ``curves=True`` there is one row per point of every learning curve
+        (columns ``id``, ``budget``, ``loss`` and the configuration).
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            msg = "to_pandas() needs pandas: pip install pandas"
+            raise ImportError(msg) from exc
+        if curves:
+            sizes = [c.shape[0] for c in self.curves]
+            rows = np.repeat(np.arange(len(self)), sizes)
+            pts = np.concatenate(self.curves) if len(self) else np.empty((0, 2))
+            data: dict[str, Any] = {
+                "id": self.id[rows],
+                "budget": pts[:, 0],
+                "loss": pts[:, 1],
+            }
+            data.update({k: v[rows] for k, v in self.configs.columns.items()})
+            return pd.DataFrame(data)
+        data = {"id": self.id}
+        data.update(self.configs.columns)
+        data.update(
+            value=self.value,
+            budget=self.budget,
+            status=self.status,
+            error=self.error,
+            bracket=self.bracket,
+            rung=self.rung,
+        )
+        return pd.DataFrame(data)
+
+    def __repr__(self) -> str:
+        return f"ScheduleTrials(n={len(self)}, failed={self.n_failed})"
+
+
+class ScheduleResult:
+    """The outcome of a schedule: the best run, every run and its curve.
+
+    Attributes
+    ----------
+    method : str
+        ``"successive_halving"``, ``"hyperband"``, ``"asha"`` or ``"pbt"``.
+    best : dict or None
+        The best configuration: the lowest loss among the runs trained furthest (for
+        PBT, the final configuration of the best member).
+    best_value : float
+        Its loss (NaN when every run failed).
+    best_id : int or None
+        Its run id.
+    best_state : object
+        The state ``train`` returned for the best run at its last budget.
+    trials : ScheduleTrials
+        Every run, failed ones included, with its learning curve.
+    budget_used : float
+        Total budget units trained, summed over runs (resumptions count only the
+        increment).
+    n_calls : int
+        Calls of ``train``.
+    lineage : list of dict
+        PBT only: one entry per exploit, ``{"budget", "member", "donor", "loss",
+        "donor_loss", "old", "donor_config", "new"}`` (configurations as dicts: the
+        member's, the donor's it copied, and the perturbed one it goes on with);
+        empty for the other methods.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        space: Space,
+        runs: Sequence[_Run],
+        *,
+        budget_used: float,
+        n_calls: int,
+        lineage: list[dict[str, Any]] | None = None,
+        best_id: int | None = None,
+    ) -> None:
+        self.method = method
+        self.space = space
+        self.trials = ScheduleTrials(space, runs)
+        self.budget_used = float(budget_used)
+        self.n_calls = int(n_calls)
+        self.lineage = list(lineage or [])
+        if best_id is None:
+            best_id = _best_run(runs)
+        self.best_id = best_id
+        if best_id is None:
+            self.best: dict[str, Any] | None = None
+            self.best_value = math.nan
+            self.best_state: Any = None
+        else:
+            run = next(r for r in runs if r.id == best_id)
+            self.best = dict(run.config)
+            self.best_value = float(run.curve[-1][1])
+            self.best_state = run.state
+
+    def ancestry(self, member: int) -> list[dict[str, Any]]:
+        """PBT: the chain of members whose training a final member's weights went through.
+
+        Returns chronological segments ``{"member", "from", "to", "config"}``: the weights
+        were trained by ``member`` with ``config`` from budget ``from`` to ``to``.
+        """
+        end = self.trials.budget[member] if len(self.trials) else 0.0
+        segments: list[dict[str, Any]] = []
+        cur = int(member)
+        while True:
+            before = [
+                e for e in self.lineage if e["member"] == cur and e["budget"] < end
+            ]
+            if not before:
+                config = self._config_at(cur, 0.0)
+                segments.append(
+                    {"member": cur, "from": 0.0, "to": float(end), "config": config}
+                )
+                break
+            last = max(before, key=lambda e: e["budget"])
+            segments.append(
+                {
+                    "member": cur,
+                    "from": float(last["budget"]),
+                    "to": float(end),
+                    "config": last["new"],
+                }
+            )
+            cur, end = int(last["donor"]), last["budget"]
+        return segments[::-1]
+
+    def _config_at(self, member: int, budget: float) -> dict[str, Any]:
+        events = [
+            e for e in self.lineage if e["member"] == member and e["budget"] <= budget
+        ]
+        first = [e for e in self.lineage if e["member"] == member]
+        if events:
+            return dict(max(events, key=lambda e: e["budget"])["new"])
+        if first:
+            return dict(min(first, key=lambda e: e["budget"])["old"])
+        return self.trials.configs[member]  # type: ignore[no-any-return]
+
+    def to_pandas(self, *, curves: bool = False) -> Any:
+        """Return the runs as a ``pandas.DataFrame`` (see :meth:`ScheduleTrials.to_pandas`)."""
+        return self.trials.to_pandas(curves=curves)
+
+    def __repr__(self) -> str:
+        best = (
+            "None"
+            if self.best is None
+            else ", ".join(f"{k}={_fmt(v)}" for k, v in self.best.items())
+        )
+        return (
+            f"ScheduleResult({self.method}: best_value={self.best_value:.6g}, best={{{best}}}, "
+            f"trials={len(self.trials)} ({self.trials.n_failed} failed), "
+            f"budget_used={self.budget_used:.6g}, calls={self.n_calls})"
+        )
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else repr(v)
+
+
+def _best_run(runs: Sequence[_Run]) -> int | None:
+    ok = [r for r in runs if not r.failed and r.curve]
+    if not ok:
+        return None
+    top = max(r.budget for r in ok)
+    finalists = [r for r in ok if r.budget == top]
+    return min(finalists, key=lambda r: (r.curve[-1][1], r.id)).id
+
+
+# ---------------------------------------------------------------------------------------
+# successive halving and Hyperband
+def hyperband_plan(
+    *, max_budget: float, min_budget: float = 1, eta: int = 3
+) -> list[list[tuple[int, Any]]]:
+    """Return Hyperband's brackets: for each, the ``(runs, budget)`` of every rung.
+
+    Bracket ``s = s_max, ..., 0`` (``s_max`` the number of times ``eta`` fits in
+    ``max_budget / min_budget``) starts ``ceil((s_max + 1) eta^s / (s + 1))`` runs at
+    budget ``max_budget / eta^s`` and keeps the best ``1/eta`` at each rung (Li et al.,
+    "Hyperband", JMLR 2018, Table 1).
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> for bracket in hz.hyperband_plan(max_budget=81, eta=3):
+    ...     print(bracket)
+    [(81, 1), (27, 3), (9, 9), (3, 27), (1, 81)]
+    [(34, 3), (11, 9), (3, 27), (1, 81)]
+    [(15, 9), (5, 27), (1, 81)]
+    [(8, 27), (2, 81)]
+    [(5, 81)]
+    """
+    eta = _as_eta(eta)
+    lo, hi, integral = _as_budgets(min_budget, max_budget)
+    raw = _core.schedule.hyperband_brackets(lo, hi, eta)
+    cast = _budget_caster([b for _, bs in raw for b in bs.tolist()], integral)
+    return [
+        [(int(n), cast(b)) for n, b in zip(ns.tolist(), bs.tolist())] for ns, bs in raw
+    ]
+
+
+class _Ledger:
+    """Shared counters of a driver."""
+
+    def __init__(self) -> None:
+        self.budget_used = 0.0
+        self.n_calls = 0
+
+
+def _run_bracket(
+    train: TrainFn,
+    runs: list[_Run],
+    rungs: list[tuple[int, Any]],
+    executor: Executor | None,
+    tally: _Ledger,
+) -> None:
+    """Run synchronous successive halving of ``runs`` through ``rungs``."""
+    alive = list(runs)
+    for i, (_, budget) in enumerate(rungs):
+        results = _run_calls(
+            train, [(r.config, budget, r.state) for r in alive], executor
+        )
+        tally.n_calls += len(alive)
+        for r, (loss, state, err) in zip(alive, results):
+            tally.budget_used += r.record(budget, loss, state, err)
+            r.rung = i
+        if i + 1 == len(rungs):
+            break
+        keep = rungs[i + 1][0]
+        losses = np.array([r.curve[-1][1] for r in alive], dtype=np.float64)
+        ids = np.array([r.id for r in alive], dtype=np.int64)
+        top = _core.schedule.promote_top(losses, ids, keep)
+        survivors = [alive[int(j)] for j in top]
+        chosen = {r.id for r in survivors}
+        for r in alive:
+            if r.id not in chosen:
+                r.state = None  # a stopped run's weights are not needed again
+        # Survivors continue in id order, so the next rung's calls are in a fixed order.
+        alive = sorted(survivors, key=lambda r: r.id)
+        if not alive:
+            break
+
+
+def _new_runs(
+    space: Space, n: int, gen: np.random.Generator, first_id: int, bracket: int = 0
+) -> list[_Run]:
+    configs = space.sample(n, rng=gen)
+    unit = configs.unit
+    return [
+        _Run(
+            id=first_id + i, unit=unit[i].copy(), config=configs.row(i), bracket=bracket
+        )
+        for i in range(n)
+    ]
+
+
+def successive_halving(
+    train: TrainFn,
+    space: Space,
+    *,
+    n: int,
+    min_budget: float,
+    max_budget: float,
+    eta: int = 3,
+    rng: RngLike = None,
+    executor: Executor | None = None,
+) -> ScheduleResult:
+    """Train ``n`` random configurations, keeping the best ``1/eta`` at every rung.
+
+    Rung ``i`` trains the ``floor(n / eta^i)`` best runs of rung ``i - 1`` (ties by
+    id) up to ``max_budget / eta^(s - i)``, where ``s`` is the number of times ``eta``
+    fits in ``max_budget / min_budget``: the top rung trains to exactly
+    ``max_budget``. Runs resume from their state (see :mod:`hyperzoom.schedule`).
+
+    Parameters
+    ----------
+    train : callable
+        ``train(config, budget, state) -> (loss, state)``.
+    space : Space
+        The parameters and their scales.
+    n : int
+        Configurations in the first rung (>= 1).
+    min_budget, max_budget : float
+        Smallest first-rung budget and the top rung's budget (``0 < min <= max``).
+    eta : int
+        Halving rate (>= 2): one in ``eta`` runs goes on to the next rung.
+    rng : int, SeedSequence, Generator or None
+        Seed of the configurations.
+    executor : concurrent.futures.Executor, optional
+        Where ``train`` runs (default: the calling thread).
+
+    Returns
+    -------
+    ScheduleResult
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+    >>> def train(config, budget, state):    # state: epochs trained so far
+    ...     return abs(config["lr"] - 0.01) + 1.0 / budget, budget
+    >>> r = hz.successive_halving(train, space, n=27, min_budget=1, max_budget=27, rng=7)
+    >>> [len(r.trials), r.n_calls, r.budget_used]
+    [27, 40, 81.0]
+    """
+    _check_train(train, space)
+    n = as_count(n, "n", minimum=1)
+    eta = _as_eta(eta)
+    lo, hi, integral = _as_budgets(min_budget, max_budget)
+    _check_executor(executor)
+    ns, bs = _core.schedule.sh_rungs(n, lo, hi, eta)
+    cast = _budget_caster(bs.tolist(), integral)
+    rungs = [(int(k), cast(b)) for k, b in zip(ns.tolist(), bs.tolist())]
+    gen = as_generator(rng)
+    runs = _new_runs(space, n, gen, 0)
+    tally = _Ledger()
+    _run_bracket(train, runs, rungs, executor, tally)
+    return ScheduleResult(
+        "successive_halving",
+        space,
+        runs,
+        budget_used=tally.budget_used,
+        n_calls=tally.n_calls,
+    )
+
+
+def hyperband(
+    train: TrainFn,
+    space: Space,
+    *,
+    max_budget: float,
+    min_budget: float = 1,
+    eta: int = 3,
+    brackets: Sequence[int] | None = None,
+    rng: RngLike = None,
+    executor: Executor | None = None,
+) -> ScheduleResult:
+    """Hyperband: successive halving in every bracket of :func:`hyperband_plan`.
+
+    Brackets run one after another, most aggressive first; within a bracket each rung
+    runs at once on ``executor`` and is gathered in index order. Bracket ``b`` draws its
+    configurations from ``rng`` after bracket ``b - 1``.
+
+    Parameters
+    ----------
+    train : callable
+        ``train(config, budget, state) -> (loss, state)``.
+    space : Space
+        The parameters and their scales.
+    max_budget : float
+        Budget of every top rung (``R`` in Li et al.).
+    min_budget : float
+        Smallest budget of any rung (default 1).
+    eta : int
+        Halving rate (>= 2).
+    brackets : sequence of int, optional
+        Indices into the plan of the brackets to run (default: all); Hyperband run
+        several times over is ``brackets=None`` on successive seeds.
+    rng : int, SeedSequence, Generator or None
+        Seed of the configurations.
+    executor : concurrent.futures.Executor, optional
+        Where ``train`` runs (default: the calling thread).
+
+    Returns
+    -------
+    ScheduleResult
+        ``trials.bracket`` says which bracket each run belonged to.
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+    >>> def train(config, budget, state):
+    ...     return abs(config["lr"] - 0.01) + 1.0 / budget, budget
+    >>> r = hz.hyperband(train, space, max_budget=81, eta=3, rng=20241128)
+    >>> len(r.trials), r.best_value < 0.05
+    (143, True)
+    """
+    _check_train(train, space)
+    plan = hyperband_plan(max_budget=max_budget, min_budget=min_budget, eta=eta)
+    _check_executor(executor)
+    if brackets is None:
+        chosen = list(range(len(plan)))
+    else:
+        chosen = [as_count(b, "brackets", minimum=0) for b in brackets]
+        bad = [b for b in chosen if b >= len(plan)]
+        if bad:
+            msg = f"`brackets` must index the plan's {len(plan)} brackets, but got {bad!r}."
+            raise ValueError(msg)
+    gen = as_generator(rng)
+    runs: list[_Run] = []
+    tally = _Ledger()
+    for b in chosen:
+        rungs = plan[b]
+        new = _new_runs(space, rungs[0][0], gen, len(runs), bracket=b)
+        runs.extend(new)
+        _run_bracket(train, new, rungs, executor, tally)
+    return ScheduleResult(
+        "hyperband", space, runs, budget_used=tally.budget_used, n_calls=tally.n_calls
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# ASHA
+def _max_workers(executor: Executor | None, n_workers: int | None) -> int:
+    if n_workers is not None:
+        return as_count(n_workers, "n_workers", minimum=1)
+    if executor is None:
+        return 1
+    guess = getattr(executor, "_max_workers", None)
+    if isinstance(guess, int) and guess >= 1:
+        return guess
+    msg = (
+        "`n_workers` must be given for an executor that does not say how many workers "
+        f"it has, but got n_workers=None for {type(executor).__name__}."
+    )
+    raise ValueError(msg)
+
+
+def asha(
+    train: TrainFn,
+    space: Space,
+    *,
+    min_budget: float,
+    max_budget: float,
+    eta: int = 3,
+    n_trials: int | None = None,
+    time_limit: float | None = None,
+    executor: Executor | None = None,
+    n_workers: int | None = None,
+    rng: RngLike = None,
+) -> ScheduleResult:
+    """Asynchronous successive halving (ASHA, Li et al. 2020).
+
+    Rungs are those of :func:`successive_halving`. Whenever a worker is free it gets the
+    promotion that is due, highest rung first (a run among the best
+    ``floor(|rung| / eta)`` results of its rung that was not promoted yet); otherwise a
+    new configuration. No worker waits for a rung to fill.
+
+    Parameters
+    ----------
+    train : callable
+        ``train(config, budget, state) -> (loss, state)``.
+    space : Space
+        The parameters and their scales.
+    min_budget, max_budget : float
+        Budgets of the bottom and top rungs (``0 < min <= max``).
+    eta : int
+        Promotion rate (>= 2).
+    n_trials : int, optional
+        New configurations to start, at most.
+    time_limit : float, optional
+        Seconds after which nothing new is started (running calls are waited for).
+        At least one of ``n_trials`` and ``time_limit`` must be given.
+    executor : concurrent.futures.Executor, optional
+        Where ``train`` runs (default: the calling thread, one call at a time).
+    n_workers : int, optional
+        Calls kept in flight (default: the executor's ``max_workers``).
+    rng : int, SeedSequence, Generator or None
+        Seed of the configurations; with results arriving in the same order, the same
+        seed gives the same decisions.
+
+    Returns
+    -------
+    ScheduleResult
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+    >>> def train(config, budget, state):
+    ...     return abs(config["lr"] - 0.01) + 1.0 / budget, budget
+    >>> r = hz.asha(train, space, min_budget=1, max_budget=27, n_trials=81, rng=5)
+    >>> len(r.trials), int(r.trials.budget.max())
+    (81, 27)
+    """
+    _check_train(train, space)
+    eta = _as_eta(eta)
+    lo, hi, integral = _as_budgets(min_budget, max_budget)
+    _check_executor(executor)
+    if n_trials is None and time_limit is None:
+        msg = "one of `n_trials` and `time_limit` must be given, but both are None."
+        raise ValueError(msg)
+    limit_n = None if n_trials is None else as_count(n_trials, "n_trials", minimum=1)
+    deadline = math.inf
+    if time_limit is not None:
+        t = as_real(time_limit, "time_limit")
+        if t <= 0.0:
+            msg = f"`time_limit` must be > 0, but got {time_limit!r}."
+            raise ValueError(msg)
+        deadline = time.monotonic() + t
+    workers = _max_workers(executor, n_workers)
+    _, bs = _core.schedule.sh_rungs(1, lo, hi, eta)
+    cast = _budget_caster(bs.tolist(), integral)
+    budgets = [cast(b) for b in bs.tolist()]
+    core = _core.schedule.AshaRungs(len(budgets), eta)
+    gen = as_generator(rng)
+    runs: list[_Run] = []
+    pool: list[_Run] = []  # drawn, not yet started
+    tally = _Ledger()
+    chunk = 256 if limit_n is None else min(limit_n, 256)
+
+    def next_job() -> tuple[_Run, int] | None:
+        if time.monotonic() >= deadline:
+            return None
+        due = core.next_promotion()
+        if due is not None:
+            rid, rung = due
+            return runs[rid], rung + 1
+        if limit_n is not None and len(runs) >= limit_n:
+            return None
+        if not pool:
+            k = chunk if limit_n is None else min(chunk, limit_n - len(runs))
+            pool.extend(_new_runs(space, k, gen, len(runs))[::-1])
+        run = pool.pop()
+        runs.append(run)
+        return run, 0
+
+    def finish(run: _Run, rung: int, out: Any) -> None:
+        loss, state, err = _unpack(out)
+        tally.budget_used += run.record(budgets[rung], loss, state, err)
+        tally.n_calls += 1
+        run.rung = rung
+        core.report(run.id, rung, loss)
+
+    if executor is None:
+        while (job := next_job()) is not None:
+            run, rung = job
+            try:
+                out = _train_call(train, run.config, budgets[rung], run.state)
+            except Exception as exc:  # noqa: BLE001 - a failing run fails alone
+                out = exc
+            finish(run, rung, out)
+    else:
+        in_flight: dict[Future[Any], tuple[int, _Run, int]] = {}
+        seq = 0
+        while True:
+            while len(in_flight) < workers and (job := next_job()) is not None:
+                run, rung = job
+                f = executor.submit(
+                    _train_call, train, run.config, budgets[rung], run.state
+                )
+                in_flight[f] = (seq, run, rung)
+                seq += 1
+            if not in_flight:
+                break
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            # Several finished at once: report them in submission order.
+            for f in sorted(done, key=lambda f: in_flight[f][0]):
+                _, run, rung = in_flight.pop(f)
+                finish(run, rung, _outcome(f))
+    return ScheduleResult(
+        "asha", space, runs, budget_used=tally.budget_used, n_calls=tally.n_calls
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# PBT
+def _explore_axes(space: Space) -> Any:
+    cached = space.__dict__.get("_explore_axes")
+    if cached is not None:
+        return cached
+    modes, cells, lo, hi = [], [], [], []
+    edges: list[np.ndarray | None] = []
+    for dist in space.params.values():
+        m, k, a, b, e = 0, 0, 0.0, 0.0, None
+        if isinstance(dist, Choice):
+            k = len(dist.options)
+            if dist.weights is None:
+                m = 1
+            else:
+                m = 3
+                e = np.concatenate([[0.0], np.cumsum(dist.weights)])
+                e[-1] = 1.0
+        elif dist.scale in ("int", "power_of_two"):
+            m, k = 1, int(dist._cell_count())  # type: ignore[attr-defined]
+        elif dist.scale == "int_log":
+            m, k, a, b = 2, int(dist._cell_count()), float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+        modes.append(m)
+        cells.append(k)
+        lo.append(a)
+        hi.append(b)
+        edges.append(e)
+    axes = _core.schedule.ExploreAxes(
+        np.array(modes, dtype=np.int64),
+        np.array(cells, dtype=np.int64),
+        np.array(lo),
+        np.array(hi),
+        edges,
+    )
+    space.__dict__["_explore_axes"] = axes
+    return axes
+
+
+def _canonical_unit(space: Space, unit: np.ndarray) -> np.ndarray:
+    """Integer and choice coordinates moved to their cell centres (values unchanged)."""
+    out = np.array(unit, dtype=np.float64, copy=True)
+    cols = [j for j, dist in enumerate(space.params.values()) if dist.is_integer]
+    if cols:
+        centred = space.to_unit(space.from_unit(out))
+        out[:, cols] = centred[:, cols]
+    return out
+
+
+def pbt(
+    train: TrainFn,
+    space: Space,
+    *,
+    population: int,
+    interval: float,
+    total_budget: float,
+    quantile: float = 0.25,
+    perturb: float = 0.1,
+    resample: float = 0.25,
+    executor: Executor | None = None,
+    rng: RngLike = None,
+) -> ScheduleResult:
+    """Population-based training (Jaderberg et al. 2017), synchronous.
+
+    ``population`` random configurations train side by side. Every ``interval`` budget
+    units all members are ranked by their loss (failed members last, ties by index);
+    each member of the bottom ``quantile`` copies the state and configuration of a
+    member drawn at random from the top ``quantile`` (exploit) and perturbs the
+    configuration (explore) on each parameter's own scaled axis, in unit coordinates:
+    with probability ``resample`` a parameter is redrawn from its whole range; otherwise
+    a continuous one moves by ``perturb`` of its axis up or down (reflected at the
+    bounds), which multiplies a ``LogUniform`` value by ``(high/low)**perturb`` and
+    moves an ``InvLogUniform`` value along ``log(1 - x)``; integers, powers of two and
+    choices move to a neighbouring value (choices in their declared order). The
+    declared bounds are never left. Copied states are deep copies.
+
+    Parameters
+    ----------
+    train : callable
+        ``train(config, budget, state) -> (loss, state)``.
+    space : Space
+        The parameters and their scales.
+    population : int
+        Members (>= 2).
+    interval : float
+        Budget between exploit/explore steps (> 0).
+    total_budget : float
+        Budget every member is trained to (>= interval).
+    quantile : float in (0, 0.5]
+        Share of the population replaced at each step (and the share copied from);
+        ``min(ceil(quantile * population), population // 2)`` members, at least 1.
+    perturb : float in (0, 1]
+        Step of a continuous parameter, as a share of its unit (scaled) axis.
+    resample : float in [0, 1]
+        Chance that a parameter is redrawn instead of perturbed.
+    executor : concurrent.futures.Executor, optional
+        Where ``train`` runs (default: the calling thread).
+    rng : int, SeedSequence, Generator or None
+        Seed of the initial population and of every exploit/explore draw.
+
+    Returns
+    -------
+    ScheduleResult
+        ``trials`` holds one run per member (its final configuration and its whole
+        curve); ``lineage`` every exploit; ``ancestry(member)`` the chain of members
+        the final weights were trained by.
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+    >>> def train(config, budget, state):
+    ...     done, dist = (0, 1.0) if state is None else state      # epochs, distance
+    ...     for _ in range(done, budget):                          # one epoch at a time
+    ...         dist *= 0.5 + abs(config["lr"] - 0.01)
+    ...     return dist, (budget, dist)
+    >>> r = hz.pbt(train, space, population=8, interval=2, total_budget=10, rng=11)
+    >>> len(r.trials), len(r.lineage), r.budget_used
+    (8, 8, 80.0)
+    """
+    _check_train(train, space)
+    population = as_count(population, "population", minimum=2)
+    step_b = as_real(interval, "interval")
+    if step_b <= 0.0:
+        msg = f"`interval` must be > 0, but got {interval!r}."
+        raise ValueError(msg)
+    total = as_real(total_budget, "total_budget")
+    if total < step_b:
+        msg = (
+            "`interval <= total_budget` must hold, but got "
+            f"(interval={interval!r}, total_budget={total_budget!r})."
+        )
+        raise ValueError(msg)
+    q = as_real(quantile, "quantile")
+    if not 0.0 < q <= 0.5:
+        msg = f"`quantile` must be in (0, 0.5], but got {quantile!r}."
+        raise ValueError(msg)
+    pert = as_real(perturb, "perturb")
+    if not 0.0 < pert <= 1.0:
+        msg = f"`perturb` must be in (0, 1], but got {perturb!r}."
+        raise ValueError(msg)
+    res = as_real(resample, "resample")
+    if not 0.0 <= res <= 1.0:
+        msg = f"`resample` must be in [0, 1], but got {resample!r}."
+        raise ValueError(msg)
+    _check_executor(executor)
+
+    n_steps = math.ceil(total / step_b - 1e-12)
+    raw = [min((t + 1) * step_b, total) for t in range(n_steps)]
+    integral = all(
+        isinstance(x, numbers.Integral) and not isinstance(x, bool)
+        for x in (interval, total_budget)
+    )
+    cast = _budget_caster(raw, integral)
+    budgets = [cast(b) for b in raw]
+
+    gen = as_generator(rng)
+    members = _new_runs(space, population, gen, 0)
+    words = seed_words(gen)
+    axes = _explore_axes(space)
+    unit = _canonical_unit(space, np.array([m.unit for m in members]))
+    for m, u in zip(members, unit):
+        m.unit = u
+    tally = _Ledger()
+    lineage: list[dict[str, Any]] = []
+    for t, budget in enumerate(budgets):
+        results = _run_calls(
+            train, [(m.config, budget, m.state) for m in members], executor
+        )
+        tally.n_calls += population
+        loss = np.empty(population)
+        for i, (m, (value, state, err)) in enumerate(zip(members, results)):
+            prev_state = m.state
+            tally.budget_used += m.record(budget, value, state, err)
+            if err is not None:
+                m.events.append({"budget": budget, "error": err})
+                m.error = (
+                    None  # a failed interval fails that interval; exploit repairs it
+                )
+                m.state = prev_state
+            loss[i] = value
+        if t + 1 == n_steps:
+            # The final ranking: the last interval's errors stay on record.
+            for m in members:
+                if m.curve and math.isnan(m.curve[-1][1]):
+                    m.error = m.events[-1]["error"] if m.events else "failed"
+            break
+        bottom, donor, rows = axes.pbt_step(unit, loss, q, pert, res, words, t)
+        donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
+        for j, k, row in zip(bottom.tolist(), donor.tolist(), rows):
+            old = dict(members[j].config)
+            new_config = space.from_unit(row[None, :]).row(0)
+            members[j].state = copy.deepcopy(members[k].state)
+            members[j].config = new_config
+            members[j].unit = row.copy()
+            members[j].budget = members[k].budget
+            unit[j] = row
+            lineage.append(
+                {
+                    "budget": budget,
+                    "member": j,
+                    "donor": k,
+                    "loss": float(loss[j]),
+                    "donor_loss": float(loss[k]),
+                    "old": old,
+                    "donor_config": donor_configs[k],
+                    "new": new_config,
+                }
+            )
+    return ScheduleResult(
+        "pbt",
+        space,
+        members,
+        budget_used=tally.budget_used,
+        n_calls=tally.n_calls,
+        lineage=lineage,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# babysitting one model
+_ACTIONS = ("start", "keep", "improve", "cut", "rollback", "manual", "stop")
+
+
+class Ledger:
+    """What a person babysitting a model keeps in a notebook: one entry per event.
+
+    Each entry is a dict with ``epoch``, ``config`` (the hyperparameters in force
+    during that epoch), ``metric`` (NaN for manual changes), ``action`` (``"start"``,
+    ``"improve"``, ``"keep"``, ``"cut"``, ``"rollback"``, ``"manual"`` or ``"stop"``),
+    ``reason`` and ``changes`` (``{name: [old, new]}``).
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> ledger = hz.Ledger()
+    >>> ledger.append(epoch=0, config={"lr": 0.1}, metric=1.0, action="improve", reason="first")
+    >>> len(ledger), ledger[0]["action"]
+    (1, 'improve')
+    """
+
+    def __init__(self, entries: Sequence[Mapping[str, Any]] | None = None) -> None:
+        self._entries: list[dict[str, Any]] = [dict(e) for e in entries or []]
+
+    def append(
+        self,
+        *,
+        epoch: int,
+        config: Mapping[str, Any],
+        metric: float,
+        action: str,
+        reason: str,
+        changes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Add an entry."""
+        if action not in _ACTIONS:
+            msg = f"{action!r} is not a valid action. It must be one of {set(_ACTIONS)!r}."
+            raise ValueError(msg)
+        self._entries.append(
+            {
+                "epoch": int(epoch),
+                "config": dict(config),
+                "metric": float(metric),
+                "action": action,
+                "reason": str(reason),
+                "changes": {k: list(v) for k, v in (changes or {}).items()},
+            }
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self._entries[i]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._entries)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Ledger):
+            return NotImplemented
+        return bool(_json_ready(self._entries) == _json_ready(other._entries))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def save(self, path: Any) -> None:
+        """Write the ledger as JSON (values that JSON lacks are stored as their repr)."""
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(
+                {
+                    "format": "hyperzoom-ledger",
+                    "version": 1,
+                    "entries": _json_ready(self._entries),
+                },
+                fh,
+                indent=1,
+            )
+
+    @classmethod
+    def load(cls, path: Any) -> Ledger:
+        """Read a ledger written by :meth:`save`."""
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        if not isinstance(data, dict) or data.get("format") != "hyperzoom-ledger":
+            msg = f"{str(path)!r} is not a hyperzoom ledger file."
+            raise ValueError(msg)
+        entries = data["entries"]
+        for e in entries:
+            e["metric"] = math.nan if e["metric"] is None else float(e["metric"])
+        return cls(entries)
+
+    def to_pandas(self) -> Any:
+        """One row per entry, the configuration spread into columns."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            msg = "to_pandas() needs pandas: pip install pandas"
+            raise ImportError(msg) from exc
+        rows = []
+        for e in self._entries:
+            row = {k: e[k] for k in ("epoch", "metric", "action", "reason")}
+            row.update(e["config"])
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def plot(self, param: str | None = None, *, ax: Any = None) -> Any:
+        """Plot the metric per epoch, mark every action, and ``param`` on a log axis.
+
+        Returns the matplotlib ``Axes`` of the metric.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        steps = [e for e in self._entries if e["action"] != "manual"]
+        ax.plot(
+            [e["epoch"] for e in steps], [e["metric"] for e in steps], "-", color="0.3"
+        )
+        markers = {
+            "cut": ("v", "tab:orange"),
+            "rollback": ("x", "tab:red"),
+            "manual": ("s", "tab:blue"),
+            "stop": ("X", "k"),
+            "improve": (".", "tab:green"),
+        }
+        finite = [e["metric"] for e in steps if math.isfinite(e["metric"])]
+        floor = min(finite) if finite else 0.0
+        for action, (mk, colour) in markers.items():
+            pts = [e for e in self._entries if e["action"] == action]
+            if pts:
+                ys = [e["metric"] if math.isfinite(e["metric"]) else floor for e in pts]
+                ax.plot(
+                    [e["epoch"] for e in pts],
+                    ys,
+                    mk,
+                    color=colour,
+                    label=action,
+                    linestyle="",
+                )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("metric")
+        if param is not None:
+            twin = ax.twinx()
+            ys = [e["config"].get(param) for e in self._entries]
+            twin.step(
+                [e["epoch"] for e in self._entries],
+                ys,
+                where="post",
+                color="tab:purple",
+                alpha=0.6,
+            )
+            twin.set_yscale("log")
+            twin.set_ylabel(param)
+        ax.legend(loc="upper right", fontsize="small")
+        return ax
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for e in self._entries:
+            counts[e["action"]] = counts.get(e["action"], 0) + 1
+        return f"Ledger(entries={len(self)}, {counts})"
+
+
+def _json_ready(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _json_ready(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_ready(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return repr(x)
+
+
+class Advice(NamedTuple):
+    """What :meth:`Babysitter.step` answers.
+
+    Attributes
+    ----------
+    action : str
+        ``"improve"``, ``"keep"``, ``"cut"``, ``"rollback"`` or ``"stop"``.
+    config : dict
+        The hyperparameters to use from the next epoch on.
+    reason : str
+        Why, in words.
+    checkpoint : object
+        On ``"rollback"``: the last good checkpoint to restore (None when no good
+        epoch was seen: start again from scratch). None otherwise.
+    checkpoint_epoch : int or None
+        The epoch that checkpoint was taken at.
+    """
+
+    action: str
+    config: dict[str, Any]
+    reason: str
+    checkpoint: Any = None
+    checkpoint_epoch: int | None = None
+
+
+class Babysitter:
+    """A session for babysitting one model: it is told the metric, it answers what to do.
+
+    Each epoch the user's own training loop calls :meth:`step` with the metric (a loss
+    unless ``mode="max"``) and, optionally, a checkpoint. The answer is an
+    :class:`Advice`:
+
+    - ``"improve"`` / ``"keep"``: go on with the same hyperparameters;
+    - ``"cut"``: no improvement of more than ``threshold`` (relative) for ``patience``
+      epochs: the parameter ``param`` is multiplied by ``factor`` (a plateau);
+    - ``"rollback"``: the metric is NaN or infinite, or worse than the best by more than
+      ``diverge`` times its magnitude: restore ``advice.checkpoint`` (the last good one)
+      and go on with ``param`` multiplied by ``rollback_factor``;
+    - ``"stop"``: a cut is due but ``param`` is already at its lower bound.
+
+    :meth:`set` records the user's own changes. Every event goes to :attr:`ledger`.
+    Cuts never leave the space's bounds: a cut below ``low`` stops at ``low``.
+
+    Parameters
+    ----------
+    space : Space
+        The hyperparameters and their bounds.
+    config : mapping
+        The starting hyperparameters (every name of ``space``).
+    param : str, optional
+        The parameter that is cut (default: ``"learning_rate"``, ``"lr"`` or
+        ``"alpha"``, whichever the space has).
+    mode : {"min", "max"}
+        Whether the metric is a loss (default) or a score.
+    patience : int
+        Epochs without improvement before a cut (>= 1).
+    factor, rollback_factor : float in (0, 1)
+        Multipliers of ``param`` on a plateau and after a divergence.
+    threshold : float >= 0
+        Relative improvement that counts (``1e-3``: 0.1%).
+    diverge : float > 0
+        The metric diverged when it is worse than the best by more than
+        ``diverge * |best|`` (default 1: a loss that doubles).
+    cooldown : int >= 0
+        Epochs after a cut or rollback before the plateau count starts again.
+    copy_checkpoints : bool
+        Keep a deep copy of each checkpoint (default), so the user may go on mutating
+        the object passed.
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> space = hz.Space(learning_rate=hz.LogUniform(1e-4, 1.0))
+    >>> sitter = hz.Babysitter(space, {"learning_rate": 0.1}, patience=2)
+    >>> for loss in [1.0, 0.5, 0.49999, 0.5, float("nan")]:
+    ...     advice = sitter.step(loss, checkpoint={"w": loss})
+    ...     print(advice.action, advice.config["learning_rate"])
+    improve 0.1
+    improve 0.1
+    keep 0.1
+    cut 0.05
+    rollback 0.025
+    >>> advice.checkpoint, advice.checkpoint_epoch
+    ({'w': 0.5}, 3)
+    """
+
+    def __init__(
+        self,
+        space: Space,
+        config: Mapping[str, Any],
+        *,
+        param: str | None = None,
+        mode: str = "min",
+        patience: int = 3,
+        factor: float = 0.5,
+        rollback_factor: float = 0.5,
+        threshold: float = 1e-3,
+        diverge: float = 1.0,
+        cooldown: int = 0,
+        copy_checkpoints: bool = True,
+    ) -> None:
+        if not isinstance(space, Space):
+            msg = f"`space` must be a hyperzoom Space, but got {type(space).__name__}."
+            raise TypeError(msg)
+        self.space = space
+        self._config = self._validated(config, "config", complete=True)
+        if param is None:
+            param = next(
+                (p for p in ("learning_rate", "lr", "alpha") if p in space), None
+            )
+            if param is None:
+                msg = (
+                    "`param` must name the parameter to cut; the space has none called "
+                    f"'learning_rate', 'lr' or 'alpha': {list(space.names)!r}."
+                )
+                raise ValueError(msg)
+        if param not in space:
+            msg = f"`param` must be a parameter of the space {list(space.names)!r}, but got {param!r}."
+            raise ValueError(msg)
+        if space[param].is_integer:
+            msg = f"`param` must be a continuous parameter, but {param!r} is {space[param]!r}."
+            raise ValueError(msg)
+        self.param = param
+        if mode not in ("min", "max"):
+            msg = f"{mode!r} is not a valid mode. It must be one of {{'min', 'max'}}."
+            raise ValueError(msg)
+        self.mode = mode
+        self.patience = as_count(patience, "patience", minimum=1)
+        self.factor = _fraction(factor, "factor")
+        self.rollback_factor = _fraction(rollback_factor, "rollback_factor")
+        self.threshold = as_real(threshold, "threshold")
+        if self.threshold < 0:
+            msg = f"`threshold` must be >= 0, but got {threshold!r}."
+            raise ValueError(msg)
+        self.diverge = as_real(diverge, "diverge")
+        if self.diverge <= 0:
+            msg = f"`diverge` must be > 0, but got {diverge!r}."
+            raise ValueError(msg)
+        self.cooldown = as_count(cooldown, "cooldown")
+        self.copy_checkpoints = bool(copy_checkpoints)
+        self.ledger = Ledger()
+        self.epoch = 0
+        self.best: float = math.nan
+        self.best_epoch: int | None = None
+        self._wait = 0
+        self._cool = 0
+        self._good: Any = None
+        self._good_epoch: int | None = None
+
+    # -- public state -------------------------------------------------------------
+    @property
+    def config(self) -> dict[str, Any]:
+        """The hyperparameters in force now (a copy)."""
+        return dict(self._config)
+
+    def _validated(
+        self, values: Mapping[str, Any], name: str, *, complete: bool
+    ) -> dict[str, Any]:
+        if not isinstance(values, Mapping):
+            msg = f"`{name}` must be a mapping of parameter values, but got {type(values).__name__}."
+            raise TypeError(msg)
+        unknown = [k for k in values if k not in self.space]
+        if unknown:
+            msg = f"unknown parameter(s) {unknown!r} in `{name}`; the space has {list(self.space.names)!r}."
+            raise ValueError(msg)
+        if complete:
+            missing = [k for k in self.space.names if k not in values]
+            if missing:
+                msg = f"missing parameter(s) {missing!r} in `{name}`."
+                raise ValueError(msg)
+        out = {}
+        for k, v in values.items():
+            dist: Distribution = self.space[k]
+            dist.to_unit([v])  # raises ValueError naming the bound it breaks
+            out[k] = v.item() if isinstance(v, np.generic) else v
+        return out
+
+    def _better(self, a: float, b: float) -> bool:
+        """Whether ``a`` improves on ``b`` by more than the threshold."""
+        if math.isnan(b):
+            return True
+        margin = self.threshold * abs(b)
+        return a < b - margin if self.mode == "min" else a > b + margin
+
+    def _diverged(self, metric: float) -> bool:
+        if not math.isfinite(metric):
+            return True
+        if math.isnan(self.best):
+            return False
+        gap = metric - self.best if self.mode == "min" else self.best - metric
+        return gap > self.diverge * abs(self.best)
+
+    def _scaled(self, mult: float) -> tuple[float, bool]:
+        """``param`` times ``mult``, kept inside its bounds; and whether it hit the bound."""
+        dist = self.space[self.param]
+        old = float(self._config[self.param])
+        new = old * mult
+        low, high = float(dist.low), float(dist.high)
+        if new < low:
+            return low, old <= low
+        return min(new, high), False
+
+    # -- the protocol -------------------------------------------------------------
+    def step(self, metric: float, *, checkpoint: Any = None) -> Advice:
+        """Report the metric of the epoch just trained; return what to do next.
+
+        Parameters
+        ----------
+        metric : float
+            The validation loss (or score with ``mode="max"``); NaN and infinity are
+            accepted and mean divergence.
+        checkpoint : object, optional
+            The model's state after this epoch (kept as the last good checkpoint when
+            the epoch did not diverge).
+        """
+        if isinstance(metric, bool) or not isinstance(metric, numbers.Real):
+            msg = f"`metric` must be a real number, but got {metric!r}."
+            raise TypeError(msg)
+        m = float(metric)
+        epoch = self.epoch
+        in_force = dict(self._config)
+        self.epoch += 1
+        if self._diverged(m):
+            new_value, at_floor = self._scaled(self.rollback_factor)
+            what = (
+                "NaN or infinite"
+                if not math.isfinite(m)
+                else (
+                    f"{m:.6g}, worse than the best {self.best:.6g} by more than "
+                    f"{self.diverge:g} x |best|"
+                )
+            )
+            if at_floor:
+                reason = (
+                    f"diverged ({what}) with {self.param} already at its lower bound"
+                )
+                return self._answer(epoch, in_force, m, "stop", reason, None)
+            reason = (
+                f"diverged ({what}): roll back to epoch {self._good_epoch}"
+                if self._good_epoch is not None
+                else f"diverged ({what}) before any good epoch: start again"
+            )
+            reason += f", cut {self.param} x{self.rollback_factor:g}"
+            self._wait = 0
+            self._cool = self.cooldown
+            return self._answer(
+                epoch,
+                in_force,
+                m,
+                "rollback",
+                reason,
+                new_value,
+                checkpoint=self._good,
+                checkpoint_epoch=self._good_epoch,
+            )
+        if checkpoint is not None:
+            self._good = (
+                copy.deepcopy(checkpoint) if self.copy_checkpoints else checkpoint
+            )
+            self._good_epoch = epoch
+        if self._better(m, self.best):
+            prev = self.best
+            self.best, self.best_epoch = m, epoch
+            self._wait = 0
+            reason = "first epoch" if math.isnan(prev) else f"improved on {prev:.6g}"
+            return self._answer(epoch, in_force, m, "improve", reason, None)
+        if self._cool > 0:
+            self._cool -= 1
+            return self._answer(
+                epoch, in_force, m, "keep", "cooling down after a change", None
+            )
+        self._wait += 1
+        if self._wait < self.patience:
+            reason = (
+                f"no improvement for {self._wait} epoch(s) (patience {self.patience})"
+            )
+            return self._answer(epoch, in_force, m, "keep", reason, None)
+        new_value, at_floor = self._scaled(self.factor)
+        self._wait = 0
+        if at_floor:
+            reason = f"plateau for {self.patience} epochs with {self.param} at its lower bound"
+            return self._answer(epoch, in_force, m, "stop", reason, None)
+        self._cool = self.cooldown
+        reason = (
+            f"plateau: no improvement of more than {self.threshold:g} (relative) for "
+            f"{self.patience} epochs, cut {self.param} x{self.factor:g}"
+        )
+        return self._answer(epoch, in_force, m, "cut", reason, new_value)
+
+    def _answer(
+        self,
+        epoch: int,
+        in_force: dict[str, Any],
+        metric: float,
+        action: str,
+        reason: str,
+        new_value: float | None,
+        *,
+        checkpoint: Any = None,
+        checkpoint_epoch: int | None = None,
+    ) -> Advice:
+        changes = {}
+        if new_value is not None:
+            changes[self.param] = (in_force[self.param], new_value)
+            self._config[self.param] = new_value
+        self.ledger.append(
+            epoch=epoch,
+            config=in_force,
+            metric=metric,
+            action=action,
+            reason=reason,
+            changes=changes,
+        )
+        if action == "rollback" and checkpoint is not None and self.copy_checkpoints:
+            checkpoint = copy.deepcopy(
+                checkpoint
+            )  # the user may mutate what they restore
+        return Advice(action, self.config, reason, checkpoint, checkpoint_epoch)
+
+    def set(self, *, reason: str = "manual change", **changes: Any) -> dict[str, Any]:
+        """Record the user's own change of hyperparameters; return the new config.
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0), batch=hz.PowerOfTwo(16, 512))
+        >>> sitter = hz.Babysitter(space, {"lr": 0.1, "batch": 32})
+        >>> sitter.set(batch=64, reason="GPU has room")
+        {'lr': 0.1, 'batch': 64}
+        >>> sitter.ledger[-1]["action"], sitter.ledger[-1]["changes"]
+        ('manual', {'batch': [32, 64]})
+        """
+        if not changes:
+            msg = "`set` needs at least one parameter to change, but got none."
+            raise ValueError(msg)
+        new = self._validated(changes, "changes", complete=False)
+        diff = {k: (self._config[k], v) for k, v in new.items()}
+        in_force = dict(self._config)
+        self._config.update(new)
+        self._wait = 0
+        self.ledger.append(
+            epoch=self.epoch,
+            config=in_force,
+            metric=math.nan,
+            action="manual",
+            reason=reason,
+            changes=diff,
+        )
+        return self.config
+
+    def __repr__(self) -> str:
+        return (
+            f"Babysitter(epoch={self.epoch}, best={self.best:.6g} at epoch {self.best_epoch}, "
+            f"config={self._config!r})"
+        )
+
+
+def _fraction(x: Any, name: str) -> float:
+    v = as_real(x, name)
+    if not 0.0 < v < 1.0:
+        msg = f"`{name}` must be in (0, 1), but got {x!r}."
+        raise ValueError(msg)
+    return v
