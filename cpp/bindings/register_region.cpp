@@ -47,7 +47,7 @@ void require_unit(const hz::Axes& axes, const c_double& u, const char* name) {
 void register_region(py::module_& m) {
     m.def(
         "select_elite",
-        [](const c_double& values, std::int64_t k) {
+        [](const c_double& values, std::int64_t k, bool sorted) {
             require(values.ndim() == 1, "`values` must be one-dimensional.");
             require(k >= 0, "`k` must be >= 0.");
             const auto n = static_cast<std::size_t>(values.shape(0));
@@ -55,13 +55,14 @@ void register_region(py::module_& m) {
             std::size_t got = 0;
             {
                 py::gil_scoped_release release;  // pure C++ from here on
-                got = hz::select_elite(values.data(), n, out.size(), out.data());
+                got = hz::select_elite(values.data(), n, out.size(), out.data(), sorted);
             }
             py::array_t<std::int64_t> result(static_cast<py::ssize_t>(got));
             std::copy(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(got), result.mutable_data());
             return result;
         },
-        "values"_a, "k"_a, "Indices of the k smallest non-NaN values, best first.");
+        "values"_a, "k"_a, "sorted"_a = true,
+        "Indices of the k smallest non-NaN values (best first when sorted).");
 
     py::class_<hz::Axes>(m, "Axes")
         .def(py::init([](const c_int64& cells, const std::vector<std::optional<c_double>>& edges) {

@@ -48,7 +48,8 @@ void Axes::prepare() {
     }
 }
 
-std::size_t select_elite(const double* values, std::size_t n, std::size_t k, std::int64_t* out) {
+std::size_t select_elite(const double* values, std::size_t n, std::size_t k, std::int64_t* out,
+                         bool sorted) {
     std::vector<std::int64_t> idx;
     idx.reserve(n);
     for (std::size_t i = 0; i < n; ++i)
@@ -60,8 +61,9 @@ std::size_t select_elite(const double* values, std::size_t n, std::size_t k, std
         const double va = values[a], vb = values[b];
         return va < vb || (va == vb && a < b);
     };
-    std::nth_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k - 1), idx.end(), better);
-    std::sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), better);
+    if (k < idx.size())
+        std::nth_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k - 1), idx.end(), better);
+    if (sorted) std::sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), better);
     std::copy(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), out);
     return k;
 }

@@ -50,10 +50,12 @@ def _axes(space: Space) -> Any:
     return axes
 
 
-def select_elite(values: Any, k: int) -> np.ndarray:
+def select_elite(values: Any, k: int, *, sorted: bool = True) -> np.ndarray:
     """Return the indices of the ``k`` smallest values, best first (NaN never chosen).
 
-    Ties are broken by index, so the result depends on the values alone.
+    Ties are broken by index, so the result depends on the values alone. With
+    ``sorted=False`` the same set comes in an unspecified (but deterministic) order,
+    which is cheaper for large ``k``.
 
     Examples
     --------
@@ -65,7 +67,7 @@ def select_elite(values: Any, k: int) -> np.ndarray:
     if arr.ndim != 1:
         msg = f"`values` must be one-dimensional, but got shape {arr.shape}."
         raise ValueError(msg)
-    return np.asarray(_core.region.select_elite(arr, int(k)))
+    return np.asarray(_core.region.select_elite(arr, int(k), bool(sorted)))
 
 
 class Region:

@@ -427,7 +427,8 @@ class CoarseToFine:
         unit, self._queue = self._queue[:take], self._queue[take:]
         ids = np.arange(self._n, self._n + take, dtype=np.int64)
         rows = slice(self._n, self._n + take)
-        self._unit[rows] = unit
+        if not np.shares_memory(unit, self._unit):  # rounds are drawn in place already
+            self._unit[rows] = unit
         self._round[rows] = self._r
         if self._queue_kind == "retest":
             assert self._queue_retest is not None
@@ -564,7 +565,12 @@ class CoarseToFine:
 
     # -- internals ----------------------------------------------------------------------
     def _configs(self, unit: np.ndarray, ids: np.ndarray) -> Configs:
-        c = self.space.from_unit(unit, workers=self.workers)
+        # The unit rows come from the designs and the region map, so they are valid:
+        # skip from_unit's checks and copy.
+        cols = self.space._compiled.from_unit(unit, self.workers)
+        unit = unit.view()
+        unit.flags.writeable = False  # a window on the optimiser's storage
+        c = self.space._configs(cols, unit)
         c.ids = ids
         return c
 
@@ -585,20 +591,23 @@ class CoarseToFine:
             return
         size = self._sizes[self._r]
         self.regions.append(self._region)
+        # The round is drawn straight into the rows its trials will occupy.
+        slot = self._unit[self._n : self._n + size]
         if self.strategy == "grid":
             assert self._grid_unit is not None
-            self._queue = self._grid_unit
+            slot[:] = self._grid_unit
         elif self.strategy == "random":
             self.design = "random"
-            self._queue = self._lhs(size)
+            slot[:] = self._lhs(size)
         elif self._r == 0:
-            self._queue = self._lhs(size)
+            slot[:] = self._lhs(size)
         else:
             n_explore = round(self.explore * size)
             n_in = size - n_explore
             local = self._local_design(n_in)
-            inside = self._region.to_unit(local, workers=self.workers)
-            self._queue = np.concatenate([inside, self._lhs(n_explore)])
+            slot[:n_in] = self._region.to_unit(local, workers=self.workers)
+            slot[n_in:] = self._lhs(n_explore)
+        self._queue = slot
         self._queue_kind = "round"
         self._phase_ids = []
 
@@ -670,10 +679,13 @@ class CoarseToFine:
         # every future elite: each zoom costs O(pool + round), not O(all trials).
         cand = np.concatenate([self._pool, np.arange(self._pool_end, self._n)])
         vals = self._value[cand]
-        top = select_elite(vals if self.minimize else -vals, self._pool_size)
-        self._pool = cand[top]
+        rank = vals if self.minimize else -vals
+        self._pool = cand[select_elite(rank, self._pool_size, sorted=False)]
         self._pool_end = self._n
-        return self._pool[:k]
+        pool_vals = self._value[self._pool]
+        return self._pool[
+            select_elite(pool_vals if self.minimize else -pool_vals, k, sorted=False)
+        ]
 
     def _zoom(self) -> None:
         self._r += 1

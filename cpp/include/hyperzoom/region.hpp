@@ -34,9 +34,11 @@ struct ShrinkParams {
     double pan_step = 0.5;    // ...grows the region that way by this share of its width
 };
 
-// Indices of the k smallest values, best first (ties by index); NaN never selected.
-// Returns how many were written (fewer than k when fewer values are finite).
-std::size_t select_elite(const double* values, std::size_t n, std::size_t k, std::int64_t* out);
+// Indices of the k smallest values (ties by index); NaN never selected. With `sorted`
+// they come best first, otherwise in an unspecified but deterministic order (the set is
+// the same). Returns how many were written (fewer than k when fewer values are finite).
+std::size_t select_elite(const double* values, std::size_t n, std::size_t k, std::int64_t* out,
+                         bool sorted = true);
 
 // The next region from the elite rows of `unit` (n, d) and the current region.
 Region shrink(const Axes& axes, const double* unit, std::size_t n, const std::int64_t* elite,

@@ -3,7 +3,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-def select_elite(values: npt.ArrayLike, k: int) -> npt.NDArray[np.int64]: ...
+def select_elite(
+    values: npt.ArrayLike, k: int, sorted: bool = True
+) -> npt.NDArray[np.int64]: ...
 
 class Axes:
     def __init__(
