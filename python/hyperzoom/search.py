@@ -683,9 +683,9 @@ class CoarseToFine:
         self._pool = cand[select_elite(rank, self._pool_size, sorted=False)]
         self._pool_end = self._n
         pool_vals = self._value[self._pool]
-        return self._pool[
-            select_elite(pool_vals if self.minimize else -pool_vals, k, sorted=False)
-        ]
+        top = select_elite(pool_vals if self.minimize else -pool_vals, k, sorted=False)
+        elite: np.ndarray = self._pool[top]
+        return elite
 
     def _zoom(self) -> None:
         self._r += 1
