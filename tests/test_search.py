@@ -405,3 +405,24 @@ def test_error_text_points_at_the_objective_on_a_process_pool(seed: int) -> None
     errors = info.value.result.trials.error
     assert all("KeyError: 'missing shard'" in e for e in errors)
     assert all("test_search.py" in e for e in errors)
+
+
+def test_a_region_that_stays_put_extends_the_latin_hypercube(seed: int) -> None:
+    space = hz.Space(x=hz.Uniform(0.0, 1.0), y=hz.Uniform(0.0, 1.0))
+    # The best points sit at the space's corner: the region stops moving, and later
+    # rounds extend the previous round's design.
+    r = hz.search(
+        lambda c: c["x"] + c["y"], space, budget=400, rng=seed, explore=0.0, rounds=8
+    )
+    same = [k for k in range(2, len(r.regions)) if r.regions[k] == r.regions[k - 1]]
+    assert same, "expected the region to stay put at the corner"
+    k = same[0]
+    region = r.regions[k]
+    both = np.concatenate(
+        [r.trials.unit[r.trials.round == k - 1], r.trials.unit[r.trials.round == k]]
+    )
+    local = (both - region.lo) / (region.hi - region.lo)
+    n = local.shape[0]
+    for j in range(2):
+        strata = np.floor(local[:, j] * n).astype(int)
+        assert sorted(strata.tolist()) == list(range(n))

@@ -18,8 +18,9 @@ over the rounds, the first round taking the remainder. Round 0 is a Latin hyperc
    against, and clipped to the space; integer axes keep whole cells, choices keep
    exactly the options the elite uses (never none);
 3. ``1 - explore`` of the round is a Latin hypercube inside the region (extending the
-   previous round's design when the region did not move), ``explore`` of it a Latin
-   hypercube over the whole space, so a wrong early zoom can recover.
+   previous round's design when the region did not move and that design has at most
+   10,000 points, so the two rounds together form one Latin hypercube), ``explore`` of
+   it a Latin hypercube over the whole space, so a wrong early zoom can recover.
 
 ``strategy="random"`` draws the whole budget at random from the space; ``"grid"``
 evaluates the largest grid (spaced on each scaled axis) that fits the budget.
@@ -57,6 +58,10 @@ __all__ = [
 ]
 
 STRATEGIES = ("coarse-to-fine", "random", "grid")
+#: Rounds of up to this many points extend the last round's Latin hypercube when the
+#: region did not move (a Latin union of 2n points); larger rounds are dense enough
+#: that a fresh design is as good, and about twice as cheap to draw.
+_EXTEND_MAX = 10_000
 _OK, _FAILED, _PENDING = 0, 1, 2
 
 
@@ -618,6 +623,7 @@ class CoarseToFine:
             and self._prev_region is not None
             and self._prev_region == self._region
             and self._prev_local is not None
+            and self._prev_local.shape[0] <= _EXTEND_MAX
         ):
             local = np.asarray(
                 designs.extend_lhs(
