@@ -50,6 +50,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _core
+from ._optional import require
 from ._rng import as_generator, seed_words
 from ._validation import as_count, as_real
 from .evaluate import _error_text
@@ -274,11 +275,7 @@ class ScheduleTrials:
         With ``curves=True`` there is one row per point of every learning curve
         (columns ``id``, ``budget``, ``loss`` and the configuration).
         """
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            msg = "to_pandas() needs pandas: pip install pandas"
-            raise ImportError(msg) from exc
+        pd = require("pandas", "to_pandas()")
         if curves:
             sizes = [c.shape[0] for c in self.curves]
             rows = np.repeat(np.arange(len(self)), sizes)
@@ -1137,11 +1134,7 @@ class Ledger:
 
     def to_pandas(self) -> Any:
         """One row per entry, the configuration spread into columns."""
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            msg = "to_pandas() needs pandas: pip install pandas"
-            raise ImportError(msg) from exc
+        pd = require("pandas", "to_pandas()")
         rows = []
         for e in self._entries:
             row = {k: e[k] for k in ("epoch", "metric", "action", "reason")}

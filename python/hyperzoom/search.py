@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from . import designs
+from ._optional import require
 from ._rng import as_generator
 from ._validation import as_count, as_real, as_workers
 from .evaluate import evaluate, resolve_mode
@@ -181,11 +182,7 @@ class Trials:
 
     def to_pandas(self) -> Any:
         """Return the trials as a ``pandas.DataFrame`` (pandas is optional)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            msg = "to_pandas() needs pandas: pip install pandas"
-            raise ImportError(msg) from exc
+        pd = require("pandas", "to_pandas()")
         data: dict[str, Any] = {"id": self.id}
         data.update(self.configs.columns)
         data.update(

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import _core
+from ._optional import require
 from ._rng import seed_words, words_from_random_state
 from ._validation import as_count, as_real, as_workers
 from .typing import RngLike
@@ -1116,11 +1117,7 @@ class Configs:
 
     def to_pandas(self) -> Any:
         """Return the configurations as a ``pandas.DataFrame`` (pandas is optional)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            msg = "to_pandas() needs pandas: pip install pandas"
-            raise ImportError(msg) from exc
+        pd = require("pandas", "to_pandas()")
         return pd.DataFrame(self._columns)
 
     def __repr__(self) -> str:
