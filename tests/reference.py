@@ -64,3 +64,29 @@ def from_unit(dist_kind: str, low: float, high: float, u: np.ndarray) -> np.ndar
         k = e1 - e0 + 1
         return (2 ** (e0 + np.minimum(np.floor(u * k), k - 1))).astype(np.int64)
     raise ValueError(dist_kind)
+
+
+def main_effect_share(bins_of_column: np.ndarray, y: np.ndarray) -> float:
+    """Adjusted correlation ratio (epsilon squared) of y on the given bins, clipped at 0."""
+    y = np.asarray(y, dtype=np.float64)
+    n = y.size
+    mean = y.mean()
+    ss_total = float(np.sum((y - mean) ** 2))
+    labels = np.unique(bins_of_column)
+    ss_between = sum(
+        y[bins_of_column == b].size * (y[bins_of_column == b].mean() - mean) ** 2
+        for b in labels
+    )
+    used = labels.size
+    if ss_total <= 0 or used < 2 or n <= used:
+        return 0.0
+    ms_within = (ss_total - ss_between) / (n - used)
+    return max(0.0, (ss_between - (used - 1) * ms_within) / ss_total)
+
+
+def rank_bins(x: np.ndarray, bins: int) -> np.ndarray:
+    """Equal-count bins by rank (stable for ties), as the core cuts continuous axes."""
+    order = np.argsort(x, kind="stable")
+    out = np.empty(x.size, dtype=np.int64)
+    out[order] = np.arange(x.size) * min(bins, x.size) // x.size
+    return out

@@ -5,6 +5,7 @@ void register_random(py::module_& m);
 void register_scales(py::module_& m);
 void register_region(py::module_& m);
 void register_designs(py::module_& m);
+void register_importance(py::module_& m);
 void register_schedule(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
@@ -17,6 +18,8 @@ PYBIND11_MODULE(_core, m) {
     register_region(region);
     auto designs = m.def_submodule("designs", "Random, Latin hypercube and grid designs; metrics.");
     register_designs(designs);
+    auto importance = m.def_submodule("importance", "Main-effect variance shares.");
+    register_importance(importance);
     auto schedule = m.def_submodule("schedule", "Rungs, brackets, promotions and PBT draws.");
     register_schedule(schedule);
 }

@@ -35,6 +35,7 @@ from .designs import (
     min_distance,
     random_design,
 )
+from .importance import Importance, importance
 from .region import Region
 from .schedule import (
     Advice,
@@ -72,6 +73,7 @@ __all__ = [
     "CoarseToFine",
     "Configs",
     "Distribution",
+    "Importance",
     "IntLogUniform",
     "IntUniform",
     "InvLogUniform",
@@ -92,6 +94,7 @@ __all__ = [
     "grid",
     "hyperband",
     "hyperband_plan",
+    "importance",
     "latin_hypercube",
     "max_abs_correlation",
     "min_distance",

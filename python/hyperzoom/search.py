@@ -109,6 +109,8 @@ class Trials:
         The round each trial belongs to and the objective call that evaluated it.
     retest_of : ndarray of int64
         For re-test evaluations, the id of the trial re-tested; -1 otherwise.
+    whole : ndarray of bool
+        True for trials drawn from the whole space rather than a zoomed region.
     """
 
     def __init__(
@@ -123,6 +125,7 @@ class Trials:
         round: np.ndarray,
         batch: np.ndarray,
         retest_of: np.ndarray,
+        whole: np.ndarray | None = None,
     ) -> None:
         self.space = space
         self.id = id
@@ -132,6 +135,9 @@ class Trials:
         self.round = round
         self.batch = batch
         self.retest_of = retest_of
+        #: True for trials drawn from the whole space (round 0 and each round's
+        #: exploration share): together a space-filling sample.
+        self.whole = np.ones(id.shape[0], dtype=bool) if whole is None else whole
         self._errors = errors
         self._configs: Configs | None = None
         self._status: np.ndarray | None = None
@@ -377,6 +383,7 @@ class CoarseToFine:
         self._round = np.zeros(cap, dtype=np.int64)
         self._batch = np.zeros(cap, dtype=np.int64)
         self._retest_of = np.full(cap, -1, dtype=np.int64)
+        self._whole = np.zeros(cap, dtype=bool)  # drawn from the whole space
         self._errors: dict[int, str] = {}
         self._n = 0  # trials asked
         self._n_told = 0
@@ -559,6 +566,7 @@ class CoarseToFine:
             round=view(self._round),
             batch=view(self._batch),
             retest_of=view(self._retest_of),
+            whole=view(self._whole),
         )
         regions = list(self.regions)
         return SearchResult(
@@ -595,6 +603,8 @@ class CoarseToFine:
         self.regions.append(self._region)
         # The round is drawn straight into the rows its trials will occupy.
         slot = self._unit[self._n : self._n + size]
+        whole = self._whole[self._n : self._n + size]
+        whole[:] = True
         if self.strategy == "grid":
             assert self._grid_unit is not None
             slot[:] = self._grid_unit
@@ -609,6 +619,7 @@ class CoarseToFine:
             local = self._local_design(n_in)
             slot[:n_in] = self._region.to_unit(local, workers=self.workers)
             slot[n_in:] = self._lhs(n_explore)
+            whole[:n_in] = False
         self._queue = slot
         self._queue_kind = "round"
         self._phase_ids = []

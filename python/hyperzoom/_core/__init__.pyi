@@ -1,5 +1,6 @@
 # Hand-written stubs of the compiled module hyperzoom._core (mirror cpp/bindings/).
 from . import designs as designs
+from . import importance as importance
 from . import random as random
 from . import region as region
 from . import scales as scales
