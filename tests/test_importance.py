@@ -129,7 +129,7 @@ def test_bad_inputs(seed: int) -> None:
     c = SPACE.sample(50, rng=seed)
     with pytest.raises(ValueError, match="one entry per configuration"):
         hz.importance(c, np.zeros(3))
-    with pytest.raises(ValueError, match="`values` .* is required"):
+    with pytest.raises(ValueError, match=r"`values` .* is required"):
         hz.importance(c)
     with pytest.raises(TypeError, match="SearchResult or a Configs"):
         hz.importance({"learning_rate": [1e-3]}, [1.0])
