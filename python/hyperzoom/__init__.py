@@ -26,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - only when the extension is miss
     )
     raise ImportError(msg) from exc
 
+from . import plot
 from .designs import (
     discrepancy,
     extend_lhs,
@@ -99,6 +100,7 @@ __all__ = [
     "max_abs_correlation",
     "min_distance",
     "pbt",
+    "plot",
     "random_design",
     "search",
     "successive_halving",

@@ -89,7 +89,8 @@ class Importance:
         """Return a ``pandas.DataFrame`` with share, low and high per parameter."""
         pd = require("pandas", "to_pandas()")
         frame = pd.DataFrame(
-            {"share": self.share, "low": self.low, "high": self.high}, index=list(self.names)
+            {"share": self.share, "low": self.low, "high": self.high},
+            index=list(self.names),
         )
         return frame.loc[self.ranking]
 
@@ -103,7 +104,9 @@ class Importance:
         share = self.share[idx]
         err = np.vstack([share - self.low[idx], self.high[idx] - share]).clip(min=0)
         ax.barh(order, share, xerr=err, color="#3b75af", ecolor="#555555", capsize=3)
-        ax.set_xlabel(f"share of variance (main effect), {self.level:.0%} bootstrap interval")
+        ax.set_xlabel(
+            f"share of variance (main effect), {self.level:.0%} bootstrap interval"
+        )
         ax.set_xlim(0, max(1e-9, float(np.max(self.high))) * 1.1)
         ax.set_title(f"Importance from {self.n} trials")
         return ax
@@ -178,7 +181,9 @@ def importance(
     0.0
     """
     if trials not in ("whole", "all"):
-        msg = f"{trials!r} is not a valid `trials`. It must be one of {{'whole', 'all'}}."
+        msg = (
+            f"{trials!r} is not a valid `trials`. It must be one of {{'whole', 'all'}}."
+        )
         raise ValueError(msg)
     space, unit, y = _inputs(result, values, trials)
     n = int(y.shape[0])
@@ -203,15 +208,21 @@ def importance(
         high = np.quantile(boot, (1 + level) / 2, axis=0)
     else:
         low = high = share.copy()
-    return Importance(space.names, share, np.asarray(low), np.asarray(high), level, n, bins)
+    return Importance(
+        space.names, share, np.asarray(low), np.asarray(high), level, n, bins
+    )
 
 
-def _inputs(result: Any, values: Any, trials: str) -> tuple[Space, np.ndarray, np.ndarray]:
+def _inputs(
+    result: Any, values: Any, trials: str
+) -> tuple[Space, np.ndarray, np.ndarray]:
     from .search import SearchResult
 
     if isinstance(result, SearchResult):
         if values is not None:
-            msg = "`values` must not be given with a SearchResult (it holds its values)."
+            msg = (
+                "`values` must not be given with a SearchResult (it holds its values)."
+            )
             raise ValueError(msg)
         t = result.trials
         keep = (~t.failed) & (t.retest_of < 0)
@@ -236,6 +247,10 @@ def _inputs(result: Any, values: Any, trials: str) -> tuple[Space, np.ndarray, n
             )
             raise ValueError(msg)
         ok = np.isfinite(y)
-        return result.space, np.ascontiguousarray(result.unit[ok]), np.ascontiguousarray(y[ok])
+        return (
+            result.space,
+            np.ascontiguousarray(result.unit[ok]),
+            np.ascontiguousarray(y[ok]),
+        )
     msg = f"`result` must be a SearchResult or a Configs, but got {type(result).__name__}."
     raise TypeError(msg)
