@@ -8,7 +8,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-import hyperzoom as hz  # noqa: E402
+import hyperzoom as hz
 
 SPACE = hz.Space(
     lr=hz.LogUniform(1e-4, 1.0),
