@@ -38,6 +38,7 @@ from .designs import (
 )
 from .importance import Importance, importance
 from .region import Region
+from .report import write_report
 from .schedule import (
     Advice,
     Babysitter,
@@ -104,6 +105,7 @@ __all__ = [
     "random_design",
     "search",
     "successive_halving",
+    "write_report",
 ]
 
 

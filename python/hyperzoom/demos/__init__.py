@@ -1,0 +1,3 @@
+"""Runnable demos (each module defines ``space``, ``objective`` and ``settings``)."""
+
+from __future__ import annotations

@@ -1,0 +1,95 @@
+"""Tune scikit-learn's MLPClassifier on the digits data over the practice's hyperparameters.
+
+The data ship with scikit-learn (no download). Each trial trains one network with SGD
+and momentum for ``EPOCHS`` epochs and returns the validation error (1 - accuracy) on a
+held-out split. The space is the practice's:
+
+- learning rate on a log scale (α = 10^r);
+- momentum on the ``1 - β`` scale (``InvLogUniform``);
+- hidden units (log scale), layers, mini-batch size (powers of two);
+- L2 penalty ``alpha`` and the learning-rate decay exponent ``power_t``.
+
+Run it with ``hyperzoom demo`` (stores the study and writes the report) or
+``hyperzoom run`` on this file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..space import (
+    IntLogUniform,
+    IntUniform,
+    InvLogUniform,
+    LogUniform,
+    PowerOfTwo,
+    Space,
+    Uniform,
+)
+
+__all__ = ["EPOCHS", "objective", "settings", "space"]
+
+EPOCHS = 25
+
+space = Space(
+    learning_rate=LogUniform(1e-4, 1.0),
+    momentum=InvLogUniform(0.5, 0.999),
+    hidden_units=IntLogUniform(16, 256),
+    layers=IntUniform(1, 3),
+    batch_size=PowerOfTwo(16, 256),
+    alpha=LogUniform(1e-6, 1e-1),
+    lr_decay=Uniform(0.0, 0.5),
+)
+
+settings: dict[str, Any] = {"budget": 64, "rng": 20241128}
+
+
+@lru_cache(maxsize=1)
+def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_digits(return_X_y=True)
+    x = x / 16.0
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, y, test_size=0.4, random_state=0, stratify=y
+    )
+    return x_train, x_val, y_train, y_val
+
+
+def objective(
+    learning_rate: float,
+    momentum: float,
+    hidden_units: int,
+    layers: int,
+    batch_size: int,
+    alpha: float,
+    lr_decay: float,
+) -> float:
+    """Train one MLP for ``EPOCHS`` epochs; return the validation error."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    x_train, x_val, y_train, y_val = _data()
+    model = MLPClassifier(
+        hidden_layer_sizes=(hidden_units,) * layers,
+        solver="sgd",
+        learning_rate_init=learning_rate,
+        momentum=momentum,
+        nesterovs_momentum=True,
+        batch_size=batch_size,
+        alpha=alpha,
+        learning_rate="invscaling" if lr_decay > 0 else "constant",
+        power_t=lr_decay,
+        max_iter=EPOCHS,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        model.fit(x_train, y_train)
+    return float(1.0 - model.score(x_val, y_val))

@@ -1,0 +1,217 @@
+"""A self-contained HTML report of a search: plots embedded, nothing to fetch.
+
+:func:`write_report` draws the loss against every parameter on its own scale with the
+coarse-to-fine regions, the best-so-far history and the importance bars (matplotlib),
+embeds them as base64 PNG images, and adds the best configuration, the top trials and
+the region of every round as tables. The file opens in any browser, offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._optional import require
+
+__all__ = ["render_report", "write_report"]
+
+_CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2em auto;
+       max-width: 1100px; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
+.sub { color: #666; margin-top: 0; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.7em; text-align: right; }
+th { background: #f4f6f8; } td.l, th.l { text-align: left; }
+.cards { display: flex; gap: 1em; flex-wrap: wrap; }
+.card { background: #f4f6f8; border-radius: 8px; padding: 0.7em 1.1em; min-width: 9em; }
+.card b { display: block; font-size: 1.35em; }
+img { max-width: 100%; }
+.fail { color: #b00; }
+"""
+
+
+def _png(fig: Any) -> str:
+    plt = require("matplotlib.pyplot", "the report")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        return f"{v:.4g}"
+    return html.escape(str(v))
+
+
+def render_report(result: Any, *, title: str = "hyperzoom study") -> str:
+    """Return the HTML text of the report of a :class:`~hyperzoom.SearchResult`.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> import hyperzoom as hz
+    >>> from hyperzoom.report import render_report
+    >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+    >>> r = hz.search(lambda c: (np.log10(c["lr"]) + 2) ** 2, space, budget=60, rng=1)
+    >>> text = render_report(r)
+    >>> text.startswith("<!DOCTYPE html>"), text.count("data:image/png;base64,")
+    (True, 3)
+    """
+    plt = require("matplotlib.pyplot", "the report")
+    from .importance import importance
+    from .plot import plot_history, plot_search
+
+    t = result.trials
+    space = result.space
+    parts: list[str] = []
+    failed = t.n_failed
+    parts.append(f"<h1>{html.escape(title)}</h1>")
+    parts.append(
+        f'<p class="sub">{len(t)} trials in {len(result.regions)} rounds; '
+        f"{failed} failed; {'minimising' if result.minimize else 'maximising'}.</p>"
+    )
+    cards = [
+        ("best value", _fmt(result.best_value)),
+        ("trials", str(len(t))),
+        ("rounds", str(len(result.regions))),
+    ]
+    parts.append(
+        '<div class="cards">'
+        + "".join(f'<div class="card">{k}<b>{v}</b></div>' for k, v in cards)
+        + "</div>"
+    )
+    if result.best is not None:
+        parts.append("<h2>Best configuration</h2><table><tr>")
+        parts.append(
+            "".join(f'<th class="l">{html.escape(k)}</th>' for k in result.best)
+        )
+        parts.append("</tr><tr>")
+        parts.append(
+            "".join(f'<td class="l">{_fmt(v)}</td>' for v in result.best.values())
+        )
+        parts.append("</tr></table>")
+
+    parts.append("<h2>Loss against each parameter, on its own scale</h2>")
+    parts.append(
+        "<p>Points are coloured by round; shaded bands are the regions the coarse-to-fine "
+        "search zoomed into, round by round (darker: zoomed further). The red star is the best.</p>"
+    )
+    parts.append(
+        f'<img alt="loss against each parameter" src="data:image/png;base64,{_png(plot_search(result))}">'
+    )
+
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    plot_history(result, ax=ax)
+    parts.append("<h2>Best so far</h2>")
+    parts.append(
+        f'<img alt="best loss so far" src="data:image/png;base64,{_png(fig)}">'
+    )
+
+    ok = int(np.count_nonzero(~t.failed & (t.retest_of < 0)))
+    if ok >= 8:
+        imp = importance(result, rng=0)
+        if imp.n < 8:
+            imp = importance(result, trials="all", rng=0)
+        fig, ax = plt.subplots(figsize=(7, 0.45 * space.d + 1.4))
+        imp.plot(ax=ax)
+        parts.append("<h2>Which hyperparameters matter</h2>")
+        parts.append(
+            "<p>Each parameter's share of the loss's variance explained by it alone "
+            "(main effect, on its scaled axis), with 95% bootstrap intervals.</p>"
+        )
+        parts.append(f'<img alt="importance" src="data:image/png;base64,{_png(fig)}">')
+
+    order = np.argsort(
+        np.where(
+            np.isfinite(t.value), t.value if result.minimize else -t.value, np.inf
+        ),
+        kind="stable",
+    )
+    top = order[: min(10, len(t))]
+    configs = t.configs
+    parts.append(
+        "<h2>Top trials</h2><table><tr><th>id</th><th>value</th><th>round</th>"
+    )
+    parts.append(
+        "".join(f'<th class="l">{html.escape(n)}</th>' for n in space.names) + "</tr>"
+    )
+    for i in top:
+        row = configs[int(i)]
+        parts.append(
+            f"<tr><td>{int(t.id[i])}</td><td>{_fmt(float(t.value[i]))}</td><td>{int(t.round[i])}</td>"
+            + "".join(f'<td class="l">{_fmt(row[n])}</td>' for n in space.names)
+            + "</tr>"
+        )
+    parts.append("</table>")
+
+    parts.append("<h2>Regions, round by round</h2><table><tr><th>round</th>")
+    parts.append(
+        "".join(f'<th class="l">{html.escape(n)}</th>' for n in space.names) + "</tr>"
+    )
+    for r, region in enumerate(result.regions):
+        cells = []
+        for name, b in region.bounds.items():
+            if (
+                isinstance(b, tuple)
+                and len(b) == 2
+                and not hasattr(space[name], "options")
+            ):
+                cells.append(f"{_fmt(b[0])} – {_fmt(b[1])}")
+            else:
+                cells.append(", ".join(_fmt(o) for o in b))
+        parts.append(
+            f"<tr><td>{r}</td>"
+            + "".join(f'<td class="l">{c}</td>' for c in cells)
+            + "</tr>"
+        )
+    parts.append("</table>")
+
+    if failed:
+        errors = t.error[t.failed]
+        shown = list(dict.fromkeys(str(e) for e in errors))[:5]
+        parts.append(
+            f'<h2>Failures</h2><p class="fail">{failed} trials failed. First errors:</p><ul>'
+        )
+        parts.extend(f"<li><code>{html.escape(e)}</code></li>" for e in shown)
+        parts.append("</ul>")
+
+    body = "\n".join(parts)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def write_report(
+    result: Any, path: str | Path, *, title: str = "hyperzoom study"
+) -> Path:
+    """Write the HTML report of ``result`` to ``path``; returns the path.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> import hyperzoom as hz
+    >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+    >>> r = hz.search(lambda c: (np.log10(c["lr"]) + 2) ** 2, space, budget=60, rng=1)
+    >>> out = hz.write_report(r, pathlib.Path(tempfile.mkdtemp()) / "report.html")
+    >>> out.stat().st_size > 10_000
+    True
+    """
+    path = Path(path)
+    path.write_text(render_report(result, title=title), encoding="utf-8")
+    return path
