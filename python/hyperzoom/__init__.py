@@ -61,6 +61,7 @@ from .space import (
     Space,
     Uniform,
 )
+from .storage import list_studies, load_study
 
 __version__ = "0.1.0"
 
@@ -93,6 +94,8 @@ __all__ = [
     "hyperband",
     "hyperband_plan",
     "latin_hypercube",
+    "list_studies",
+    "load_study",
     "max_abs_correlation",
     "min_distance",
     "pbt",
