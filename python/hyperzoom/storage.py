@@ -551,6 +551,38 @@ def list_studies(path: str | os.PathLike[str]) -> list[str]:
         conn.close()
 
 
+def study_info(path: str | os.PathLike[str], name: str | None = None) -> dict[str, Any]:
+    """Return a stored study's record: name, space, settings, seed, version, created.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import hyperzoom as hz
+    >>> from hyperzoom.storage import study_info
+    >>> path = os.path.join(tempfile.mkdtemp(), "study.db")
+    >>> _ = hz.search(lambda c: c["x"] ** 2, hz.Space(x=hz.Uniform(-1, 1)),
+    ...               budget=20, rng=7, storage=path, study="x")
+    >>> info = study_info(path)
+    >>> info["name"], info["settings"]["budget"], info["seed"]["entropy"]
+    ('x', 20, 7)
+    """
+    p = Path(path)
+    conn = _connect(p, create=False)
+    try:
+        with _translated(p):
+            study = _find(conn, p, name)
+    finally:
+        conn.close()
+    return {
+        "name": study.name,
+        "space": study.space_doc,
+        "settings": study.settings,
+        "seed": study.seed,
+        "version": study.version,
+        "created": study.created,
+    }
+
+
 def load_study(path: str | os.PathLike[str], name: str | None = None) -> SearchResult:
     """Return the :class:`~hyperzoom.SearchResult` of a stored study, running nothing.
 
