@@ -64,6 +64,7 @@ from .space import (
     Space,
     Uniform,
 )
+from .storage import list_studies, load_study
 
 __version__ = "0.1.0"
 
@@ -98,6 +99,8 @@ __all__ = [
     "hyperband_plan",
     "importance",
     "latin_hypercube",
+    "list_studies",
+    "load_study",
     "max_abs_correlation",
     "min_distance",
     "pbt",

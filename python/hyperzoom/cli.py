@@ -3,18 +3,37 @@
 ``hyperzoom demo`` samples the practice's search space (learning rate on a log
 scale, momentum on the 1-β scale, hidden units, layers, batch size, learning-rate
 decay, activation) and prints what came out, per parameter and per configuration.
+
+``hyperzoom run FILE.py [--budget N] [--storage STUDY.db] [--study NAME]`` runs the
+search that ``FILE.py`` defines (module-level ``space``, ``objective`` and an optional
+``settings`` dict of :func:`hyperzoom.search` keyword arguments), stores every trial in
+``STUDY.db`` (default: ``FILE.db``, study ``FILE``), prints progress and the best
+configuration, and resumes where it stopped when run again.
+
+``hyperzoom show STUDY.db [--study NAME] [--top 10]`` prints a stored study's best trials.
+
+Bad arguments, files that are not study files and studies that do not match give a
+message and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import math
+import runpy
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import __version__
+from . import storage as _storage
+from .evaluate import resolve_mode
+from .search import AllTrialsFailedError, CoarseToFine, SearchResult, search
 from .space import (
     Choice,
     IntLogUniform,
@@ -98,6 +117,173 @@ def _demo(n: int, seed: int, rows: int) -> int:
     return 0
 
 
+def _table(result: SearchResult, top: int) -> list[str]:
+    """Return the best ``top`` first evaluations as text lines, best first."""
+    t = result.trials
+    ok = np.flatnonzero(~t.failed & (t.retest_of < 0))
+    order = np.argsort(t.value[ok] if result.minimize else -t.value[ok], kind="stable")
+    rows = ok[order[:top]]
+    names = list(result.space.names)
+    configs = t.configs
+    cells = [
+        [str(i + 1), str(t.id[r]), str(t.round[r]), f"{t.value[r]:.6g}"]
+        + [_fmt(configs[int(r)][k]) for k in names]
+        for i, r in enumerate(rows)
+    ]
+    header = ["rank", "id", "round", "value", *names]
+    widths = [max([len(h)] + [len(c[j]) for c in cells]) for j, h in enumerate(header)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    return lines
+
+
+def _show(
+    parser: argparse.ArgumentParser, path: str, name: str | None, top: int
+) -> int:
+    try:
+        result = _storage.load_study(path, name)
+        info = _storage.study_info(path, name)
+    except (FileNotFoundError, ValueError) as exc:
+        parser.error(str(exc))
+    s = info["settings"]
+    sense = "minimise" if s["minimize"] else "maximise"
+    n = len(result.trials)
+    print(
+        f"study {info['name']!r} in {path}: {n} of {s['budget']} trials stored "
+        f"({result.trials.n_failed} failed), {s['strategy']}, {sense}"
+    )
+    print(
+        f"seed {info['seed']['entropy']}, written by hyperzoom {info['version']} "
+        f"on {info['created']}"
+    )
+    if result.best is None:
+        print("no successful trial yet")
+        return 0
+    best = ", ".join(f"{k}={_fmt(v)}" for k, v in result.best.items())
+    print(f"best value {result.best_value:.6g} (trial {result.best_id}): {best}")
+    print()
+    for line in _table(result, top):
+        print(line)
+    return 0
+
+
+def _load_search_file(parser: argparse.ArgumentParser, file: str) -> dict[str, Any]:
+    if not Path(file).is_file():
+        parser.error(f"no search file at {file!r}")
+    try:
+        return runpy.run_path(file, run_name="__hyperzoom_run__")
+    except Exception as exc:  # noqa: BLE001 - the user's file: report, don't trace
+        parser.error(f"{file!r} failed to run: {type(exc).__name__}: {exc}")
+
+
+def _run(
+    parser: argparse.ArgumentParser,
+    file: str,
+    budget: int | None,
+    path: str | None,
+    study: str | None,
+) -> int:
+    ns = _load_search_file(parser, file)
+    from .space import Space
+
+    space, objective = ns.get("space"), ns.get("objective")
+    if not isinstance(space, Space):
+        parser.error(
+            f"{file!r} must define `space`, a hyperzoom Space, at module level"
+        )
+    if not callable(objective):
+        parser.error(f"{file!r} must define `objective`, a callable, at module level")
+    settings = ns.get("settings", {})
+    if not isinstance(settings, dict):
+        parser.error(f"`settings` in {file!r} must be a dict of hz.search arguments")
+    params = inspect.signature(search).parameters
+    allowed = set(params) - {"objective", "space"}
+    unknown = sorted(set(settings) - allowed)
+    if unknown:
+        parser.error(
+            f"`settings` in {file!r} has unknown keys {unknown!r}; hz.search takes "
+            f"{sorted(allowed)!r}"
+        )
+    kw: dict[str, Any] = {k: p.default for k, p in params.items() if k in allowed}
+    kw.update(settings)
+    if budget is not None:
+        kw["budget"] = budget
+    if kw["budget"] is inspect.Parameter.empty:
+        parser.error(f"give --budget, or a 'budget' in `settings` of {file!r}")
+    if isinstance(kw["budget"], int) and kw["budget"] < 1:
+        parser.error(f"the budget must be >= 1, but got {kw['budget']!r}")
+    path = path or kw["storage"] or str(Path(file).with_suffix(".db"))
+    study = study or kw["study"] or Path(file).stem
+    if Path(path).exists():
+        try:
+            names = _storage.list_studies(path)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if study in names:
+            n = len(_storage.load_study(path, study).trials)
+            print(f"resuming study {study!r} in {path}: {n} trials stored")
+    start = time.perf_counter()
+    last = [-1]
+
+    def report(opt: CoarseToFine, stored: int, new: int) -> None:
+        finished = opt.n_rounds if opt.done else opt.round
+        if finished == last[0] or (new == 0 and not opt.done):
+            return  # one line per round, none while stored rounds are replayed
+        last[0] = finished
+        r = opt.result()
+        best = f"{r.best_value:.6g}" if math.isfinite(r.best_value) else "-"
+        print(
+            f"round {finished}/{opt.n_rounds} done: {stored}/{opt.budget} trials "
+            f"stored ({new} run now), best {best}",
+            flush=True,
+        )
+
+    try:
+        mode = resolve_mode(objective, space, kw["mode"])
+        result = _storage.search_stored(
+            objective,
+            space,
+            storage=path,
+            study=study,
+            settings={k: kw[k] for k in _storage.SETTINGS},
+            rng=kw["rng"],
+            mode=mode,
+            executor=kw["executor"],
+            batch_size=kw["batch_size"],
+            workers=kw["workers"],
+            progress=bool(kw["progress"]),
+            report=report,
+        )
+    except AllTrialsFailedError as exc:
+        print(f"hyperzoom run: {exc}", file=sys.stderr)
+        return 1
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    elapsed = time.perf_counter() - start
+    print(
+        f"done in {elapsed:.1f} s: {len(result.trials)} trials "
+        f"({result.trials.n_failed} failed) in study {study!r} of {path}"
+    )
+    if result.best is not None:
+        print(f"best value {result.best_value:.6g} (trial {result.best_id})")
+        for k, v in result.best.items():
+            print(f"  {k} = {_fmt(v)}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"must be a positive integer, but got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if value < 1:
+        msg = f"must be a positive integer, but got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -127,11 +313,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--rows", type=int, default=10, help="configurations to print (default 10)"
     )
+    run = sub.add_parser(
+        "run",
+        help="run (or resume) the search a Python file defines, storing every trial",
+        description=(
+            "Run the search that FILE.py defines at module level: `space` (a "
+            "hyperzoom Space), `objective`, and optionally `settings`, a dict of "
+            "hz.search keyword arguments. Every trial is stored as it completes; "
+            "running the same command again resumes the study."
+        ),
+    )
+    run.add_argument("file", metavar="FILE.py", help="the search definition")
+    run.add_argument(
+        "--budget", type=_positive, help="evaluations (overrides settings['budget'])"
+    )
+    run.add_argument(
+        "--storage", metavar="STUDY.db", help="study file (default: FILE.db)"
+    )
+    run.add_argument("--study", metavar="NAME", help="study name (default: FILE)")
+    show = sub.add_parser("show", help="print a stored study's best trials")
+    show.add_argument("storage", metavar="STUDY.db", help="study file")
+    show.add_argument(
+        "--study", metavar="NAME", help="study (needed when the file holds several)"
+    )
+    show.add_argument(
+        "--top", type=_positive, default=10, help="trials to print (default 10)"
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.n < 0 or args.rows < 0 or args.seed < 0:
             parser.error("--n, --rows and --seed must be >= 0")
         return _demo(args.n, args.seed, args.rows)
+    if args.command == "show":
+        return _show(show, args.storage, args.study, args.top)
+    if args.command == "run":
+        return _run(run, args.file, args.budget, args.storage, args.study)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -28,7 +28,7 @@ import os
 import re
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, as_completed
 from typing import Any
 
 import numpy as np
@@ -144,8 +144,15 @@ def evaluate(
     mode: str,
     executor: Executor | None = None,
     batch_size: int | None = None,
+    on_done: Callable[[int, int, np.ndarray, list[str | None], np.ndarray], None]
+    | None = None,
 ) -> tuple[np.ndarray, list[str | None], np.ndarray]:
     """Evaluate ``objective`` on ``configs``.
+
+    ``on_done(start, stop, values, errors, batch)``, when given, is called as soon as
+    rows ``start:stop`` (one batch, or one scalar trial) are final in the arrays it is
+    handed (the same arrays that are returned); with an executor, in the order the
+    results arrive. The study store commits trials through it as they complete.
 
     Returns
     -------
@@ -176,48 +183,76 @@ def evaluate(
         size = n if batch_size is None else max(1, int(batch_size))
         starts = list(range(0, n, size))
         chunks = [configs[s : s + size] for s in starts]
-        outcomes: list[Any] = []
-        if executor is None:
-            for chunk in chunks:
-                try:
-                    outcomes.append(_call_batch(objective, chunk))
-                except Exception as exc:  # noqa: BLE001 - a failing batch fails its trials
-                    outcomes.append(exc)
-        else:
-            futures = [
-                executor.submit(_call_batch, objective, chunk) for chunk in chunks
-            ]
-            outcomes = [_outcome(f) for f in futures]
-        for b, (s, chunk, out) in enumerate(zip(starts, chunks, outcomes)):
-            m = len(chunk)
+
+        def record(b: int, out: Any) -> None:
+            s, m = starts[b], len(chunks[b])
             batch[s : s + m] = b
             if isinstance(out, BaseException):
                 text = _error_text(out)
                 errors[s : s + m] = [text] * m
-                continue
-            arr = _check_batch(out, m)
-            bad = ~np.isfinite(arr)
-            values[s : s + m] = np.where(bad, np.nan, arr)
-            if bad.any():
-                for i in np.flatnonzero(bad):
-                    errors[s + int(i)] = f"objective returned {float(arr[i])!r}"
+            else:
+                arr = _check_batch(out, m)
+                bad = ~np.isfinite(arr)
+                values[s : s + m] = np.where(bad, np.nan, arr)
+                if bad.any():
+                    for i in np.flatnonzero(bad):
+                        errors[s + int(i)] = f"objective returned {float(arr[i])!r}"
+            if on_done is not None:
+                on_done(s, s + m, values, errors, batch)
+
+        if executor is None:
+            for b, chunk in enumerate(chunks):
+                try:
+                    out: Any = _call_batch(objective, chunk)
+                except Exception as exc:  # noqa: BLE001 - a failing batch fails its trials
+                    out = exc
+                record(b, out)
+        elif on_done is None:
+            futures = [
+                executor.submit(_call_batch, objective, chunk) for chunk in chunks
+            ]
+            for b, f in enumerate(futures):
+                record(b, _outcome(f))
+        else:
+            index = {
+                executor.submit(_call_batch, objective, chunk): b
+                for b, chunk in enumerate(chunks)
+            }
+            for f in as_completed(index):
+                record(index[f], _outcome(f))
         return values, errors, batch
 
     rows = list(configs)  # scalar objectives: one Python call per trial by contract
     batch[:] = np.arange(n)
     call = _call_kwargs if mode == "kwargs" else _call_dict
+
+    def record_one(k: int, out: Any) -> None:
+        if isinstance(out, BaseException):
+            errors[k] = _error_text(out)
+        else:
+            values[k], errors[k] = _scalar_value(out)
+        if on_done is not None:
+            on_done(k, k + 1, values, errors, batch)
+
+    if on_done is not None:
+        # Trial by trial, so that each one is recorded the moment it completes.
+        if executor is None:
+            for k, row in enumerate(rows):
+                record_one(k, _guarded(call, objective, row))
+        else:
+            index = {
+                executor.submit(call, objective, row): k for k, row in enumerate(rows)
+            }
+            for f in as_completed(index):
+                record_one(index[f], _outcome(f))
+        return values, errors, batch
     if executor is None:
         results: Sequence[Any] = [_guarded(call, objective, row) for row in rows]
     else:
         futures = [executor.submit(call, objective, row) for row in rows]
         results = [_outcome(f) for f in futures]
     for k, out in enumerate(results):
-        if isinstance(out, BaseException):
-            errors[k] = _error_text(out)
-            continue
-        value, err = _scalar_value(out)
-        values[k] = value
-        errors[k] = err
+        record_one(k, out)
     return values, errors, batch
 
 

@@ -33,6 +33,7 @@ executor, the number of workers or the order in which results arrive.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -760,6 +761,8 @@ def search(
     rng: RngLike = None,
     workers: int | None = None,
     progress: bool | None = None,
+    storage: str | os.PathLike[str] | None = None,
+    study: str | None = None,
 ) -> SearchResult:
     """Search ``space`` for the configuration that minimises ``objective``.
 
@@ -802,6 +805,16 @@ def search(
     progress : bool, optional
         Show a tqdm progress bar (default: when stderr is a terminal and tqdm is
         installed).
+    storage : str or os.PathLike, optional
+        An SQLite study file (created if missing; see :mod:`hyperzoom.storage`). Every
+        trial is committed as it completes, and a run that was stopped (even killed)
+        resumes when started again with the same ``study``: stored trials are not run
+        again, and the trials equal those of an uninterrupted run. ``rng`` must then be
+        an ``int`` or a ``SeedSequence`` (or None: a new study draws a seed and stores
+        it, a stored study uses its own).
+    study : str, optional
+        The study's name in ``storage`` (default ``"default"``). Resuming it with
+        another space, seed or setting raises ``ValueError`` naming what differs.
 
     Returns
     -------
@@ -811,6 +824,9 @@ def search(
     ------
     AllTrialsFailedError
         If every trial of a round fails (``.result`` keeps everything evaluated).
+    ValueError
+        With ``storage``: a file that is not a hyperzoom study file, or a stored study
+        that does not match this search.
 
     Examples
     --------
@@ -822,6 +838,15 @@ def search(
     >>> result = hz.search(loss, space, budget=500, rng=20241128)
     >>> round(float(np.log10(result.best["lr"])), 1), round(result.best["beta"], 3)
     (-2.5, 0.99)
+
+    With a study file, a second call resumes (here: finds everything done):
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "study.db")
+    >>> first = hz.search(loss, space, budget=100, rng=7, storage=path, study="s")
+    >>> again = hz.search(loss, space, budget=100, rng=7, storage=path, study="s")
+    >>> again.best == first.best
+    True
     """
     if not isinstance(space, Space):
         msg = f"`space` must be a hyperzoom Space, but got {type(space).__name__}."
@@ -829,6 +854,36 @@ def search(
     mode = resolve_mode(objective, space, mode)
     if batch_size is not None:
         batch_size = as_count(batch_size, "batch_size", minimum=1)
+    if storage is not None:
+        from .storage import search_stored
+
+        settings = {
+            "budget": budget,
+            "strategy": strategy,
+            "rounds": rounds,
+            "keep": keep,
+            "margin": margin,
+            "min_width": min_width,
+            "explore": explore,
+            "retest": retest,
+            "minimize": minimize,
+        }
+        return search_stored(
+            objective,
+            space,
+            storage=storage,
+            study=study,
+            settings=settings,
+            rng=rng,
+            mode=mode,
+            executor=executor,
+            batch_size=batch_size,
+            workers=workers,
+            progress=progress,
+        )
+    if study is not None:
+        msg = f"`study={study!r}` needs `storage=` (a study file) to be stored in."
+        raise ValueError(msg)
     opt = CoarseToFine(
         space,
         budget=budget,

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import hyperzoom as hz
+from hyperzoom.cli import main
+
+SEARCH_FILE = textwrap.dedent(
+    """
+    import numpy as np
+    import hyperzoom as hz
+
+    space = hz.Space(
+        lr=hz.LogUniform(1e-4, 1.0),
+        beta=hz.InvLogUniform(0.9, 0.999),
+        act=hz.Choice(["relu", "tanh"]),
+    )
+
+    def objective(c):
+        return (
+            (np.log10(c["lr"]) + 2.5) ** 2
+            + (np.log10(1 - c["beta"]) + 2) ** 2
+            + (c["act"] == "tanh")
+        )
+
+    settings = {"budget": 150, "rng": 20241128, "batch_size": 20}
+    """
+)
+
+
+def cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "hyperzoom", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A search file and the study `hyperzoom run` stored from it."""
+    d = tmp_path_factory.mktemp("cli")
+    search = d / "tune.py"
+    search.write_text(SEARCH_FILE)
+    out = cli("run", search, cwd=d)
+    assert out.returncode == 0, out.stderr
+    return search, d / "tune.db", out.stdout
+
+
+def test_run_stores_prints_progress_and_best(stored):
+    _, db, stdout = stored
+    assert "round 1/" in stdout
+    assert "150/150 trials stored" in stdout
+    assert "best value" in stdout
+    assert "  lr = " in stdout
+    assert hz.list_studies(db) == ["tune"]
+    ns: dict = {}
+    exec(compile(SEARCH_FILE, "tune", "exec"), ns)  # noqa: S102 - our own test file
+    plain = hz.search(ns["objective"], ns["space"], **ns["settings"])
+    loaded = hz.load_study(db)
+    assert loaded.best == plain.best
+    assert loaded.trials.unit.tolist() == plain.trials.unit.tolist()
+
+
+def test_run_again_resumes_and_runs_nothing(stored):
+    search, db, _ = stored
+    out = cli("run", search, "--storage", db, "--study", "tune")
+    assert out.returncode == 0, out.stderr
+    assert "resuming study 'tune'" in out.stdout
+    assert "(0 run now)" in out.stdout
+    assert len(hz.load_study(db, "tune").trials) == 150
+
+
+def test_run_with_budget_into_another_study(stored, tmp_path):
+    search, _, _ = stored
+    db = tmp_path / "other.db"
+    out = cli("run", search, "--budget", 40, "--storage", db, "--study", "small")
+    assert out.returncode == 0, out.stderr
+    assert len(hz.load_study(db, "small").trials) == 40
+
+
+def test_show_prints_the_best_trials(stored):
+    _, db, _ = stored
+    out = cli("show", db, "--top", 3)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("study 'tune' in ")
+    assert "150 of 150 trials stored" in lines[0]
+    header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("rank"))
+    assert lines[header].split() == [
+        "rank",
+        "id",
+        "round",
+        "value",
+        "lr",
+        "beta",
+        "act",
+    ]
+    rows = [line.split() for line in lines[header + 2 :]]
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    values = [float(r[3]) for r in rows]
+    assert values == sorted(values)
+    best = hz.load_study(db)
+    assert int(rows[0][1]) == best.best_id
+
+
+def test_show_in_process(stored, capsys):
+    _, db, _ = stored
+    assert main(["show", str(db), "--study", "tune", "--top", "1"]) == 0
+    assert "rank" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show", "{db}", "--study", "nope"], "holds no study named 'nope'"),
+        (["show", "{db}", "--top", "0"], "must be a positive integer"),
+        (["show", "{dir}/missing.db"], "no study file at"),
+        (["show", "{search}"], "not a readable hyperzoom study file"),
+        (["show"], "the following arguments are required"),
+        (["run", "{dir}/missing.py"], "no search file at"),
+        (["run", "{search}", "--budget", "-5"], "must be a positive integer"),
+        (
+            ["run", "{search}", "--budget", "99"],
+            "budget=150, but this search has budget=99",
+        ),
+        (["run", "{search}", "--storage", "{search}"], "not a readable hyperzoom"),
+        (["run", "{bad}"], "must define `space`"),
+        (["nonsense"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2(stored, tmp_path, args, message):
+    search, db, _ = stored
+    bad = tmp_path / "bad.py"
+    bad.write_text("objective = print\n")
+    fill = {"db": db, "dir": tmp_path, "search": search, "bad": bad}
+    out = cli(*(a.format(**fill) for a in args))
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_run_file_with_bad_settings_exits_2(tmp_path):
+    f = tmp_path / "t.py"
+    f.write_text(SEARCH_FILE + "\nsettings['budgte'] = 3\n")
+    out = cli("run", f)
+    assert out.returncode == 2
+    assert "unknown keys ['budgte']" in out.stderr
+    f.write_text(SEARCH_FILE + "\nsettings = None\nraise SystemError('boom')\n")
+    out = cli("run", f)
+    assert out.returncode == 2
+    assert "failed to run: SystemError: boom" in out.stderr
