@@ -10,7 +10,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 
-import hyperzoom as hz  # noqa: E402
+import hyperzoom as hz
 
 SPACE = hz.Space(
     lr=hz.LogUniform(1e-4, 1.0),
@@ -22,7 +22,11 @@ SPACE = hz.Space(
 def flaky(lr: float, beta: float, act: str) -> float:
     if lr > 0.5:
         raise FloatingPointError("diverged")
-    return (np.log10(lr) + 2.5) ** 2 + (np.log10(1 - beta) + 2) ** 2 + 0.1 * (act == "tanh")
+    return (
+        (np.log10(lr) + 2.5) ** 2
+        + (np.log10(1 - beta) + 2) ** 2
+        + 0.1 * (act == "tanh")
+    )
 
 
 def test_report_is_self_contained_with_images_and_tables(tmp_path) -> None:
