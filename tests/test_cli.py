@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -156,3 +157,51 @@ def test_run_file_with_bad_settings_exits_2(tmp_path):
     out = cli("run", f)
     assert out.returncode == 2
     assert "failed to run: SystemError: boom" in out.stderr
+
+
+def test_report_writes_a_self_contained_html_file(stored, tmp_path):
+    _, db, _ = stored
+    out = cli("report", db, "-o", tmp_path / "r.html")
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "r.html").read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    assert text.count("data:image/png;base64,") == 3
+    assert "report of study 'tune'" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "nope.db", "-o", "x.html"], "no study file at"),
+        (["report", "DB"], "required: -o/--output"),
+        (["report", "DB", "--study", "other", "-o", "x.html"], "other"),
+        (["demo", "--budget", "0"], "positive integer"),
+        (["sample", "--n", "-1"], "must be >= 0"),
+    ],
+)
+def test_report_demo_and_sample_bad_arguments_exit_2(stored, tmp_path, args, message):
+    _, db, _ = stored
+    args = [str(db) if a == "DB" else a for a in args]
+    out = cli(*args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert re.search(message, out.stderr), out.stderr
+
+
+def test_demo_tunes_the_digits_mlp_and_resumes(tmp_path):
+    out = cli("demo", "--budget", "6", "--workers", "1", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "best validation error" in out.stdout
+    assert (tmp_path / "hyperzoom-demo.html").stat().st_size > 10_000
+    result = hz.load_study(tmp_path / "hyperzoom-demo.db", "digits-mlp")
+    assert len(result.trials) == 6
+    assert 0.0 <= result.best_value < 0.9
+    again = cli("demo", "--budget", "6", "--workers", "1", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert len(hz.load_study(tmp_path / "hyperzoom-demo.db").trials) == 6
+
+
+def test_sample_prints_the_table():
+    out = cli("sample", "--n", "1000", "--rows", "2")
+    assert out.returncode == 0, out.stderr
+    assert "momentum" in out.stdout
+    assert "inv_log" in out.stdout

@@ -1,8 +1,13 @@
 """The ``hyperzoom`` command line.
 
-``hyperzoom demo`` samples the practice's search space (learning rate on a log
-scale, momentum on the 1-β scale, hidden units, layers, batch size, learning-rate
-decay, activation) and prints what came out, per parameter and per configuration.
+``hyperzoom demo [--budget 200] [--workers 2] [--storage STUDY.db] [-o REPORT.html]``
+tunes scikit-learn's MLPClassifier on the digits data (which ship with scikit-learn)
+over the practice's hyperparameters (:mod:`hyperzoom.demos.digits`), stores the study,
+writes the HTML report and prints the best configuration. Run again, it resumes.
+
+``hyperzoom sample [--n N] [--seed S] [--rows R]`` samples the practice's search space
+(learning rate on a log scale, momentum on the 1-β scale, hidden units, layers, batch
+size, learning-rate decay, activation) and prints what came out.
 
 ``hyperzoom run FILE.py [--budget N] [--storage STUDY.db] [--study NAME]`` runs the
 search that ``FILE.py`` defines (module-level ``space``, ``objective`` and an optional
@@ -11,6 +16,9 @@ search that ``FILE.py`` defines (module-level ``space``, ``objective`` and an op
 configuration, and resumes where it stopped when run again.
 
 ``hyperzoom show STUDY.db [--study NAME] [--top 10]`` prints a stored study's best trials.
+
+``hyperzoom report STUDY.db [--study NAME] -o REPORT.html`` writes a self-contained HTML
+report (plots embedded) of a stored study.
 
 Bad arguments, files that are not study files and studies that do not match give a
 message and exit status 2.
@@ -272,6 +280,81 @@ def _run(
     return 0
 
 
+def _report(
+    parser: argparse.ArgumentParser, path: str, name: str | None, output: str
+) -> int:
+    try:
+        result = _storage.load_study(path, name)
+        info = _storage.study_info(path, name)
+    except (FileNotFoundError, ValueError) as exc:
+        parser.error(str(exc))
+    if len(result.trials) == 0:
+        parser.error(f"study {info['name']!r} in {path!r} has no trials yet")
+    try:
+        _matplotlib_off_screen()
+        from .report import write_report
+
+        out = write_report(result, output, title=f"hyperzoom study {info['name']!r}")
+    except ImportError as exc:
+        parser.error(str(exc))
+    except OSError as exc:
+        parser.error(f"cannot write {output!r}: {exc}")
+    print(
+        f"report of study {info['name']!r} ({len(result.trials)} trials) written to {out}"
+    )
+    return 0
+
+
+def _matplotlib_off_screen() -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        return
+    matplotlib.use("Agg")
+
+
+def _demo_digits(
+    parser: argparse.ArgumentParser, budget: int, workers: int, path: str, output: str
+) -> int:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        parser.error("the demo needs scikit-learn: pip install scikit-learn")
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .demos import digits
+
+    study = "digits-mlp"
+    print(
+        f"tuning an MLP on scikit-learn's digits: {budget} trials of "
+        f"{digits.EPOCHS} epochs on {workers} processes; study {study!r} in {path}"
+    )
+    start = time.perf_counter()
+    try:
+        with ProcessPoolExecutor(workers) as pool:
+            result = search(
+                digits.objective,
+                digits.space,
+                budget=budget,
+                rng=digits.settings["rng"],
+                executor=pool,
+                storage=path,
+                study=study,
+            )
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    elapsed = time.perf_counter() - start
+    print(
+        f"done in {elapsed:.1f} s: {len(result.trials)} trials "
+        f"({result.trials.n_failed} failed)"
+    )
+    if result.best is not None:
+        print(f"best validation error {result.best_value:.4f} (trial {result.best_id})")
+        for k, v in result.best.items():
+            print(f"  {k} = {_fmt(v)}")
+    return _report(parser, path, study, output)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -290,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Examples
     --------
     >>> from hyperzoom.cli import main
-    >>> main(["demo", "--n", "3", "--rows", "0"])  # doctest: +ELLIPSIS
+    >>> main(["sample", "--n", "3", "--rows", "0"])  # doctest: +ELLIPSIS
     hyperzoom ...
     0
     """
@@ -302,15 +385,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
-        "demo", help="sample the practice's search space and print a table"
+        "demo",
+        help="tune an MLP on scikit-learn's digits, store the study, write the report",
     )
     demo.add_argument(
+        "--budget", type=_positive, default=200, help="trials (default 200)"
+    )
+    demo.add_argument(
+        "--workers", type=_positive, default=2, help="processes (default 2)"
+    )
+    demo.add_argument(
+        "--storage",
+        metavar="STUDY.db",
+        default="hyperzoom-demo.db",
+        help="study file (default hyperzoom-demo.db)",
+    )
+    demo.add_argument(
+        "-o",
+        "--output",
+        metavar="REPORT.html",
+        default="hyperzoom-demo.html",
+        help="report file (default hyperzoom-demo.html)",
+    )
+    sample = sub.add_parser(
+        "sample", help="sample the practice's search space and print a table"
+    )
+    sample.add_argument(
         "--n", type=int, default=1_000_000, help="configurations (default 1,000,000)"
     )
-    demo.add_argument(
+    sample.add_argument(
         "--seed", type=int, default=20241128, help="seed (default 20241128)"
     )
-    demo.add_argument(
+    sample.add_argument(
         "--rows", type=int, default=10, help="configurations to print (default 10)"
     )
     run = sub.add_parser(
@@ -339,11 +445,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     show.add_argument(
         "--top", type=_positive, default=10, help="trials to print (default 10)"
     )
+    report = sub.add_parser("report", help="write a stored study's HTML report")
+    report.add_argument("storage", metavar="STUDY.db", help="study file")
+    report.add_argument(
+        "--study", metavar="NAME", help="study (needed when the file holds several)"
+    )
+    report.add_argument(
+        "-o", "--output", metavar="REPORT.html", required=True, help="report file"
+    )
     args = parser.parse_args(argv)
-    if args.command == "demo":
+    if args.command == "sample":
         if args.n < 0 or args.rows < 0 or args.seed < 0:
             parser.error("--n, --rows and --seed must be >= 0")
         return _demo(args.n, args.seed, args.rows)
+    if args.command == "demo":
+        return _demo_digits(demo, args.budget, args.workers, args.storage, args.output)
+    if args.command == "report":
+        return _report(report, args.storage, args.study, args.output)
     if args.command == "show":
         return _show(show, args.storage, args.study, args.top)
     if args.command == "run":

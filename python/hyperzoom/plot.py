@@ -40,6 +40,10 @@ def set_scale(ax: Any, dist: Any, axis: str = "x") -> None:
     setter = ax.set_xscale if axis == "x" else ax.set_yscale
     if isinstance(dist, (LogUniform, IntLogUniform)):
         setter("log")
+        ticker = require("matplotlib.ticker", "set_scale()")
+        (ax.xaxis if axis == "x" else ax.yaxis).set_minor_formatter(
+            ticker.NullFormatter()
+        )
     elif isinstance(dist, PowerOfTwo):
         setter("log", base=2)
     elif isinstance(dist, InvLogUniform):

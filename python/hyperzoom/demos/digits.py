@@ -73,6 +73,7 @@ def objective(
     """Train one MLP for ``EPOCHS`` epochs; return the validation error."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits
 
     x_train, x_val, y_train, y_val = _data()
     model = MLPClassifier(
@@ -88,7 +89,9 @@ def objective(
         max_iter=EPOCHS,
         random_state=0,
     )
-    with warnings.catch_warnings():
+    # One BLAS thread per trial: the trials themselves run in parallel, and nested
+    # BLAS threads on the same cores would only fight each other.
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore", category=ConvergenceWarning)
         warnings.simplefilter("ignore", category=RuntimeWarning)
         model.fit(x_train, y_train)
