@@ -39,6 +39,7 @@ from .designs import (
 from .importance import Importance, importance
 from .region import Region
 from .report import write_report
+from .retest import RetestReport, load_retests, retest
 from .schedule import (
     Advice,
     Babysitter,
@@ -84,6 +85,7 @@ __all__ = [
     "LogUniform",
     "PowerOfTwo",
     "Region",
+    "RetestReport",
     "ScheduleResult",
     "ScheduleTrials",
     "SearchResult",
@@ -100,12 +102,14 @@ __all__ = [
     "importance",
     "latin_hypercube",
     "list_studies",
+    "load_retests",
     "load_study",
     "max_abs_correlation",
     "min_distance",
     "pbt",
     "plot",
     "random_design",
+    "retest",
     "search",
     "successive_halving",
     "write_report",

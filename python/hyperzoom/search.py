@@ -3,9 +3,9 @@
 How a budget becomes rounds
 ---------------------------
 ``rounds`` (default: ``clip(2 floor(log2(budget / (2 (d + 1)))), 1, 24)``) splits the
-budget. With ``retest=k``, ``k`` evaluations are reserved after each round (``k rounds``
-in all): the best ``k`` trials are evaluated again before the next zoom (and once more at
-the end), the elite is ranked by the mean of each configuration's evaluations, and the
+budget. With ``retest=k``, ``k`` evaluations are reserved after each round (or after
+every ``retest_every``-th round, and always after the last): the best ``k`` trials are
+evaluated again before the next zoom (and once more at the end), the elite is ranked by the mean of each configuration's evaluations, and the
 reported best is the best re-tested configuration. The remaining draws are split evenly
 over the rounds, the first round taking the remainder. Round 0 is a Latin hypercube over the whole space. Every later round:
 
@@ -304,6 +304,7 @@ class CoarseToFine:
         min_width: float = 0.05,
         explore: float = 0.1,
         retest: int = 0,
+        retest_every: int = 1,
         minimize: bool = True,
         design: str = "lhs",
         rng: RngLike = None,
@@ -335,6 +336,7 @@ class CoarseToFine:
             msg = f"`explore` must be in [0, 1), but got {self.explore!r}."
             raise ValueError(msg)
         self.retest = as_count(retest, "retest")
+        self.retest_every = as_count(retest_every, "retest_every", minimum=1)
         if design not in ("lhs", "random"):
             msg = f"{design!r} is not a valid design. It must be one of {{'lhs', 'random'}}."
             raise ValueError(msg)
@@ -356,11 +358,17 @@ class CoarseToFine:
                 else as_count(rounds, "rounds", minimum=1)
             )
             n_rounds = min(n_rounds, self.budget)
-            reserve = self.retest * n_rounds
+            phases = sum(
+                1
+                for r in range(n_rounds)
+                if (r + 1) % self.retest_every == 0 or r == n_rounds - 1
+            )
+            reserve = self.retest * phases
             if reserve >= self.budget - n_rounds + 1 and self.retest:
                 msg = (
-                    f"`retest={self.retest}` re-evaluations after each of {n_rounds} rounds "
-                    f"leave too few of the {self.budget} evaluations for the rounds."
+                    f"`retest={self.retest}` re-evaluations at {phases} points of "
+                    f"{n_rounds} rounds leave too few of the {self.budget} evaluations "
+                    "for the rounds."
                 )
                 raise ValueError(msg)
             draws = self.budget - reserve
@@ -666,7 +674,9 @@ class CoarseToFine:
                     f"the first error: {first}"
                 )
                 raise AllTrialsFailedError(msg, self.result())
-            if self.retest and self.strategy == "coarse-to-fine":
+            last = self._r + 1 >= len(self._sizes)
+            due = (self._r + 1) % self.retest_every == 0 or last
+            if self.retest and self.strategy == "coarse-to-fine" and due:
                 self._start_retest()
                 return
         self._zoom()
@@ -755,6 +765,7 @@ def search(
     min_width: float = 0.05,
     explore: float = 0.1,
     retest: int = 0,
+    retest_every: int = 1,
     minimize: bool = True,
     mode: str | None = None,
     executor: Executor | None = None,
@@ -791,6 +802,9 @@ def search(
     retest : int
         Re-evaluate the best ``retest`` trials after each round and rank by the mean
         (the reported best is then the best re-tested configuration).
+    retest_every : int
+        Re-test after every ``retest_every``-th round (and after the last) instead of
+        after every round.
     minimize : bool
         Minimise (default) or maximise.
     mode : {"batch", "kwargs", "dict"}, optional
@@ -866,6 +880,7 @@ def search(
             "min_width": min_width,
             "explore": explore,
             "retest": retest,
+            "retest_every": retest_every,
             "minimize": minimize,
         }
         return search_stored(
@@ -894,6 +909,7 @@ def search(
         min_width=min_width,
         explore=explore,
         retest=retest,
+        retest_every=retest_every,
         minimize=minimize,
         rng=rng,
         workers=workers,

@@ -101,6 +101,7 @@ SETTINGS = (
     "min_width",
     "explore",
     "retest",
+    "retest_every",
     "minimize",
 )
 
