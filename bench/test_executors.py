@@ -142,7 +142,9 @@ def _tune_trainable(config: dict[str, float]) -> dict[str, float]:
 
 
 @pytest.mark.benchmark(group="trivial-trials")
-def test_trivial_ray_tune(benchmark: Any, full: Any, ray_session: Any) -> None:
+def test_trivial_ray_tune(
+    benchmark: Any, full: Any, ray_session: Any, tmp_path: Any
+) -> None:
     try:
         from ray import tune
     except ImportError as exc:
@@ -159,7 +161,7 @@ def test_trivial_ray_tune(benchmark: Any, full: Any, ray_session: Any) -> None:
             tune_config=tune.TuneConfig(
                 num_samples=n, metric="loss", mode="min", max_concurrent_trials=2
             ),
-            run_config=tune.RunConfig(verbose=0),
+            run_config=tune.RunConfig(verbose=0, storage_path=str(tmp_path)),
         )
         return tuner.fit()
 
@@ -173,7 +175,7 @@ def test_digits_scaling(benchmark: Any, full: Any, n_workers: int) -> None:
     pytest.importorskip("sklearn", reason="the digits MLP needs scikit-learn")
     from hyperzoom.demos import digits
 
-    n = full(8, 2)
+    n = full(16, 2)
     with _cluster(n_workers) as cluster, distributed.Client(cluster) as c:
         c.run(digits._data)  # load the data once per worker, outside the timing
 

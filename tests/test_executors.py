@@ -265,6 +265,7 @@ def test_dask_schedules_equal_in_process(client: Any) -> None:
 
 
 def test_dask_worker_killed_mid_trial_is_retried(client: Any, tmp_path: Path) -> None:
+    client.wait_for_workers(2, timeout=60)  # a worker killed earlier is back
     objective = functools.partial(die_once, marker=str(tmp_path / "died"))
     base = hz.search(scalar_loss, SPACE, budget=12, rounds=1, rng=15)
     run = hz.search(objective, SPACE, budget=12, rounds=1, rng=15, executor=client)
@@ -276,14 +277,15 @@ def test_dask_worker_killed_mid_trial_is_retried(client: Any, tmp_path: Path) ->
 def test_dask_worker_dying_every_time_fails_its_trial_only(client: Any) -> None:
     space = hz.Space(x=hz.Uniform(0, 1))
     configs = space.from_unit([[0.1], [0.5], [0.9]])
+    client.wait_for_workers(2, timeout=60)  # a worker killed earlier is back
     ex = hz.executors.dask(client, retries=1)
     values, errors, _ = evaluate(die_above, configs, mode="dict", executor=ex)
-    assert values[1] == pytest.approx(0.5)
+    assert values[1] == pytest.approx(0.5), errors
     assert errors[0] is not None
-    assert errors[0].startswith("RuntimeError")
+    assert errors[0].startswith("RuntimeError"), errors
     assert errors[2] is not None
-    assert errors[2].startswith("WorkerLostError")
-    assert "2 attempts" in errors[2]
+    assert errors[2].startswith("WorkerLostError"), errors
+    assert "2 attempts" in errors[2], errors
 
 
 # ---------------------------------------------------------------------------------------
