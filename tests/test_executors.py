@@ -264,6 +264,25 @@ def test_dask_schedules_equal_in_process(client: Any) -> None:
     )
 
 
+def test_dask_large_states_travel_by_reference(client: Any) -> None:
+    ex = hz.executors.dask(client)
+    scattered: list[Any] = []
+    put = ex._put
+
+    def spy(obj: Any) -> Any:
+        ref = put(obj)
+        scattered.append(ref)
+        return ref
+
+    ex._put = spy  # type: ignore[method-assign]
+    pkw: dict[str, Any] = {"population": 2, "interval": 1, "total_budget": 2, "rng": 16}
+    r = hz.pbt(big_state_train, SPACE, executor=ex, **pkw)
+    assert_same_schedule(hz.pbt(big_state_train, SPACE, **pkw), r)
+    # the second interval resumes from 1.6 MB states: scattered, not pickled in
+    assert len(scattered) == 2
+    assert all(type(f).__name__ == "Future" for f in scattered)
+
+
 def test_dask_worker_killed_mid_trial_is_retried(client: Any, tmp_path: Path) -> None:
     client.wait_for_workers(2, timeout=60)  # a worker killed earlier is back
     objective = functools.partial(die_once, marker=str(tmp_path / "died"))
