@@ -26,7 +26,7 @@ except ImportError as exc:  # pragma: no cover - only when the extension is miss
     )
     raise ImportError(msg) from exc
 
-from . import plot
+from . import executors, plot
 from .designs import (
     discrepancy,
     extend_lhs,
@@ -95,6 +95,7 @@ __all__ = [
     "__version__",
     "asha",
     "discrepancy",
+    "executors",
     "extend_lhs",
     "grid",
     "hyperband",

@@ -14,6 +14,11 @@ Three objective forms, chosen by ``mode``:
 every parameter name as a keyword (or takes ``**kwargs``), and ``"batch"`` otherwise; a
 one-argument scalar objective that takes a dict must say ``mode="dict"``.
 
+``executor`` is any :class:`concurrent.futures.Executor`, a ``dask.distributed.Client``
+or :func:`hyperzoom.executors.ray` (see :mod:`hyperzoom.executors`). On a cluster each
+call is one task: a scalar trial, or a chunk of ``batch_size`` rows of a vectorised
+batch, so ``batch_size`` sets the work per task.
+
 Results never depend on the executor, the number of workers or the order in which
 results arrive: every value is stored at its trial's index. A scalar trial that raises or
 returns NaN or infinity fails alone; a batch that raises fails its trials; a batch that
@@ -33,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .executors import as_executor
 from .space import Configs, Space
 
 __all__ = ["MODES", "evaluate", "resolve_mode"]
@@ -173,6 +179,7 @@ def evaluate(
     >>> values.tolist(), errors
     ([0.0625, 0.25], [None, None])
     """
+    executor = as_executor(executor)
     n = len(configs)
     values = np.full(n, np.nan)
     errors: list[str | None] = [None] * n

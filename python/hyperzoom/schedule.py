@@ -26,8 +26,9 @@ trains epoch by epoch in the user's own code is what :class:`Babysitter` is for.
 
 Executors and reproducibility
 -----------------------------
-``executor`` is any :class:`concurrent.futures.Executor` (threads, processes, a Dask
-client's executor); ``None`` runs every call in the calling thread. Successive halving,
+``executor`` is any :class:`concurrent.futures.Executor` (threads, processes), a
+``dask.distributed.Client`` or :func:`hyperzoom.executors.ray` (see
+:mod:`hyperzoom.executors`); ``None`` runs every call in the calling thread. Successive halving,
 Hyperband and PBT are synchronous: a rung (or a PBT interval) is submitted at once and
 gathered in index order, so results never depend on completion order. ASHA is
 asynchronous; its decisions are the same for the same seed when results arrive in the
@@ -54,6 +55,7 @@ from ._optional import require
 from ._rng import as_generator, seed_words
 from ._validation import as_count, as_real
 from .evaluate import _error_text
+from .executors import as_executor
 from .space import Choice, Configs, Distribution, Space
 from .typing import RngLike
 
@@ -113,10 +115,12 @@ def _check_train(train: Any, space: Any) -> None:
         raise TypeError(msg)
 
 
-def _check_executor(executor: Any) -> None:
+def _check_executor(executor: Any) -> Executor | None:
+    executor = as_executor(executor)
     if executor is not None and not callable(getattr(executor, "submit", None)):
         msg = f"`executor` must be a concurrent.futures.Executor or None, but got {executor!r}."
         raise TypeError(msg)
+    return executor  # type: ignore[no-any-return]
 
 
 def _budget_caster(budgets: Sequence[float], integral: bool) -> Callable[[float], Any]:
@@ -575,7 +579,7 @@ def successive_halving(
     n = as_count(n, "n", minimum=1)
     eta = _as_eta(eta)
     lo, hi, integral = _as_budgets(min_budget, max_budget)
-    _check_executor(executor)
+    executor = _check_executor(executor)
     ns, bs = _core.schedule.sh_rungs(n, lo, hi, eta)
     cast = _budget_caster(bs.tolist(), integral)
     rungs = [(int(k), cast(b)) for k, b in zip(ns.tolist(), bs.tolist())]
@@ -646,7 +650,7 @@ def hyperband(
     """
     _check_train(train, space)
     plan = hyperband_plan(max_budget=max_budget, min_budget=min_budget, eta=eta)
-    _check_executor(executor)
+    executor = _check_executor(executor)
     if brackets is None:
         chosen = list(range(len(plan)))
     else:
@@ -745,7 +749,7 @@ def asha(
     _check_train(train, space)
     eta = _as_eta(eta)
     lo, hi, integral = _as_budgets(min_budget, max_budget)
-    _check_executor(executor)
+    executor = _check_executor(executor)
     if n_trials is None and time_limit is None:
         msg = "one of `n_trials` and `time_limit` must be given, but both are None."
         raise ValueError(msg)
@@ -966,7 +970,7 @@ def pbt(
     if not 0.0 <= res <= 1.0:
         msg = f"`resample` must be in [0, 1], but got {resample!r}."
         raise ValueError(msg)
-    _check_executor(executor)
+    executor = _check_executor(executor)
 
     n_steps = math.ceil(total / step_b - 1e-12)
     raw = [min((t + 1) * step_b, total) for t in range(n_steps)]

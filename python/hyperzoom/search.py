@@ -46,6 +46,7 @@ from ._optional import require
 from ._rng import as_generator
 from ._validation import as_count, as_real, as_workers
 from .evaluate import evaluate, resolve_mode
+from .executors import as_executor
 from .region import Region, select_elite
 from .space import Configs, Space
 from .typing import RngLike
@@ -810,8 +811,10 @@ def search(
     mode : {"batch", "kwargs", "dict"}, optional
         How to call the objective (default: from its signature).
     executor : concurrent.futures.Executor, optional
-        Where to run the objective (default: the calling thread). Scalar trials are
-        submitted one each; vectorised batches one per ``batch_size`` chunk.
+        Where to run the objective (default: the calling thread); also a
+        ``dask.distributed.Client`` or :func:`hyperzoom.executors.ray`. Scalar trials
+        are submitted one each; vectorised batches one per ``batch_size`` chunk (on a
+        cluster, ``batch_size`` sets the rows per task).
     rng : int, SeedSequence, Generator or None
         Seed; the same seed gives the same trials and result on any executor.
     workers : int, optional
@@ -866,6 +869,7 @@ def search(
         msg = f"`space` must be a hyperzoom Space, but got {type(space).__name__}."
         raise TypeError(msg)
     mode = resolve_mode(objective, space, mode)
+    executor = as_executor(executor)
     if batch_size is not None:
         batch_size = as_count(batch_size, "batch_size", minimum=1)
     if storage is not None:
