@@ -210,6 +210,7 @@ def client() -> Any:
             dashboard_address=":0",
         )
         c = distributed.Client(cluster)
+    c.wait_for_workers(2, timeout=120)
     try:
         yield c
     finally:

@@ -485,12 +485,12 @@ class CoarseToFine:
             if ids.dtype.kind not in "iu":
                 msg = f"trial ids must be integers, but got dtype {ids.dtype}."
                 raise TypeError(msg)
-        ids = np.atleast_1d(ids).astype(np.int64)
+        ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
         vals = np.atleast_1d(np.asarray(values))
         if vals.dtype.kind not in "biuf":
             msg = f"`values` must be real numbers, but got dtype {vals.dtype}."
             raise TypeError(msg)
-        vals = vals.astype(np.float64)
+        vals = np.asarray(vals, dtype=np.float64)
         if vals.shape != ids.shape:
             msg = f"`values` must have shape {ids.shape} (one per trial), but got {vals.shape}."
             raise ValueError(msg)
@@ -502,17 +502,24 @@ class CoarseToFine:
             ids[-1] - ids[0] + 1 == ids.size and bool(np.all(np.diff(ids) == 1))
         )
         duplicated = not contiguous and np.unique(ids).size != ids.size
-        if duplicated or np.any(self._status[ids] != _PENDING):
+        # Contiguous ids (what ask() hands out) are checked through a slice: no gather.
+        where: slice | np.ndarray = (
+            slice(int(ids[0]), int(ids[-1]) + 1) if contiguous and ids.size else ids
+        )
+        if duplicated or np.any(self._status[where] != _PENDING):
             told = ids[self._status[ids] != _PENDING]
             which = int(told[0]) if told.size else int(ids[0])
             msg = f"trial id {which} was already told (or appears twice)."
             raise ValueError(msg)
         finite = np.isfinite(vals)
-        self._value[ids] = np.where(finite, vals, np.nan)
-        self._status[ids] = np.where(finite, _OK, _FAILED).astype(np.int8)
+        all_finite = bool(finite.all())
+        self._value[where] = vals if all_finite else np.where(finite, vals, np.nan)
+        self._status[where] = _OK
+        if not all_finite:
+            self._status[ids[~finite]] = _FAILED
         if batch is not None:
-            self._batch[ids] = np.asarray(batch, dtype=np.int64)
-        for k in np.flatnonzero(~finite):
+            self._batch[where] = np.asarray(batch, dtype=np.int64)
+        for k in np.flatnonzero(~finite) if not all_finite else ():
             text = errors[int(k)] if errors is not None and errors[int(k)] else None
             self._errors[int(ids[k])] = text or f"objective returned {vals[k]!r}"
         self._n_told += ids.size
