@@ -66,6 +66,17 @@ def _register_by_value(pickler: Any) -> None:
     # --import-mode=importlib: this module cannot be imported by workers, so its
     # functions travel by value.
     pickler.register_pickle_by_value(sys.modules[__name__])
+    # Whatever still refers to the `tests` package must be importable in the workers:
+    # run as the `pytest` script, the project root is not on sys.path, which spawned
+    # worker processes copy (and a worker that cannot unpickle a task dies). The root
+    # holds `python/hyperzoom`, not `hyperzoom`, so the installed package is still the
+    # one imported.
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.append(root)
+    path = os.environ.get("PYTHONPATH", "")
+    if root not in path.split(os.pathsep):  # Ray's workers start from the environment
+        os.environ["PYTHONPATH"] = root + (os.pathsep + path if path else "")
 
 
 def assert_same_search(a: Any, b: Any) -> None:
