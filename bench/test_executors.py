@@ -21,7 +21,9 @@ Baselines missing (optuna-integration[dask], ray[tune]) are skipped with the rea
 from __future__ import annotations
 
 import math
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,6 +44,14 @@ def trivial(lr: float, beta: float) -> float:
 
 def _by_value(pickler: Any) -> None:
     pickler.register_pickle_by_value(sys.modules[__name__])
+    # Run as the `pytest` script, the project root is not on sys.path, which spawned
+    # workers copy; a worker that cannot import what a task refers to dies.
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.append(root)
+    path = os.environ.get("PYTHONPATH", "")
+    if root not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = root + (os.pathsep + path if path else "")
 
 
 def _cluster(n_workers: int) -> Any:
@@ -111,7 +121,7 @@ def _optuna_objective(trial: Any) -> float:
 
 
 @pytest.mark.benchmark(group="trivial-trials")
-@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.filterwarnings("ignore::Warning:optuna")
 def test_trivial_optuna_dask(benchmark: Any, full: Any, client: Any) -> None:
     optuna = pytest.importorskip("optuna", reason="the Optuna baseline needs optuna")
     oi = pytest.importorskip(
