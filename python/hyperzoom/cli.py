@@ -268,16 +268,21 @@ def _run(
         return 1
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
+    _print_outcome(result, start, f" in study {study!r} of {path}", "best value")
+    return 0
+
+
+def _print_outcome(result: SearchResult, start: float, where: str, label: str) -> None:
+    """Print how long the run took, its trials and its best configuration."""
     elapsed = time.perf_counter() - start
     print(
         f"done in {elapsed:.1f} s: {len(result.trials)} trials "
-        f"({result.trials.n_failed} failed) in study {study!r} of {path}"
+        f"({result.trials.n_failed} failed){where}"
     )
     if result.best is not None:
-        print(f"best value {result.best_value:.6g} (trial {result.best_id})")
+        print(f"{label} {result.best_value:.6g} (trial {result.best_id})")
         for k, v in result.best.items():
             print(f"  {k} = {_fmt(v)}")
-    return 0
 
 
 def _report(
@@ -341,17 +346,12 @@ def _demo_digits(
                 storage=path,
                 study=study,
             )
+    except AllTrialsFailedError as exc:
+        print(f"hyperzoom demo: {exc}", file=sys.stderr)
+        return 1
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
-    elapsed = time.perf_counter() - start
-    print(
-        f"done in {elapsed:.1f} s: {len(result.trials)} trials "
-        f"({result.trials.n_failed} failed)"
-    )
-    if result.best is not None:
-        print(f"best validation error {result.best_value:.4f} (trial {result.best_id})")
-        for k, v in result.best.items():
-            print(f"  {k} = {_fmt(v)}")
+    _print_outcome(result, start, "", "best validation error")
     return _report(parser, path, study, output)
 
 
