@@ -192,6 +192,8 @@ def test_simd_paths_give_the_same_bits():
 
     x = hz.random_design(333, 5, rng=SEED)
     top = _core.random.detected_simd_level()
+    if top == 0:
+        pytest.skip("this CPU has no SIMD path to compare with the scalar one")
     results = []
     try:
         for level in range(top + 1):

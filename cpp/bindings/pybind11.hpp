@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "hyperzoom/random.hpp"
+
 namespace py = pybind11;
 using namespace pybind11::literals;
 
@@ -24,5 +26,8 @@ using c_uint32 = py::array_t<std::uint32_t, py::array::c_style | py::array::forc
 inline void require(bool ok, const std::string& message) {
     if (!ok) throw std::invalid_argument(message);
 }
+
+// The Stream of three uint32 seed words (shape (3,)) and a stream id; register_random.cpp.
+Stream stream_from(const c_uint32& seed, std::uint32_t stream);
 
 }  // namespace hyperzoom::bindings

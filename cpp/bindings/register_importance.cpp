@@ -7,9 +7,6 @@ using hz::bindings::c_double;
 using hz::bindings::c_uint32;
 using hz::bindings::require;
 
-namespace hyperzoom::bindings {
-Stream stream_from(const c_uint32& seed, std::uint32_t stream);
-}
 
 void register_importance(py::module_& m) {
     m.def(

@@ -11,9 +11,6 @@ using hz::bindings::c_int64;
 using hz::bindings::c_uint32;
 using hz::bindings::require;
 
-namespace hyperzoom::bindings {
-Stream stream_from(const c_uint32& seed, std::uint32_t stream);
-}
 
 namespace {
 

@@ -25,7 +25,6 @@
 namespace hyperzoom {
 namespace {
 
-__extension__ typedef unsigned __int128 u128;
 
 constexpr std::size_t kRows = 1024;  // rows per inner step of the row-parallel kernels
 
@@ -65,22 +64,6 @@ inline double in_stratum(std::uint64_t k, double u, double dn, double inv_n) noe
     while (x >= 1.0 || static_cast<std::uint64_t>(x * dn) > k) x = std::nextafter(x, 0.0);
     while (static_cast<std::uint64_t>(x * dn) < k) x = std::nextafter(x, 1.0);
     return x;
-}
-
-// Lemire's unbiased integer in [0, bound) from the word w; in the rare biased case more
-// words are read from *extra on (a region of the stream no other draw uses).
-inline std::uint64_t bounded_word(const Stream& s, std::uint64_t w, std::uint64_t bound,
-                                  std::uint64_t* extra) noexcept {
-    u128 m = static_cast<u128>(w) * bound;
-    auto lo = static_cast<std::uint64_t>(m);
-    if (lo < bound) {
-        const std::uint64_t t = (0 - bound) % bound;
-        while (lo < t) {
-            m = static_cast<u128>(s.bits_at((*extra)++)) * bound;
-            lo = static_cast<std::uint64_t>(m);
-        }
-    }
-    return static_cast<std::uint64_t>(m >> 64);
 }
 
 // The rare rejection path of bounded32, kept out of line so the hot loop stays lean.
@@ -469,23 +452,24 @@ public:
             dr1_.resize(n);
             dr2_.resize(n);
         }
+        // Row i of the squared distances: the stored one, or computed into tmp.
+        const auto row = [&](std::size_t i) -> const double* {
+            if (matrix_) return d2_.get() + i * n;
+            dist_row(i, tmp.data());
+            return tmp.data();
+        };
         double smin = std::numeric_limits<double>::infinity();
         for (std::size_t i = 0; i < n; ++i) {
-            const double* r = d2_.get() + i * n;
-            if (!matrix_) {
-                dist_row(i, tmp.data());
-                r = tmp.data();
-            }
+            const double* r = row(i);
             for (std::size_t t = 0; t < n; ++t)
                 if (t != i) smin = std::min(smin, r[t]);
         }
         scale_ = smin > 0.0 && std::isfinite(smin) ? smin : 1.0;
         double total = 0.0;
         for (std::size_t i = 0; i < n; ++i) {
-            if (matrix_) std::copy(d2_.get() + i * n, d2_.get() + i * n + n, tmp.begin());
-            else dist_row(i, tmp.data());
+            const double* r = row(i);
             double s = 0.0;
-            for (std::size_t t = 0; t < n; ++t) s += t == i ? 0.0 : term(tmp[t]);
+            for (std::size_t t = 0; t < n; ++t) s += t == i ? 0.0 : term(r[t]);
             rs_[i] = s;
             total += s;
         }

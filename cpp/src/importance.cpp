@@ -10,23 +10,6 @@
 #include "hyperzoom/parallel.hpp"
 
 namespace hyperzoom {
-namespace {
-
-__extension__ typedef unsigned __int128 u128;
-
-std::int32_t cell_index(const Axes& axes, std::size_t j, double x) {
-    const std::int64_t c = axes.cells[j];
-    if (c > 0) {
-        const auto i = static_cast<std::int64_t>(x * static_cast<double>(c));
-        return static_cast<std::int32_t>(std::min(std::max<std::int64_t>(i, 0), c - 1));
-    }
-    const auto& e = axes.edges[j];
-    const auto k = static_cast<std::int64_t>(e.size()) - 1;
-    const auto i = static_cast<std::int64_t>(std::upper_bound(e.begin() + 1, e.end() - 1, x) - e.begin()) - 1;
-    return static_cast<std::int32_t>(std::min(std::max<std::int64_t>(i, 0), k - 1));
-}
-
-}  // namespace
 
 std::vector<std::int32_t> bin_columns(const Axes& axes, const double* unit, std::size_t n,
                                       std::size_t bins, std::int32_t* bin, int workers) {
@@ -40,7 +23,7 @@ std::vector<std::int32_t> bin_columns(const Axes& axes, const double* unit, std:
             if (c < 0 || (c > 0 && static_cast<std::size_t>(c) <= bins)) {
                 const std::int64_t k = c < 0 ? -c : c;
                 nbins[j] = static_cast<std::int32_t>(k);
-                for (std::size_t i = 0; i < n; ++i) bin[i * d + j] = cell_index(axes, j, unit[i * d + j]);
+                for (std::size_t i = 0; i < n; ++i) bin[i * d + j] = static_cast<std::int32_t>(axes.cell(j, unit[i * d + j]));
                 continue;
             }
             // Equal-count bins by rank; ties keep their order of appearance (stable).
@@ -115,17 +98,12 @@ ImportanceOutput importance(const Axes& axes, const double* unit, const double* 
         std::vector<std::uint64_t> words(n);
         for (std::size_t r = b; r < e; ++r) {
             const Stream s = seed.with_stream(seed.stream + static_cast<std::uint32_t>(r));
-            // Words 0..n-1 in bulk, mapped by Lemire's multiply-shift; the rare rejected
-            // word is replaced from words n, n+1, ... so rows stay exactly uniform.
+            // Words 0..n-1 in bulk; the rare rejected word is replaced from words
+            // n, n+1, ... so rows stay exactly uniform.
             fill_bits(s, 0, n, words.data());
             std::uint64_t extra = n;
-            const std::uint64_t bound = n;
-            const std::uint64_t threshold = (0 - bound) % bound;
-            for (std::size_t i = 0; i < n; ++i) {
-                u128 m = static_cast<u128>(words[i]) * bound;
-                while (static_cast<std::uint64_t>(m) < threshold) m = static_cast<u128>(s.bits_at(extra++)) * bound;
-                rows[i] = static_cast<std::uint32_t>(m >> 64);
-            }
+            for (std::size_t i = 0; i < n; ++i)
+                rows[i] = static_cast<std::uint32_t>(bounded_word(s, words[i], n, &extra));
             main_effect_shares(bin.data(), d, nbins, y, rows.data(), n, out.boot.data() + r * d);
         }
     });

@@ -15,8 +15,6 @@
 namespace hyperzoom {
 namespace {
 
-__extension__ typedef unsigned __int128 u128;
-
 int detect() noexcept {
 #ifdef HYPERZOOM_X86_DISPATCH
     __builtin_cpu_init();
@@ -243,13 +241,9 @@ void fill_uniform(const Stream& s, std::uint64_t first, std::size_t n, double* o
 }
 
 std::uint64_t bounded_at(const Stream& s, std::uint64_t bound, std::uint64_t* index) noexcept {
-    // Lemire (2019): the high word of w * bound, rejecting the few low words that bias it.
-    const std::uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-        const std::uint64_t w = s.bits_at((*index)++);
-        const u128 m = static_cast<u128>(w) * bound;
-        if (static_cast<std::uint64_t>(m) >= threshold) return static_cast<std::uint64_t>(m >> 64);
-    }
+    // The first word, then its replacements, come from consecutive indices.
+    const std::uint64_t w = s.bits_at((*index)++);
+    return bounded_word(s, w, bound, index);
 }
 
 }  // namespace hyperzoom

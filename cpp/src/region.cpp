@@ -10,22 +10,18 @@
 #include "hyperzoom/parallel.hpp"
 
 namespace hyperzoom {
-namespace {
 
-// Which cell of an axis a unit coordinate falls in.
-std::int64_t cell_of(const Axes& axes, std::size_t j, double x) noexcept {
-    const std::int64_t c = axes.cells[j];
+std::int64_t Axes::cell(std::size_t j, double x) const noexcept {
+    const std::int64_t c = cells[j];
     if (c > 0) {
         const auto i = static_cast<std::int64_t>(x * static_cast<double>(c));
         return std::min(std::max<std::int64_t>(i, 0), c - 1);
     }
-    const auto& e = axes.edges[j];
+    const auto& e = edges[j];
     const auto k = static_cast<std::int64_t>(e.size()) - 1;
     const auto i = static_cast<std::int64_t>(std::upper_bound(e.begin() + 1, e.end() - 1, x) - e.begin()) - 1;
     return std::min(std::max<std::int64_t>(i, 0), k - 1);
 }
-
-}  // namespace
 
 void Axes::prepare() {
     const std::size_t d = cells.size();
@@ -84,7 +80,7 @@ Region shrink(const Axes& axes, const double* unit, std::size_t n, const std::in
             for (std::size_t e = 0; e < m; ++e) {
                 const auto row = static_cast<std::size_t>(elite[e]);
                 if (row >= n) throw std::out_of_range("elite index out of range.");
-                next.allowed[off + static_cast<std::size_t>(cell_of(axes, j, unit[row * d + j]))] = 1;
+                next.allowed[off + static_cast<std::size_t>(axes.cell(j, unit[row * d + j]))] = 1;
             }
             next.lo[j] = 0.0;
             next.hi[j] = 1.0;
@@ -125,8 +121,8 @@ Region shrink(const Axes& axes, const double* unit, std::size_t n, const std::in
             // Ordered integers narrow to exactly the cells the elite uses: no margin, no
             // panning (the elite spans the whole range, so it would always "press").
             const double k = static_cast<double>(c);
-            const std::int64_t a = cell_of(axes, j, emin);
-            const std::int64_t b = cell_of(axes, j, emax);
+            const std::int64_t a = axes.cell(j, emin);
+            const std::int64_t b = axes.cell(j, emax);
             lo = static_cast<double>(a) / k;
             hi = b + 1 == c ? 1.0 : static_cast<double>(b + 1) / k;
         }
@@ -195,7 +191,7 @@ void region_contains(const Axes& axes, const Region& r, const double* u, std::si
         for (std::size_t j = 0; j < d && in; ++j) {
             const double x = u[i * d + j];
             if (axes.cells[j] < 0) {
-                in = r.allowed[axes.mask_offset[j] + static_cast<std::size_t>(cell_of(axes, j, x))] != 0;
+                in = r.allowed[axes.mask_offset[j] + static_cast<std::size_t>(axes.cell(j, x))] != 0;
             } else {
                 in = x >= r.lo[j] && x <= r.hi[j];
             }

@@ -12,8 +12,18 @@
 namespace hyperzoom {
 namespace {
 
-void check_budgets(double min_budget, double max_budget, std::int64_t eta) {
+// The one order of results everywhere (promotions, ASHA's trees): by loss, ties by id,
+// so a decision never depends on arrival order.
+inline bool before(double la, std::int64_t ia, double lb, std::int64_t ib) noexcept {
+    return la < lb || (la == lb && ia < ib);
+}
+
+void check_eta(std::int64_t eta) {
     if (eta < 2) throw std::invalid_argument("`eta` must be >= 2, but got " + std::to_string(eta) + ".");
+}
+
+void check_budgets(double min_budget, double max_budget, std::int64_t eta) {
+    check_eta(eta);
     if (!(min_budget > 0.0) || !std::isfinite(min_budget))
         throw std::invalid_argument("`min_budget` must be positive and finite.");
     if (!(max_budget >= min_budget) || !std::isfinite(max_budget))
@@ -94,9 +104,8 @@ std::size_t promote_top(const double* loss, const std::int64_t* ids, std::size_t
         if (!std::isnan(loss[i])) idx.push_back(static_cast<std::int64_t>(i));
     k = std::min(k, idx.size());
     if (k == 0) return 0;
-    // Ties by id (not by position) so a promotion never depends on arrival order.
     auto better = [loss, ids](std::int64_t a, std::int64_t b) {
-        return loss[a] < loss[b] || (loss[a] == loss[b] && ids[a] < ids[b]);
+        return before(loss[a], ids[a], loss[b], ids[b]);
     };
     std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(), better);
     std::copy(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), out);
@@ -105,7 +114,7 @@ std::size_t promote_top(const double* loss, const std::int64_t* ids, std::size_t
 
 // ---------------------------------------------------------------------------------------
 AshaRungs::AshaRungs(std::size_t n_rungs, std::int64_t eta) : rungs_(n_rungs), eta_(eta) {
-    if (eta < 2) throw std::invalid_argument("`eta` must be >= 2, but got " + std::to_string(eta) + ".");
+    check_eta(eta);
     if (n_rungs < 1) throw std::invalid_argument("`n_rungs` must be >= 1.");
 }
 
@@ -124,13 +133,10 @@ void AshaRungs::pull(Tree& t, std::int32_t x) noexcept {
 std::int32_t AshaRungs::insert(Tree& t, std::int32_t root, std::int32_t x) {
     if (root < 0) return x;
     auto& nodes = t.nodes;
-    const auto before = [&](std::int32_t a, std::int32_t b) {
-        const Node& p = nodes[static_cast<std::size_t>(a)];
-        const Node& q = nodes[static_cast<std::size_t>(b)];
-        return p.loss < q.loss || (p.loss == q.loss && p.id < q.id);
-    };
+    const Node& p = nodes[static_cast<std::size_t>(x)];
+    const Node& q = nodes[static_cast<std::size_t>(root)];
     const auto r = static_cast<std::size_t>(root);
-    if (before(x, root)) {
+    if (before(p.loss, p.id, q.loss, q.id)) {
         const std::int32_t l = insert(t, nodes[r].left, x);
         nodes[r].left = l;
         if (nodes[static_cast<std::size_t>(l)].prio > nodes[r].prio) {  // rotate right
@@ -201,7 +207,7 @@ void AshaRungs::mark(Tree& t, std::int32_t target) {
             ++t.n_promoted;
             return;
         }
-        x = (goal.loss < v.loss || (goal.loss == v.loss && goal.id < v.id)) ? v.left : v.right;
+        x = before(goal.loss, goal.id, v.loss, v.id) ? v.left : v.right;
     }
     throw std::logic_error("AshaRungs: node not found on its search path.");
 }

@@ -146,14 +146,20 @@ def _table(result: SearchResult, top: int) -> list[str]:
     return lines
 
 
+def _load(
+    parser: argparse.ArgumentParser, path: str, name: str | None
+) -> tuple[SearchResult, dict[str, Any]]:
+    """Load a stored study and its record; a bad file or name is a usage error."""
+    try:
+        return _storage.load_study(path, name), _storage.study_info(path, name)
+    except (FileNotFoundError, ValueError) as exc:
+        parser.error(str(exc))
+
+
 def _show(
     parser: argparse.ArgumentParser, path: str, name: str | None, top: int
 ) -> int:
-    try:
-        result = _storage.load_study(path, name)
-        info = _storage.study_info(path, name)
-    except (FileNotFoundError, ValueError) as exc:
-        parser.error(str(exc))
+    result, info = _load(parser, path, name)
     s = info["settings"]
     sense = "minimise" if s["minimize"] else "maximise"
     n = len(result.trials)
@@ -288,11 +294,7 @@ def _print_outcome(result: SearchResult, start: float, where: str, label: str) -
 def _report(
     parser: argparse.ArgumentParser, path: str, name: str | None, output: str
 ) -> int:
-    try:
-        result = _storage.load_study(path, name)
-        info = _storage.study_info(path, name)
-    except (FileNotFoundError, ValueError) as exc:
-        parser.error(str(exc))
+    result, info = _load(parser, path, name)
     if len(result.trials) == 0:
         parser.error(f"study {info['name']!r} in {path!r} has no trials yet")
     try:

@@ -20,7 +20,6 @@ gives the same design bit for bit whatever ``workers`` is.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -390,14 +389,7 @@ def max_abs_correlation(sample: Any) -> float:
 
 
 def _as_points(points: Any, name: str = "points") -> int:
-    if isinstance(points, bool) or not isinstance(points, numbers.Integral):
-        msg = f"`{name}` must be an integer, but got {points!r} ({type(points).__name__})."
-        raise TypeError(msg)
-    p = int(points)
-    if p < 1:
-        msg = f"`{name}` must be >= 1, but got {p}."
-        raise ValueError(msg)
-    return p
+    return as_count(points, name, minimum=1)
 
 
 def _unit_levels(p: int) -> np.ndarray:
@@ -418,7 +410,7 @@ def _space_levels(space: Space, points: Any) -> list[np.ndarray]:
     for name, dist in space.items():
         if isinstance(dist, Choice):
             # Every option, at the centre of its cell.
-            levels.append(dist.to_unit(_options_column(dist)))
+            levels.append(dist.to_unit(np.asarray(dist._array)))
             continue
         if isinstance(points, dict):
             if name not in points:
@@ -429,7 +421,7 @@ def _space_levels(space: Space, points: Any) -> list[np.ndarray]:
             p = _as_points(points)
         unit = _unit_levels(p)
         if dist.is_integer:
-            k = _integer_count(dist)
+            k = dist._cell_count()
             if k <= p:
                 values = np.arange(k, dtype=np.int64)
                 values = _integer_values(dist, values)
@@ -438,20 +430,6 @@ def _space_levels(space: Space, points: Any) -> list[np.ndarray]:
             unit = dist.to_unit(values)
         levels.append(np.ascontiguousarray(unit, dtype=np.float64))
     return levels
-
-
-def _options_column(dist: Any) -> np.ndarray:
-    options: np.ndarray = np.asarray(dist._array)
-    return options
-
-
-def _integer_count(dist: Any) -> int:
-    from .space import PowerOfTwo
-
-    if isinstance(dist, PowerOfTwo):
-        lo, hi = dist.exponents
-        return hi - lo + 1
-    return int(dist.high) - int(dist.low) + 1
 
 
 def _integer_values(dist: Any, index: np.ndarray) -> np.ndarray:
@@ -561,7 +539,25 @@ def grid(
 
 
 def _grid_size(space: Space, points: int) -> int:
-    return math.prod(len(v) for v in _space_levels(space, points))
+    """Return the number of rows of ``grid(space, points)`` without building it.
+
+    Each parameter contributes the length of its levels in :func:`_space_levels`:
+    ``points`` on a continuous axis, every option of a choice, every value of an integer
+    parameter with at most ``points`` values, else its distinct rounded levels.
+    """
+    from .space import Choice
+
+    size = 1
+    for dist in space.params.values():
+        if isinstance(dist, Choice):
+            size *= len(dist.options)
+        elif not dist.is_integer:
+            size *= points
+        elif dist._cell_count() <= points:
+            size *= dist._cell_count()
+        else:
+            size *= len(np.unique(dist.from_unit(_unit_levels(points))))
+    return size
 
 
 def _space_sample(
@@ -598,7 +594,7 @@ def _balance_integers(space: Space, u: np.ndarray) -> np.ndarray:
     n = u.shape[0]
     if n == 0:
         return u
-    out = u.copy()
+    out = u  # a fresh design nobody else holds: rewritten in place
     for j, dist in enumerate(space.params.values()):
         if not dist.is_integer:
             continue
@@ -606,7 +602,7 @@ def _balance_integers(space: Space, u: np.ndarray) -> np.ndarray:
         weighted = isinstance(dist, IntLogUniform) or (
             isinstance(dist, Choice) and dist.weights is not None
         )
-        k = len(dist.options) if isinstance(dist, Choice) else _integer_count(dist)
+        k = len(dist.options) if isinstance(dist, Choice) else dist._cell_count()
         if not weighted and 2 * n * k < 2**62:
             cell = ((2 * p + 1) * k) // (2 * n)
             out[:, j] = (cell + 0.5) / k

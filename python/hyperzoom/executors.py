@@ -49,12 +49,13 @@ its type's module, and Ray is imported when :func:`ray` is called.
 
 from __future__ import annotations
 
-import importlib
 import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError, Executor, Future
 from typing import Any
+
+from ._optional import require
 
 __all__ = ["WorkerLostError", "as_executor", "dask", "ray"]
 
@@ -367,7 +368,7 @@ class RayExecutor(_ClusterExecutor):
         **ray_options: Any,
     ) -> None:
         super().__init__(retries, by_reference_above)
-        self._ray = importlib.import_module("ray")
+        self._ray = require("ray", "hyperzoom.executors.ray()")
         if not self._ray.is_initialized():
             self._ray.init()
         options = dict(ray_options)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .space import Choice, Configs, Space
+from .space import Choice, Configs, Space, _plain
 
 __all__ = ["Region", "select_elite"]
 
@@ -39,7 +39,7 @@ def _axes(space: Space) -> Any:
             e[-1] = 1.0
             edges.append(e)
         elif dist.kind in _ORDERED_INT_KINDS:
-            k = int(dist._cell_count())  # type: ignore[attr-defined]
+            k = int(dist._cell_count())
             cells.append(k)
             edges.append(None)
         else:
@@ -144,7 +144,7 @@ class Region:
                 continue
             lo_u, hi_u = float(self.lo[j]), float(self.hi[j])
             if dist.is_integer:
-                k = _cells(dist)
+                k = dist._cell_count()
                 eps = 1e-9 / k
                 lo_u, hi_u = min(lo_u + eps, 1.0), max(hi_u - eps, 0.0)
             lo_v, hi_v = dist.from_unit(np.array([lo_u, hi_u]))
@@ -244,14 +244,6 @@ class Region:
             else:
                 parts.append(f"{name}=[{_fmt(b[0])}, {_fmt(b[1])}]")
         return "Region(" + ", ".join(parts) + ")"
-
-
-def _cells(dist: Any) -> int:
-    return int(dist._cell_count())
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _fmt(v: Any) -> str:

@@ -78,13 +78,7 @@ TrainFn = Callable[[dict[str, Any], Any, Any], Any]
 # ---------------------------------------------------------------------------------------
 # validation
 def _as_eta(eta: Any) -> int:
-    if isinstance(eta, bool) or not isinstance(eta, numbers.Integral):
-        msg = f"`eta` must be an integer, but got {eta!r} ({type(eta).__name__})."
-        raise TypeError(msg)
-    if int(eta) < 2:
-        msg = f"`eta` must be >= 2, but got {int(eta)}."
-        raise ValueError(msg)
-    return int(eta)
+    return as_count(eta, "eta", minimum=2)
 
 
 def _as_budgets(min_budget: Any, max_budget: Any) -> tuple[float, float, bool]:
@@ -845,9 +839,9 @@ def _explore_axes(space: Space) -> Any:
                 e = np.concatenate([[0.0], np.cumsum(dist.weights)])
                 e[-1] = 1.0
         elif dist.scale in ("int", "power_of_two"):
-            m, k = 1, int(dist._cell_count())  # type: ignore[attr-defined]
+            m, k = 1, int(dist._cell_count())
         elif dist.scale == "int_log":
-            m, k, a, b = 2, int(dist._cell_count()), float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+            m, k, a, b = 2, int(dist._cell_count()), float(dist.low), float(dist.high)
         modes.append(m)
         cells.append(k)
         lo.append(a)
@@ -1014,9 +1008,10 @@ def pbt(
             break
         bottom, donor, rows = axes.pbt_step(unit, loss, q, pert, res, words, t)
         donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
-        for j, k, row in zip(bottom.tolist(), donor.tolist(), rows):
+        new_configs = space.from_unit(rows)  # one call for every replaced member
+        for i, (j, k, row) in enumerate(zip(bottom.tolist(), donor.tolist(), rows)):
             old = dict(members[j].config)
-            new_config = space.from_unit(row[None, :]).row(0)
+            new_config = new_configs.row(i)
             members[j].state = copy.deepcopy(members[k].state)
             members[j].config = new_config
             members[j].unit = row.copy()
@@ -1151,8 +1146,7 @@ class Ledger:
 
         Returns the matplotlib ``Axes`` of the metric.
         """
-        import matplotlib.pyplot as plt
-
+        plt = require("matplotlib.pyplot", "Ledger.plot()")
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         steps = [e for e in self._entries if e["action"] != "manual"]

@@ -738,25 +738,23 @@ class CoarseToFine:
 
 
 def _grid_unit(space: Space, budget: int) -> np.ndarray:
-    """Return the unit coordinates of the largest grid that fits the budget."""
-    best: np.ndarray | None = None
+    """Return the unit coordinates of the largest grid that fits the budget.
+
+    Grid sizes are counted without building the grids; only the chosen one is built.
+    """
+    from .space import Choice
+
+    limit = min(budget, designs.MAX_GRID_SIZE)
     points = 1
-    while True:
-        try:
-            g = designs.grid(space, points + 1)
-        except ValueError:
-            break
-        u = g.unit if isinstance(g, Configs) else np.asarray(g)
-        if u.shape[0] > budget:
-            break
-        best = u
+    while points + 1 <= budget and designs._grid_size(space, points + 1) <= limit:
         points += 1
-        if points > budget:
-            break
-    if best is None:
-        g = designs.grid(space, 1)
-        best = g.unit if isinstance(g, Configs) else np.asarray(g)
-    return np.ascontiguousarray(best[:budget])
+        if all(
+            isinstance(d, Choice) or (d.is_integer and d._cell_count() <= points)
+            for d in space.params.values()
+        ):
+            break  # every parameter is enumerated: more points give the same grid
+    g = designs.grid(space, points)
+    return np.ascontiguousarray(g.unit[:budget])
 
 
 # ---------------------------------------------------------------------------------------

@@ -86,6 +86,11 @@ class Distribution:
             self.__dict__["_compiled_space"] = cached
         return cached
 
+    def _cell_count(self) -> int:
+        """Return how many values an integer-valued distribution has."""
+        msg = f"{self!r} is continuous: it has no finite set of values."
+        raise TypeError(msg)
+
     @property
     def dtype(self) -> np.dtype[Any]:
         """The dtype of a column of values of this distribution."""
@@ -599,6 +604,9 @@ class Choice(Distribution):
     def dtype(self) -> np.dtype[Any]:
         """The dtype of a column of this choice's values."""
         return self._array.dtype
+
+    def _cell_count(self) -> int:
+        return len(self.options)
 
     def _column(self) -> tuple[int, float, float, np.ndarray | None]:
         cum = None

@@ -105,6 +105,9 @@ SETTINGS = (
     "minimize",
 )
 
+#: The columns of a study record, in the order ``_Study`` reads them.
+_STUDY_SELECT = "SELECT id, name, space, settings, seed, version, created FROM hz_study"
+
 _SCHEMA = """
 CREATE TABLE hz_study (
     id INTEGER PRIMARY KEY,
@@ -455,10 +458,7 @@ class _Study:
 
 
 def _find(conn: sqlite3.Connection, path: Path, name: str | None) -> _Study:
-    rows = conn.execute(
-        "SELECT id, name, space, settings, seed, version, created FROM hz_study "
-        "ORDER BY id"
-    ).fetchall()
+    rows = conn.execute(_STUDY_SELECT + " ORDER BY id").fetchall()
     names = [r[1] for r in rows]
     if name is None:
         if len(rows) == 1:
@@ -711,16 +711,14 @@ def _open_study(
     conn.execute("BEGIN IMMEDIATE")
     try:
         row = conn.execute(
-            "SELECT id, name, space, settings, seed, version, created FROM hz_study "
-            "WHERE name=?",
+            _STUDY_SELECT + " WHERE name=?",
             (name,),
         ).fetchone()
         if row is None:
             if seed is None:  # a fresh study without a seed: draw one and keep it
                 fresh = np.random.SeedSequence().entropy
                 assert isinstance(fresh, int)
-                seed = {"entropy": fresh}
-                seed.update(spawn_key=[], pool_size=4)
+                seed = _seed_record(fresh)
             created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             conn.execute(
                 "INSERT INTO hz_study (name, space, settings, seed, version, created) "
@@ -735,8 +733,7 @@ def _open_study(
                 ),
             )
             row = conn.execute(
-                "SELECT id, name, space, settings, seed, version, created FROM hz_study "
-                "WHERE name=?",
+                _STUDY_SELECT + " WHERE name=?",
                 (name,),
             ).fetchone()
         conn.execute("COMMIT")

@@ -94,8 +94,29 @@ void fill_bits(const Stream& s, std::uint64_t first, std::size_t n, std::uint64_
 // Fill out[0..n) with the doubles in [0, 1) of indices first..first+n.
 void fill_uniform(const Stream& s, std::uint64_t first, std::size_t n, double* out);
 
+namespace detail {
+__extension__ typedef unsigned __int128 u128;
+}  // namespace detail
+
+// Lemire's unbiased integer in [0, bound) (bound >= 1) from the word w: the high word of
+// w * bound, unless the low word falls in the few values that bias it; then more words
+// are read from *extra on (a region of the stream no other draw uses).
+inline std::uint64_t bounded_word(const Stream& s, std::uint64_t w, std::uint64_t bound,
+                                  std::uint64_t* extra) noexcept {
+    detail::u128 m = static_cast<detail::u128>(w) * bound;
+    auto lo = static_cast<std::uint64_t>(m);
+    if (lo < bound) {  // only then can lo be below the threshold (0 - bound) % bound
+        const std::uint64_t t = (0 - bound) % bound;
+        while (lo < t) {
+            m = static_cast<detail::u128>(s.bits_at((*extra)++)) * bound;
+            lo = static_cast<std::uint64_t>(m);
+        }
+    }
+    return static_cast<std::uint64_t>(m >> 64);
+}
+
 // An unbiased integer in [0, bound) from the stream, consuming words from *index on
-// (Lemire's multiply-and-reject; usually one word). bound must be >= 1.
+// (usually one word). bound must be >= 1.
 std::uint64_t bounded_at(const Stream& s, std::uint64_t bound, std::uint64_t* index) noexcept;
 
 // Which SIMD path the kernels take: 0 scalar, 1 AVX2, 2 AVX-512. The detected level is

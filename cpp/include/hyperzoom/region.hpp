@@ -17,6 +17,8 @@ struct Axes {
     std::size_t mask_size = 0;                  // total categories over all categorical dims
 
     void prepare();  // checks edges, fills mask_offset / mask_size
+    // The cell of axis j (ordered or categorical) that unit coordinate x falls in.
+    [[nodiscard]] std::int64_t cell(std::size_t j, double x) const noexcept;
     [[nodiscard]] std::size_t d() const noexcept { return cells.size(); }
 };
 
