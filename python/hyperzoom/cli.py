@@ -278,7 +278,9 @@ def _run(
     return 0
 
 
-def _print_outcome(result: SearchResult, start: float, where: str, label: str) -> None:
+def _print_outcome(
+    result: SearchResult, start: float, where: str, label: str, spec: str = ".6g"
+) -> None:
     """Print how long the run took, its trials and its best configuration."""
     elapsed = time.perf_counter() - start
     print(
@@ -286,7 +288,7 @@ def _print_outcome(result: SearchResult, start: float, where: str, label: str) -
         f"({result.trials.n_failed} failed){where}"
     )
     if result.best is not None:
-        print(f"{label} {result.best_value:.6g} (trial {result.best_id})")
+        print(f"{label} {result.best_value:{spec}} (trial {result.best_id})")
         for k, v in result.best.items():
             print(f"  {k} = {_fmt(v)}")
 
@@ -353,7 +355,7 @@ def _demo_digits(
         return 1
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
-    _print_outcome(result, start, "", "best validation error")
+    _print_outcome(result, start, "", "best validation error", ".4f")
     return _report(parser, path, study, output)
 
 
