@@ -34,6 +34,30 @@ gathered in index order, so results never depend on completion order. ASHA is
 asynchronous; its decisions are the same for the same seed when results arrive in the
 same order. The bookkeeping (rung tables, promotions, ASHA's due promotions, PBT's
 exploit/explore draws) is done by the compiled core.
+
+Stored schedules
+----------------
+With ``storage="study.db"`` (and ``study="name"``) every call of ``train`` is committed
+to an SQLite study file as it completes (see :mod:`hyperzoom.storage`; one file holds
+searches and schedules side by side). Started again with the same study, the schedule
+is rebuilt from the stored settings and seed and makes the same decisions; every call
+the file holds is answered from it (its run, budget and configuration checked bit for
+bit) and only the others run: calls in flight when the process died run again, and
+nothing completed is lost or run twice. For the synchronous methods and for ASHA in
+one thread, the final runs equal those of an uninterrupted run with the same seed;
+ASHA on a pool replays its results in the order they arrived, so its stored part is
+exact and the rest depends on arrival order as always.
+
+The file holds data, never code, so states are stored only with a codec:
+``state_codec="json"`` for states that are JSON data (lists, dicts, numbers, strings:
+the epoch counter and the path of a checkpoint the training function wrote, say), or
+``state_codec=(encode, decode)`` for bytes of the user's choice (``numpy.save`` of the
+weights; ``pickle`` if you trust whoever will resume the file). Only the latest state
+of each run still in play is kept. Without a codec, a run a resumed schedule must
+continue is trained again from ``state=None`` up to its next budget, which gives the
+same loss when ``train`` is deterministic; PBT, whose members inherit other members'
+weights, resumes exactly only with a codec. ``hz.load_study`` replays a stored schedule
+into its :class:`ScheduleResult` without running or decoding anything.
 """
 
 from __future__ import annotations
@@ -42,9 +66,10 @@ import copy
 import json
 import math
 import numbers
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -73,6 +98,8 @@ __all__ = [
 ]
 
 TrainFn = Callable[[dict[str, Any], Any, Any], Any]
+#: ``"json"`` or a pair ``(encode(state) -> bytes, decode(bytes) -> state)``.
+StateCodec = str | tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,19 +177,33 @@ def _run_calls(
     train: TrainFn,
     calls: Sequence[tuple[dict[str, Any], Any, Any]],
     executor: Executor | None,
+    on_done: Callable[[int, tuple[float, Any, str | None]], None] | None = None,
 ) -> list[tuple[float, Any, str | None]]:
-    """Run ``calls`` (config, budget, state) and return (loss, state, error) in order."""
+    """Run ``calls`` (config, budget, state) and return (loss, state, error) in order.
+
+    ``on_done(i, result)``, when given, is called for each call as it completes (in
+    completion order: a study file commits each result at once).
+    """
+    results: list[Any] = [None] * len(calls)
     if executor is None:
-        outs: list[Any] = []
-        for config, budget, state in calls:
+        for i, (config, budget, state) in enumerate(calls):
             try:
-                outs.append(_train_call(train, config, budget, state))
+                out = _train_call(train, config, budget, state)
             except Exception as exc:  # noqa: BLE001 - a failing run fails alone
-                outs.append(exc)
-    else:
-        futures = [executor.submit(_train_call, train, *c) for c in calls]
-        outs = [_outcome(f) for f in futures]  # index order: never completion order
-    return [_unpack(o) for o in outs]
+                out = exc
+            results[i] = _unpack(out)
+            if on_done is not None:
+                on_done(i, results[i])
+        return results
+    futures = {executor.submit(_train_call, train, *c): i for i, c in enumerate(calls)}
+    if on_done is None:
+        # index order: never completion order
+        return [_unpack(_outcome(f)) for f in futures]
+    for f in as_completed(futures):
+        i = futures[f]
+        results[i] = _unpack(_outcome(f))
+        on_done(i, results[i])
+    return results
 
 
 def _outcome(future: Future[Any]) -> Any:
@@ -465,30 +506,128 @@ def hyperband_plan(
     ]
 
 
-class _Ledger:
-    """Shared counters of a driver."""
+class _Stop(Exception):
+    """Raised by a caller that only replays a study, at its first call not stored."""
 
-    def __init__(self) -> None:
+
+class _Caller:
+    """Runs the calls of ``train`` for a driver and keeps its counters.
+
+    :mod:`hyperzoom._schedule_store` subclasses it to answer the calls a study file
+    holds and to store the others as they complete. Drivers never call ``train``
+    directly: only through :meth:`batch` (synchronous methods) and :meth:`asha`.
+    """
+
+    def __init__(self, train: TrainFn, executor: Executor | None) -> None:
+        self.train = train
+        self.executor = executor
         self.budget_used = 0.0
         self.n_calls = 0
 
+    def live_state(self, state: Any) -> Any:
+        """Return the state to hand to ``train`` (a stored caller decodes stored ones)."""
+        return state
+
+    def final_state(self, state: Any) -> Any:
+        """Return the state to put in the result as ``best_state``."""
+        return state
+
+    def batch(
+        self, runs: Sequence[_Run], budget: Any, rung: int | None = None
+    ) -> list[tuple[float, Any, str | None]]:
+        """Train every run of ``runs`` to ``budget``; results in the order of ``runs``."""
+        calls = [(r.config, budget, self.live_state(r.state)) for r in runs]
+        return _run_calls(self.train, calls, self.executor)
+
+    def drop(self, runs: Sequence[_Run]) -> None:
+        """Forget the weights of ``runs``, which were stopped."""
+        for r in runs:
+            r.state = None
+
+    def asha(self, drive: _Asha, workers: int, deadline: float) -> None:
+        """Run ASHA from the start."""
+        _asha_loop(self, drive, workers, deadline, [], 0)
+
+    def asha_done(
+        self,
+        seq: int,
+        before: int,
+        run: _Run,
+        rung: int,
+        result: tuple[float, Any, str | None],
+    ) -> None:
+        """ASHA reported call ``seq`` after ``before`` calls were started."""
+
+    def close(self) -> None:
+        """Release what the caller holds (a stored one: its connection)."""
+
+
+def _caller(
+    method: str,
+    train: TrainFn,
+    space: Space,
+    executor: Executor | None,
+    settings: dict[str, Any],
+    rng: RngLike,
+    storage: Any,
+    study: Any,
+    state_codec: Any,
+) -> tuple[_Caller, np.random.Generator]:
+    """Return a driver's caller (plain, or backed by a study file) and generator."""
+    if storage is None:
+        if study is not None:
+            msg = f"`study={study!r}` needs `storage=` (a study file) to be stored in."
+            raise ValueError(msg)
+        if state_codec is not None:
+            msg = "`state_codec` needs `storage=` (a study file) to store states in."
+            raise ValueError(msg)
+        return _Caller(train, executor), as_generator(rng)
+    from ._schedule_store import open_caller
+
+    caller, seed = open_caller(
+        method, train, space, executor, settings, rng, storage, study, state_codec
+    )
+    return caller, as_generator(seed)
+
+
+def _result(
+    method: str,
+    space: Space,
+    caller: _Caller,
+    runs: Sequence[_Run],
+    lineage: list[dict[str, Any]] | None = None,
+) -> ScheduleResult:
+    if method != "pbt":  # a replayed study may hold runs drawn but never trained
+        runs = [r for r in runs if r.curve]
+    result = ScheduleResult(
+        method,
+        space,
+        runs,
+        budget_used=caller.budget_used,
+        n_calls=caller.n_calls,
+        lineage=lineage,
+    )
+    result.best_state = caller.final_state(result.best_state)
+    return result
+
+
+def _number(x: Any) -> int | float:
+    """Return a validated number as JSON data (ints stay ints: they set budget types)."""
+    if isinstance(x, numbers.Integral):
+        return int(x)
+    return float(x)
+
 
 def _run_bracket(
-    train: TrainFn,
-    runs: list[_Run],
-    rungs: list[tuple[int, Any]],
-    executor: Executor | None,
-    tally: _Ledger,
+    caller: _Caller, runs: list[_Run], rungs: list[tuple[int, Any]]
 ) -> None:
     """Run synchronous successive halving of ``runs`` through ``rungs``."""
     alive = list(runs)
     for i, (_, budget) in enumerate(rungs):
-        results = _run_calls(
-            train, [(r.config, budget, r.state) for r in alive], executor
-        )
-        tally.n_calls += len(alive)
+        results = caller.batch(alive, budget, i)
+        caller.n_calls += len(alive)
         for r, (loss, state, err) in zip(alive, results):
-            tally.budget_used += r.record(budget, loss, state, err)
+            caller.budget_used += r.record(budget, loss, state, err)
             r.rung = i
         if i + 1 == len(rungs):
             break
@@ -498,9 +637,7 @@ def _run_bracket(
         top = _core.schedule.promote_top(losses, ids, keep)
         survivors = [alive[int(j)] for j in top]
         chosen = {r.id for r in survivors}
-        for r in alive:
-            if r.id not in chosen:
-                r.state = None  # a stopped run's weights are not needed again
+        caller.drop([r for r in alive if r.id not in chosen])
         # Survivors continue in id order, so the next rung's calls are in a fixed order.
         alive = sorted(survivors, key=lambda r: r.id)
         if not alive:
@@ -530,6 +667,9 @@ def successive_halving(
     eta: int = 3,
     rng: RngLike = None,
     executor: Executor | None = None,
+    storage: str | os.PathLike[str] | None = None,
+    study: str | None = None,
+    state_codec: StateCodec | None = None,
 ) -> ScheduleResult:
     """Train ``n`` random configurations, keeping the best ``1/eta`` at every rung.
 
@@ -554,6 +694,18 @@ def successive_halving(
         Seed of the configurations.
     executor : concurrent.futures.Executor, optional
         Where ``train`` runs (default: the calling thread).
+    storage : str or os.PathLike, optional
+        An SQLite study file (see "Stored schedules" in :mod:`hyperzoom.schedule`):
+        every call of ``train`` is committed as it completes, and the schedule started
+        again with the same ``study`` resumes from the file.
+    study : str, optional
+        The study's name in ``storage`` (default ``"default"``).
+    state_codec : "json" or (encode, decode), optional
+        How states are stored, so that a resumed schedule continues its runs from
+        them: ``"json"`` for states that are JSON data, or functions
+        ``encode(state) -> bytes`` and ``decode(bytes) -> state``. Without it states
+        are not stored and a run that must go on after a resume is retrained from
+        ``state=None``.
 
     Returns
     -------
@@ -570,24 +722,57 @@ def successive_halving(
     [27, 40, 81.0]
     """
     _check_train(train, space)
+    settings, plan = _sh_plan(n, min_budget, max_budget, eta)
+    executor = _check_executor(executor)
+    caller, gen = _caller(
+        "successive_halving",
+        train,
+        space,
+        executor,
+        settings,
+        rng,
+        storage,
+        study,
+        state_codec,
+    )
+    try:
+        return _sh_drive(caller, space, gen, **plan)
+    finally:
+        caller.close()
+
+
+def _sh_plan(
+    n: Any, min_budget: Any, max_budget: Any, eta: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate successive halving's settings: (settings as data, the drive's plan)."""
     n = as_count(n, "n", minimum=1)
     eta = _as_eta(eta)
     lo, hi, integral = _as_budgets(min_budget, max_budget)
-    executor = _check_executor(executor)
     ns, bs = _core.schedule.sh_rungs(n, lo, hi, eta)
     cast = _budget_caster(bs.tolist(), integral)
     rungs = [(int(k), cast(b)) for k, b in zip(ns.tolist(), bs.tolist())]
-    gen = as_generator(rng)
+    settings = {
+        "n": n,
+        "min_budget": _number(min_budget),
+        "max_budget": _number(max_budget),
+        "eta": eta,
+    }
+    return settings, {"n": n, "rungs": rungs}
+
+
+def _sh_drive(
+    caller: _Caller,
+    space: Space,
+    gen: np.random.Generator,
+    n: int,
+    rungs: list[tuple[int, Any]],
+) -> ScheduleResult:
     runs = _new_runs(space, n, gen, 0)
-    tally = _Ledger()
-    _run_bracket(train, runs, rungs, executor, tally)
-    return ScheduleResult(
-        "successive_halving",
-        space,
-        runs,
-        budget_used=tally.budget_used,
-        n_calls=tally.n_calls,
-    )
+    try:
+        _run_bracket(caller, runs, rungs)
+    except _Stop:
+        pass
+    return _result("successive_halving", space, caller, runs)
 
 
 def hyperband(
@@ -600,6 +785,9 @@ def hyperband(
     brackets: Sequence[int] | None = None,
     rng: RngLike = None,
     executor: Executor | None = None,
+    storage: str | os.PathLike[str] | None = None,
+    study: str | None = None,
+    state_codec: StateCodec | None = None,
 ) -> ScheduleResult:
     """Hyperband: successive halving in every bracket of :func:`hyperband_plan`.
 
@@ -626,6 +814,18 @@ def hyperband(
         Seed of the configurations.
     executor : concurrent.futures.Executor, optional
         Where ``train`` runs (default: the calling thread).
+    storage : str or os.PathLike, optional
+        An SQLite study file (see "Stored schedules" in :mod:`hyperzoom.schedule`):
+        every call of ``train`` is committed as it completes, and the schedule started
+        again with the same ``study`` resumes from the file.
+    study : str, optional
+        The study's name in ``storage`` (default ``"default"``).
+    state_codec : "json" or (encode, decode), optional
+        How states are stored, so that a resumed schedule continues its runs from
+        them: ``"json"`` for states that are JSON data, or functions
+        ``encode(state) -> bytes`` and ``decode(bytes) -> state``. Without it states
+        are not stored and a run that must go on after a resume is retrained from
+        ``state=None``.
 
     Returns
     -------
@@ -643,27 +843,59 @@ def hyperband(
     (143, True)
     """
     _check_train(train, space)
-    plan = hyperband_plan(max_budget=max_budget, min_budget=min_budget, eta=eta)
+    settings, plan = _hb_plan(max_budget, min_budget, eta, brackets)
     executor = _check_executor(executor)
+    caller, gen = _caller(
+        "hyperband", train, space, executor, settings, rng, storage, study, state_codec
+    )
+    try:
+        return _hb_drive(caller, space, gen, **plan)
+    finally:
+        caller.close()
+
+
+def _hb_plan(
+    max_budget: Any, min_budget: Any, eta: Any, brackets: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate Hyperband's settings: (settings as data, the drive's plan)."""
+    plan = hyperband_plan(max_budget=max_budget, min_budget=min_budget, eta=eta)
     if brackets is None:
         chosen = list(range(len(plan)))
     else:
+        if isinstance(brackets, (str, bytes)) or not hasattr(brackets, "__iter__"):
+            msg = f"`brackets` must be a sequence of ints, but got {brackets!r}."
+            raise TypeError(msg)
         chosen = [as_count(b, "brackets", minimum=0) for b in brackets]
         bad = [b for b in chosen if b >= len(plan)]
         if bad:
             msg = f"`brackets` must index the plan's {len(plan)} brackets, but got {bad!r}."
             raise ValueError(msg)
-    gen = as_generator(rng)
+    settings = {
+        "max_budget": _number(max_budget),
+        "min_budget": _number(min_budget),
+        "eta": _as_eta(eta),
+        "brackets": None if brackets is None else chosen,
+    }
+    return settings, {"plan": plan, "chosen": chosen}
+
+
+def _hb_drive(
+    caller: _Caller,
+    space: Space,
+    gen: np.random.Generator,
+    plan: list[list[tuple[int, Any]]],
+    chosen: list[int],
+) -> ScheduleResult:
     runs: list[_Run] = []
-    tally = _Ledger()
-    for b in chosen:
-        rungs = plan[b]
-        new = _new_runs(space, rungs[0][0], gen, len(runs), bracket=b)
-        runs.extend(new)
-        _run_bracket(train, new, rungs, executor, tally)
-    return ScheduleResult(
-        "hyperband", space, runs, budget_used=tally.budget_used, n_calls=tally.n_calls
-    )
+    try:
+        for b in chosen:
+            rungs = plan[b]
+            new = _new_runs(space, rungs[0][0], gen, len(runs), bracket=b)
+            runs.extend(new)
+            _run_bracket(caller, new, rungs)
+    except _Stop:
+        pass
+    return _result("hyperband", space, caller, runs)
 
 
 # ---------------------------------------------------------------------------------------
@@ -695,6 +927,9 @@ def asha(
     executor: Executor | None = None,
     n_workers: int | None = None,
     rng: RngLike = None,
+    storage: str | os.PathLike[str] | None = None,
+    study: str | None = None,
+    state_codec: StateCodec | None = None,
 ) -> ScheduleResult:
     """Asynchronous successive halving (ASHA, Li et al. 2020).
 
@@ -725,6 +960,21 @@ def asha(
     rng : int, SeedSequence, Generator or None
         Seed of the configurations; with results arriving in the same order, the same
         seed gives the same decisions.
+    storage : str or os.PathLike, optional
+        An SQLite study file (see "Stored schedules" in :mod:`hyperzoom.schedule`):
+        every call of ``train`` is committed as it completes, and the schedule started
+        again with the same ``study`` resumes from the file.
+    study : str, optional
+        The study's name in ``storage`` (default ``"default"``).
+    state_codec : "json" or (encode, decode), optional
+        How states are stored, so that a resumed schedule continues its runs from
+        them: ``"json"`` for states that are JSON data, or functions
+        ``encode(state) -> bytes`` and ``decode(bytes) -> state``. Without it states
+        are not stored and a run that must go on after a resume is retrained from
+        ``state=None``.
+        A resumed ASHA replays the stored results in the order they arrived, re-runs
+        the calls that were in flight, then goes on; ``time_limit`` counts from the
+        resume.
 
     Returns
     -------
@@ -741,83 +991,181 @@ def asha(
     (81, 27)
     """
     _check_train(train, space)
-    eta = _as_eta(eta)
-    lo, hi, integral = _as_budgets(min_budget, max_budget)
-    executor = _check_executor(executor)
     if n_trials is None and time_limit is None:
         msg = "one of `n_trials` and `time_limit` must be given, but both are None."
         raise ValueError(msg)
-    limit_n = None if n_trials is None else as_count(n_trials, "n_trials", minimum=1)
-    deadline = math.inf
+    settings, plan = _asha_plan(min_budget, max_budget, eta, n_trials)
+    executor = _check_executor(executor)
+    seconds = math.inf
     if time_limit is not None:
-        t = as_real(time_limit, "time_limit")
-        if t <= 0.0:
+        seconds = as_real(time_limit, "time_limit")
+        if seconds <= 0.0:
             msg = f"`time_limit` must be > 0, but got {time_limit!r}."
             raise ValueError(msg)
-        deadline = time.monotonic() + t
     workers = _max_workers(executor, n_workers)
+    caller, gen = _caller(
+        "asha", train, space, executor, settings, rng, storage, study, state_codec
+    )
+    try:
+        deadline = time.monotonic() + seconds
+        return _asha_drive(
+            caller, space, gen, **plan, workers=workers, deadline=deadline
+        )
+    finally:
+        caller.close()
+
+
+def _asha_plan(
+    min_budget: Any, max_budget: Any, eta: Any, n_trials: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate ASHA's settings: (settings as data, the drive's plan)."""
+    eta = _as_eta(eta)
+    lo, hi, integral = _as_budgets(min_budget, max_budget)
+    limit_n = None if n_trials is None else as_count(n_trials, "n_trials", minimum=1)
     _, bs = _core.schedule.sh_rungs(1, lo, hi, eta)
     cast = _budget_caster(bs.tolist(), integral)
-    budgets = [cast(b) for b in bs.tolist()]
-    core = _core.schedule.AshaRungs(len(budgets), eta)
-    gen = as_generator(rng)
-    runs: list[_Run] = []
-    pool: list[_Run] = []  # drawn, not yet started
-    tally = _Ledger()
-    chunk = 256 if limit_n is None else min(limit_n, 256)
+    settings = {
+        "min_budget": _number(min_budget),
+        "max_budget": _number(max_budget),
+        "eta": eta,
+        "n_trials": limit_n,
+    }
+    plan = {"budgets": [cast(b) for b in bs.tolist()], "eta": eta, "limit_n": limit_n}
+    return settings, plan
 
-    def next_job() -> tuple[_Run, int] | None:
+
+class _Asha:
+    """ASHA's decisions: the rungs (in the core), the runs, and what to start next."""
+
+    def __init__(
+        self,
+        space: Space,
+        budgets: list[Any],
+        eta: int,
+        limit_n: int | None,
+        gen: np.random.Generator,
+    ) -> None:
+        self.space, self.budgets, self.limit_n, self.gen = space, budgets, limit_n, gen
+        self.core = _core.schedule.AshaRungs(len(budgets), eta)
+        self.runs: list[_Run] = []
+        self.pool: list[_Run] = []  # drawn, not yet started
+        self.chunk = 256 if limit_n is None else min(limit_n, 256)
+
+    def next_job(self, deadline: float) -> tuple[_Run, int] | None:
+        """Return the due promotion (highest rung first), a new run, or None: stop."""
         if time.monotonic() >= deadline:
             return None
-        due = core.next_promotion()
+        due = self.core.next_promotion()
         if due is not None:
             rid, rung = due
-            return runs[rid], rung + 1
-        if limit_n is not None and len(runs) >= limit_n:
+            return self.runs[rid], rung + 1
+        if self.limit_n is not None and len(self.runs) >= self.limit_n:
             return None
-        if not pool:
-            k = chunk if limit_n is None else min(chunk, limit_n - len(runs))
-            pool.extend(_new_runs(space, k, gen, len(runs))[::-1])
-        run = pool.pop()
-        runs.append(run)
+        if not self.pool:
+            k = self.chunk
+            if self.limit_n is not None:
+                k = min(k, self.limit_n - len(self.runs))
+            self.pool.extend(_new_runs(self.space, k, self.gen, len(self.runs))[::-1])
+        run = self.pool.pop()
+        self.runs.append(run)
         return run, 0
 
-    def finish(run: _Run, rung: int, out: Any) -> None:
-        loss, state, err = _unpack(out)
-        tally.budget_used += run.record(budgets[rung], loss, state, err)
-        tally.n_calls += 1
+    def finish(
+        self,
+        caller: _Caller,
+        run: _Run,
+        rung: int,
+        result: tuple[float, Any, str | None],
+    ) -> None:
+        loss, state, err = result
+        caller.budget_used += run.record(self.budgets[rung], loss, state, err)
+        caller.n_calls += 1
         run.rung = rung
-        core.report(run.id, rung, loss)
+        self.core.report(run.id, rung, loss)
 
-    if executor is None:
-        while (job := next_job()) is not None:
-            run, rung = job
+
+def _asha_loop(
+    caller: _Caller,
+    drive: _Asha,
+    workers: int,
+    deadline: float,
+    pending: Sequence[tuple[int, _Run, int]],
+    seq: int,
+) -> None:
+    """Run ASHA: keep ``workers`` calls in flight until nothing is left to start.
+
+    ``pending`` holds calls (start number, run, rung) started before a resume and never
+    reported: they run first. ``seq`` counts the calls started so far.
+    """
+    todo = list(pending)
+
+    def take() -> tuple[int, _Run, int] | None:
+        nonlocal seq
+        if todo:
+            return todo.pop(0)
+        job = drive.next_job(deadline)
+        if job is None:
+            return None
+        seq += 1
+        return seq - 1, job[0], job[1]
+
+    def report(s: int, run: _Run, rung: int, out: Any) -> None:
+        result = _unpack(out)
+        drive.finish(caller, run, rung, result)
+        caller.asha_done(s, seq, run, rung, result)
+
+    if caller.executor is None:
+        while (job := take()) is not None:
+            s, run, rung = job
             try:
-                out = _train_call(train, run.config, budgets[rung], run.state)
+                out = _train_call(
+                    caller.train,
+                    run.config,
+                    drive.budgets[rung],
+                    caller.live_state(run.state),
+                )
             except Exception as exc:  # noqa: BLE001 - a failing run fails alone
                 out = exc
-            finish(run, rung, out)
-    else:
-        in_flight: dict[Future[Any], tuple[int, _Run, int]] = {}
-        seq = 0
-        while True:
-            while len(in_flight) < workers and (job := next_job()) is not None:
-                run, rung = job
-                f = executor.submit(
-                    _train_call, train, run.config, budgets[rung], run.state
-                )
-                in_flight[f] = (seq, run, rung)
-                seq += 1
-            if not in_flight:
-                break
-            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            # Several finished at once: report them in submission order.
-            for f in sorted(done, key=lambda f: in_flight[f][0]):
-                _, run, rung = in_flight.pop(f)
-                finish(run, rung, _outcome(f))
-    return ScheduleResult(
-        "asha", space, runs, budget_used=tally.budget_used, n_calls=tally.n_calls
-    )
+            report(s, run, rung, out)
+        return
+    executor = caller.executor
+    in_flight: dict[Future[Any], tuple[int, _Run, int]] = {}
+    while True:
+        while len(in_flight) < workers and (job := take()) is not None:
+            s, run, rung = job
+            f = executor.submit(
+                _train_call,
+                caller.train,
+                run.config,
+                drive.budgets[rung],
+                caller.live_state(run.state),
+            )
+            in_flight[f] = (s, run, rung)
+        if not in_flight:
+            break
+        done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+        # Several finished at once: report them in the order they were started.
+        for f in sorted(done, key=lambda f: in_flight[f][0]):
+            s, run, rung = in_flight.pop(f)
+            report(s, run, rung, _outcome(f))
+
+
+def _asha_drive(
+    caller: _Caller,
+    space: Space,
+    gen: np.random.Generator,
+    budgets: list[Any],
+    eta: int,
+    limit_n: int | None,
+    workers: int = 1,
+    deadline: float = math.inf,
+) -> ScheduleResult:
+    drive = _Asha(space, budgets, eta, limit_n, gen)
+    try:
+        caller.asha(drive, workers, deadline)
+    except _Stop:
+        pass
+    return _result("asha", space, caller, drive.runs)
 
 
 # ---------------------------------------------------------------------------------------
@@ -880,6 +1228,9 @@ def pbt(
     resample: float = 0.25,
     executor: Executor | None = None,
     rng: RngLike = None,
+    storage: str | os.PathLike[str] | None = None,
+    study: str | None = None,
+    state_codec: StateCodec | None = None,
 ) -> ScheduleResult:
     """Population-based training (Jaderberg et al. 2017), synchronous.
 
@@ -918,6 +1269,21 @@ def pbt(
         Where ``train`` runs (default: the calling thread).
     rng : int, SeedSequence, Generator or None
         Seed of the initial population and of every exploit/explore draw.
+    storage : str or os.PathLike, optional
+        An SQLite study file (see "Stored schedules" in :mod:`hyperzoom.schedule`):
+        every call of ``train`` is committed as it completes, and the schedule started
+        again with the same ``study`` resumes from the file.
+    study : str, optional
+        The study's name in ``storage`` (default ``"default"``).
+    state_codec : "json" or (encode, decode), optional
+        How states are stored, so that a resumed schedule continues its runs from
+        them: ``"json"`` for states that are JSON data, or functions
+        ``encode(state) -> bytes`` and ``decode(bytes) -> state``. Without it states
+        are not stored and a run that must go on after a resume is retrained from
+        ``state=None``.
+        A resumed PBT continues exactly only with ``state_codec``: without it, a
+        member that must go on is retrained from ``state=None`` under its current
+        configuration.
 
     Returns
     -------
@@ -940,6 +1306,28 @@ def pbt(
     (8, 8, 80.0)
     """
     _check_train(train, space)
+    settings, plan = _pbt_plan(
+        population, interval, total_budget, quantile, perturb, resample
+    )
+    executor = _check_executor(executor)
+    caller, gen = _caller(
+        "pbt", train, space, executor, settings, rng, storage, study, state_codec
+    )
+    try:
+        return _pbt_drive(caller, space, gen, **plan)
+    finally:
+        caller.close()
+
+
+def _pbt_plan(
+    population: Any,
+    interval: Any,
+    total_budget: Any,
+    quantile: Any,
+    perturb: Any,
+    resample: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate PBT's settings: (settings as data, the drive's plan)."""
     population = as_count(population, "population", minimum=2)
     step_b = as_real(interval, "interval")
     if step_b <= 0.0:
@@ -964,8 +1352,6 @@ def pbt(
     if not 0.0 <= res <= 1.0:
         msg = f"`resample` must be in [0, 1], but got {resample!r}."
         raise ValueError(msg)
-    executor = _check_executor(executor)
-
     n_steps = math.ceil(total / step_b - 1e-12)
     raw = [min((t + 1) * step_b, total) for t in range(n_steps)]
     integral = all(
@@ -973,70 +1359,97 @@ def pbt(
         for x in (interval, total_budget)
     )
     cast = _budget_caster(raw, integral)
-    budgets = [cast(b) for b in raw]
+    settings = {
+        "population": population,
+        "interval": _number(interval),
+        "total_budget": _number(total_budget),
+        "quantile": q,
+        "perturb": pert,
+        "resample": res,
+    }
+    plan = {
+        "population": population,
+        "budgets": [cast(b) for b in raw],
+        "q": q,
+        "pert": pert,
+        "res": res,
+    }
+    return settings, plan
 
-    gen = as_generator(rng)
+
+def _pbt_drive(
+    caller: _Caller,
+    space: Space,
+    gen: np.random.Generator,
+    population: int,
+    budgets: list[Any],
+    q: float,
+    pert: float,
+    res: float,
+) -> ScheduleResult:
+    n_steps = len(budgets)
     members = _new_runs(space, population, gen, 0)
     words = seed_words(gen)
     axes = _explore_axes(space)
     unit = _canonical_unit(space, np.array([m.unit for m in members]))
     for m, u in zip(members, unit):
         m.unit = u
-    tally = _Ledger()
     lineage: list[dict[str, Any]] = []
-    for t, budget in enumerate(budgets):
-        results = _run_calls(
-            train, [(m.config, budget, m.state) for m in members], executor
-        )
-        tally.n_calls += population
-        loss = np.empty(population)
-        for i, (m, (value, state, err)) in enumerate(zip(members, results)):
-            prev_state = m.state
-            tally.budget_used += m.record(budget, value, state, err)
-            if err is not None:
-                m.events.append({"budget": budget, "error": err})
-                m.error = (
-                    None  # a failed interval fails that interval; exploit repairs it
+    try:
+        for t, budget in enumerate(budgets):
+            results = caller.batch(members, budget)
+            caller.n_calls += population
+            loss = np.empty(population)
+            for i, (m, (value, state, err)) in enumerate(zip(members, results)):
+                prev_state = m.state
+                caller.budget_used += m.record(budget, value, state, err)
+                if err is not None:
+                    # A failed interval fails that interval; exploit repairs it.
+                    m.events.append({"budget": budget, "error": err})
+                    m.error = None
+                    m.state = prev_state
+                loss[i] = value
+            if t + 1 == n_steps:
+                # The final ranking: the last interval's errors stay on record.
+                for m in members:
+                    if m.curve and math.isnan(m.curve[-1][1]):
+                        m.error = m.events[-1]["error"] if m.events else "failed"
+                break
+            bottom, donor, rows = axes.pbt_step(unit, loss, q, pert, res, words, t)
+            donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
+            new_configs = space.from_unit(rows)  # one call for every replaced member
+            for i, (j, k, row) in enumerate(zip(bottom.tolist(), donor.tolist(), rows)):
+                old = dict(members[j].config)
+                new_config = new_configs.row(i)
+                members[j].state = copy.deepcopy(members[k].state)
+                members[j].config = new_config
+                members[j].unit = row.copy()
+                members[j].budget = members[k].budget
+                unit[j] = row
+                lineage.append(
+                    {
+                        "budget": budget,
+                        "member": j,
+                        "donor": k,
+                        "loss": float(loss[j]),
+                        "donor_loss": float(loss[k]),
+                        "old": old,
+                        "donor_config": donor_configs[k],
+                        "new": new_config,
+                    }
                 )
-                m.state = prev_state
-            loss[i] = value
-        if t + 1 == n_steps:
-            # The final ranking: the last interval's errors stay on record.
-            for m in members:
-                if m.curve and math.isnan(m.curve[-1][1]):
-                    m.error = m.events[-1]["error"] if m.events else "failed"
-            break
-        bottom, donor, rows = axes.pbt_step(unit, loss, q, pert, res, words, t)
-        donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
-        new_configs = space.from_unit(rows)  # one call for every replaced member
-        for i, (j, k, row) in enumerate(zip(bottom.tolist(), donor.tolist(), rows)):
-            old = dict(members[j].config)
-            new_config = new_configs.row(i)
-            members[j].state = copy.deepcopy(members[k].state)
-            members[j].config = new_config
-            members[j].unit = row.copy()
-            members[j].budget = members[k].budget
-            unit[j] = row
-            lineage.append(
-                {
-                    "budget": budget,
-                    "member": j,
-                    "donor": k,
-                    "loss": float(loss[j]),
-                    "donor_loss": float(loss[k]),
-                    "old": old,
-                    "donor_config": donor_configs[k],
-                    "new": new_config,
-                }
-            )
-    return ScheduleResult(
-        "pbt",
-        space,
-        members,
-        budget_used=tally.budget_used,
-        n_calls=tally.n_calls,
-        lineage=lineage,
-    )
+    except _Stop:
+        pass
+    return _result("pbt", space, caller, members, lineage)
+
+
+#: What a study file needs to replay each method: its settings' validator and driver.
+_METHODS: dict[str, tuple[Callable[..., Any], Callable[..., ScheduleResult]]] = {
+    "successive_halving": (_sh_plan, _sh_drive),
+    "hyperband": (_hb_plan, _hb_drive),
+    "asha": (_asha_plan, _asha_drive),
+    "pbt": (_pbt_plan, _pbt_drive),
+}
 
 
 # ---------------------------------------------------------------------------------------

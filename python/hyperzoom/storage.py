@@ -17,12 +17,21 @@ entropy and spawn key), the settings that shape the search and the library versi
 The file holds data only, never code: no pickle, so opening a study file never runs
 anything.
 
-Schema (version 1; ``PRAGMA application_id`` marks the file as hyperzoom's and
-``PRAGMA user_version`` holds the schema version)::
+The schedulers (``hz.successive_halving``, ``hz.hyperband``, ``hz.asha``, ``hz.pbt``)
+store every call of ``train`` the same way (table ``hz_call``); see "Stored schedules"
+in :mod:`hyperzoom.schedule`. A study's settings record its method (``"method"``;
+absent for a search).
+
+Schema (version 2; ``PRAGMA application_id`` marks the file as hyperzoom's and
+``PRAGMA user_version`` holds the schema version; a version-1 file gains ``hz_call``
+when it is next opened for writing)::
 
     hz_study(id, name UNIQUE, space JSON, settings JSON, seed JSON, version, created)
     hz_trial(study, id, unit BLOB (d float64, native order), value REAL (NULL: failed),
              error TEXT, round, batch, retest_of)    PRIMARY KEY (study, id)
+    hz_call(study, id, run, budget REAL, unit BLOB, value REAL (NULL: failed),
+            error TEXT, state BLOB (only with a state codec), seq, before)
+                                                     PRIMARY KEY (study, id)
 
 Examples
 --------
@@ -74,7 +83,7 @@ from .space import (
 __all__ = ["SCHEMA_VERSION", "list_studies", "load_study"]
 
 #: Version of the file layout this module writes; files with a larger one are refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: ``PRAGMA application_id`` of a hyperzoom study file ("hzst").
 APPLICATION_ID = 0x687A7374
 #: The distributions a study can store, by the name written to the file.
@@ -108,7 +117,25 @@ SETTINGS = (
 #: The columns of a study record, in the order ``_Study`` reads them.
 _STUDY_SELECT = "SELECT id, name, space, settings, seed, version, created FROM hz_study"
 
-_SCHEMA = """
+#: The calls of ``train`` by stored schedules (added in schema 2).
+_CALL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hz_call (
+    study INTEGER NOT NULL REFERENCES hz_study(id),
+    id INTEGER NOT NULL,
+    run INTEGER NOT NULL,
+    budget REAL NOT NULL,
+    unit BLOB NOT NULL,
+    value REAL,
+    error TEXT,
+    state BLOB,
+    seq INTEGER NOT NULL,
+    before INTEGER NOT NULL,
+    PRIMARY KEY (study, id)
+);
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE hz_study (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -130,6 +157,8 @@ CREATE TABLE hz_trial (
     PRIMARY KEY (study, id)
 ) WITHOUT ROWID;
 """
+    + _CALL_SCHEMA
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -363,6 +392,8 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
                 raise ValueError(msg)
             if create:
                 _writer_pragmas(conn)
+                if version < SCHEMA_VERSION:
+                    _upgrade(conn)
     except BaseException:
         conn.close()
         raise
@@ -388,6 +419,18 @@ def _initialise(conn: sqlite3.Connection) -> None:
                     conn.execute(statement)
             conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a schema-1 file (search studies only) to schema 2: add ``hz_call``."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_CALL_SCHEMA)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -584,13 +627,17 @@ def study_info(path: str | os.PathLike[str], name: str | None = None) -> dict[st
     }
 
 
-def load_study(path: str | os.PathLike[str], name: str | None = None) -> SearchResult:
-    """Return the :class:`~hyperzoom.SearchResult` of a stored study, running nothing.
+def load_study(path: str | os.PathLike[str], name: str | None = None) -> Any:
+    """Return the result of a stored study, running nothing.
 
-    The optimiser is re-created from the stored space, settings and seed and told the
-    stored values, so ``best``, ``trials`` and ``regions`` are those the run returned
-    (or, for a run that was interrupted, everything it had stored). The file may be
-    written by a running search meanwhile: the result is a consistent snapshot.
+    For a search, the :class:`~hyperzoom.SearchResult`: the optimiser is re-created from
+    the stored space, settings and seed and told the stored values, so ``best``,
+    ``trials`` and ``regions`` are those the run returned (or, for a run that was
+    interrupted, everything it had stored). For a schedule (``hz.hyperband``,
+    ``hz.asha``, ...), the :class:`~hyperzoom.ScheduleResult`, its decisions replayed
+    from the stored calls the same way (``best_state`` is None: no state is decoded,
+    so opening a study runs no code of anyone's). The file may be written by a running
+    search meanwhile: the result is a consistent snapshot.
 
     Parameters
     ----------
@@ -601,7 +648,7 @@ def load_study(path: str | os.PathLike[str], name: str | None = None) -> SearchR
 
     Returns
     -------
-    SearchResult
+    SearchResult or ScheduleResult
 
     Raises
     ------
@@ -634,12 +681,21 @@ def load_study(path: str | os.PathLike[str], name: str | None = None) -> SearchR
             try:
                 study = _find(conn, p, name)
                 space = study.space()
-                opt = CoarseToFine(space, **study.settings, rng=_rng_of(study.seed))
-                study.load_trials(conn, space.d, opt.budget)
+                if _kind(study.settings) != "search":
+                    from ._schedule_store import replay_caller
+
+                    caller = replay_caller(conn, study)
+                else:
+                    opt = CoarseToFine(space, **study.settings, rng=_rng_of(study.seed))
+                    study.load_trials(conn, space.d, opt.budget)
             finally:
                 conn.execute("COMMIT")
     finally:
         conn.close()
+    if _kind(study.settings) != "search":
+        from ._schedule_store import replay
+
+        return replay(caller, study, space)
     _replay(opt, study)
     return opt.result()
 
@@ -700,14 +756,35 @@ def _open_study(
     seed: dict[str, Any] | None,
 ) -> _Study:
     """Return the stored study ``name``, creating it, or checking that it matches."""
-    from . import __version__
-
     # Validate the settings (and normalise them: 0.1 and np.float64(0.1) are equal) on
     # a throwaway plan before anything is written.
     probe = CoarseToFine(space, **settings, rng=0, workers=1)
     normal = {k: getattr(probe, k) for k in SETTINGS if k != "rounds"}
     normal["rounds"] = None if settings["rounds"] is None else int(settings["rounds"])
     settings.update(normal)
+    stored = {k: settings[k] for k in SETTINGS}
+    return _open_record(conn, path, name, space_doc, stored, seed)
+
+
+def _kind(settings: dict[str, Any]) -> str:
+    return str(settings.get("method", "search"))
+
+
+def _open_record(
+    conn: sqlite3.Connection,
+    path: Path,
+    name: str,
+    space_doc: list[dict[str, Any]],
+    settings: dict[str, Any],
+    seed: dict[str, Any] | None,
+) -> _Study:
+    """Return the stored study ``name``, creating it, or checking that it matches.
+
+    ``settings`` are JSON data, every key of which must match a stored study's
+    (``"method"`` names a scheduler; a search has none).
+    """
+    from . import __version__
+
     conn.execute("BEGIN IMMEDIATE")
     try:
         row = conn.execute(
@@ -726,7 +803,7 @@ def _open_study(
                 (
                     name,
                     _text(space_doc),
-                    _text({k: settings[k] for k in SETTINGS}),
+                    _text(settings),
                     _text(seed),
                     __version__,
                     created,
@@ -742,24 +819,30 @@ def _open_study(
         raise
     rec = _Study(path, row)
     where = f"study {name!r} in {_where(path)}"
+    if _kind(rec.settings) != _kind(settings):
+        msg = (
+            f"{where} is a {_kind(rec.settings)} study; it cannot be resumed by "
+            f"{_kind(settings)}. Use another study name."
+        )
+        raise ValueError(msg)
     diff = _space_difference(rec.space_doc, space_doc)
     if diff is not None:
         msg = f"{where} was run on another space: {diff}. Use another study name."
         raise ValueError(msg)
-    for k in SETTINGS:
-        if _text(rec.settings.get(k)) != _text(settings[k]):
+    for k, value in settings.items():
+        if _text(rec.settings.get(k)) != _text(value):
             msg = (
-                f"{where} was run with {k}={rec.settings.get(k)!r}, but this search "
-                f"has {k}={settings[k]!r}. Use the stored setting to resume it, or "
-                "another study name."
+                f"{where} was run with {k}={rec.settings.get(k)!r}, but this "
+                f"{_kind(settings)} has {k}={value!r}. Use the stored setting to "
+                "resume it, or another study name."
             )
             raise ValueError(msg)
     if seed is not None and not _same_seed(rec.seed, seed):
         msg = (
             f"{where} was run with seed {rec.seed['entropy']!r} (spawn key "
-            f"{rec.seed['spawn_key']!r}), but this search has seed {seed['entropy']!r} "
-            f"(spawn key {seed['spawn_key']!r}). Pass the stored seed (or rng=None) to "
-            "resume it, or use another study name."
+            f"{rec.seed['spawn_key']!r}), but this {_kind(settings)} has seed "
+            f"{seed['entropy']!r} (spawn key {seed['spawn_key']!r}). Pass the stored "
+            "seed (or rng=None) to resume it, or use another study name."
         )
         raise ValueError(msg)
     return rec

@@ -1,0 +1,447 @@
+"""Stored schedules: the calls of ``train`` in a study file, and resuming from them.
+
+A scheduler given ``storage=`` runs with a :class:`StoredCaller`. Every call of
+``train`` gets an id: its position in the schedule's deterministic order of calls (a
+rung, or a PBT interval, takes consecutive ids in run order; ASHA numbers its calls in
+the order their results were reported). A completed call is committed at once, as one
+row of ``hz_call`` (run, budget, unit coordinates of the configuration it trained,
+loss or error, and the state when a codec is given).
+
+Started again with the same study, the scheduler is re-created from the stored
+settings and seed and makes the same decisions: each call it wants that the file holds
+is answered from the file (after checking that run, budget and configuration are the
+same, bit for bit); the others run. ASHA also stores, for each reported call, its start
+number (``seq``) and how many calls had been started when it was reported
+(``before``): replaying these reproduces the interleaving of starts and results of the
+first run, so its rungs and the calls in flight at the crash are known exactly.
+
+States are stored only with a codec (``"json"``, or the user's ``encode``/``decode``
+pair): a file holds data, never pickles. Only the states that may still be needed are
+kept: a run's older states are cleared once a newer one is committed, and a stopped
+run's are cleared when it is stopped. A call a resumed schedule must run, whose run's
+state was not stored, is made with ``state=None``: ``train`` retrains from scratch up
+to the budget.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .schedule import (
+    _METHODS,
+    ScheduleResult,
+    TrainFn,
+    _Asha,
+    _asha_loop,
+    _Caller,
+    _Run,
+    _run_calls,
+    _Stop,
+)
+from .space import Space
+from .storage import (
+    _connect,
+    _open_record,
+    _rng_of,
+    _seed_record,
+    _Study,
+    _translated,
+    _where,
+    space_to_json,
+)
+
+_Codec = tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
+
+_INSERT = (
+    "INSERT INTO hz_call (study, id, run, budget, unit, value, error, state, seq, "
+    "before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class _Stored:
+    """A state the study file holds (``blob``), or held once (``blob`` None: lost)."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes | None) -> None:
+        self.blob = blob
+
+    def __deepcopy__(self, memo: Any) -> _Stored:
+        return self  # immutable: PBT's copy of a donor's state may share it
+
+
+def _json_encode(state: Any) -> bytes:
+    return json.dumps(state, allow_nan=False).encode()
+
+
+def _json_decode(blob: bytes) -> Any:
+    return json.loads(blob)
+
+
+def _as_codec(state_codec: Any) -> _Codec | None:
+    if state_codec is None:
+        return None
+    if isinstance(state_codec, str):
+        if state_codec != "json":
+            msg = (
+                "`state_codec` must be 'json' or a pair (encode, decode), but got "
+                f"{state_codec!r}."
+            )
+            raise ValueError(msg)
+        return _json_encode, _json_decode
+    if (
+        isinstance(state_codec, tuple)
+        and len(state_codec) == 2
+        and all(callable(f) for f in state_codec)
+    ):
+        return state_codec[0], state_codec[1]
+    msg = (
+        "`state_codec` must be 'json' or a pair of functions (encode(state) -> bytes, "
+        f"decode(bytes) -> state), but got {state_codec!r}."
+    )
+    raise TypeError(msg)
+
+
+class _Row:
+    __slots__ = ("before", "blob", "budget", "error", "run", "seq", "unit", "value")
+
+    def __init__(self, r: tuple[Any, ...]) -> None:
+        self.run, self.budget, self.unit = int(r[0]), float(r[1]), bytes(r[2])
+        self.value = None if r[3] is None else float(r[3])
+        self.error = None if r[4] is None else str(r[4])
+        self.blob = None if r[5] is None else bytes(r[5])
+        self.seq, self.before = int(r[6]), int(r[7])
+
+
+def _load_rows(conn: sqlite3.Connection, study: _Study) -> dict[int, _Row]:
+    tables = {
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    }
+    if "hz_call" not in tables:
+        return {}
+    rows = conn.execute(
+        "SELECT id, run, budget, unit, value, error, state, seq, before FROM hz_call "
+        "WHERE study=? ORDER BY id",
+        (study.id,),
+    ).fetchall()
+    return {int(r[0]): _Row(r[1:]) for r in rows}
+
+
+class StoredCaller(_Caller):
+    """A :class:`~hyperzoom.schedule._Caller` that answers and stores calls in a file.
+
+    With ``dry`` (``load_study``) nothing runs and nothing is written: the replay stops
+    at the first call the file does not hold.
+    """
+
+    def __init__(
+        self,
+        train: TrainFn,
+        executor: Executor | None,
+        conn: sqlite3.Connection,
+        study: _Study,
+        codec: _Codec | None,
+        *,
+        dry: bool,
+    ) -> None:
+        super().__init__(train, executor)
+        self.conn, self.study, self.codec, self.dry = conn, study, codec, dry
+        with _translated(study.path):
+            self.rows = _load_rows(conn, study)
+        self.next = 0  # id of the next call
+        self.stored = len(self.rows)
+        self.new = 0  # calls this process ran and stored
+
+    # -- states ------------------------------------------------------------------------
+    def live_state(self, state: Any) -> Any:
+        if not isinstance(state, _Stored):
+            return state
+        if state.blob is None or self.codec is None:
+            return None  # not stored: train retrains from scratch
+        try:
+            return self.codec[1](state.blob)
+        except Exception as exc:
+            msg = (
+                f"`state_codec` could not decode a state stored in study "
+                f"{self.study.name!r} in {_where(self.study.path)}: {exc!r}"
+            )
+            raise ValueError(msg) from exc
+
+    def final_state(self, state: Any) -> Any:
+        return self.live_state(state) if not self.dry else None
+
+    # -- answering from the file ---------------------------------------------------------
+    def _answer(
+        self, cid: int, row: _Row, run: _Run, budget: Any
+    ) -> tuple[float, Any, str | None]:
+        unit = np.ascontiguousarray(run.unit, dtype=np.float64).tobytes()
+        if row.run != run.id or row.budget != float(budget) or row.unit != unit:
+            stored = np.frombuffer(row.unit, dtype=np.float64).tolist()
+            from . import __version__
+
+            msg = (
+                f"study {self.study.name!r} in {_where(self.study.path)} does not match "
+                f"this schedule: call {cid} was stored as run {row.run} to budget "
+                f"{row.budget!r} at unit coordinates {stored!r}, but the schedule now "
+                f"makes it as run {run.id} to budget {budget!r} at "
+                f"{run.unit.tolist()!r}. Space, settings and seed are the same, so the "
+                f"file was edited or the schedule changed between hyperzoom "
+                f"{self.study.version} (which wrote it) and {__version__}."
+            )
+            raise ValueError(msg)
+        if row.error is not None or row.value is None:
+            return math.nan, None, row.error or "failed"
+        return row.value, _Stored(row.blob), None
+
+    # -- storing -------------------------------------------------------------------------
+    def _write(
+        self,
+        cid: int,
+        run: _Run,
+        budget: Any,
+        result: tuple[float, Any, str | None],
+        seq: int,
+        before: int,
+        *,
+        supersede: bool,
+    ) -> None:
+        loss, state, err = result
+        blob: bytes | None = None
+        failure: Exception | None = None
+        if self.codec is not None and err is None:
+            try:
+                out = self.codec[0](state)
+                if not isinstance(out, (bytes, bytearray, memoryview)):
+                    msg = f"encode returned {type(out).__name__}, not bytes"
+                    raise TypeError(msg)
+                blob = bytes(out)
+            except Exception as exc:  # noqa: BLE001 - reported after the row is safe
+                failure = exc
+        unit = np.ascontiguousarray(run.unit, dtype=np.float64).tobytes()
+        row = (
+            self.study.id,
+            cid,
+            run.id,
+            float(budget),
+            unit,
+            loss if err is None and math.isfinite(loss) else None,
+            err,
+            blob,
+            seq,
+            before,
+        )
+        conn = self.conn
+        with _translated(self.study.path):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_INSERT, row)
+                if supersede and blob is not None:
+                    conn.execute(
+                        "UPDATE hz_call SET state=NULL WHERE study=? AND run=? AND id<? "
+                        "AND state IS NOT NULL",
+                        (self.study.id, run.id, cid),
+                    )
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK")
+                msg = (
+                    f"study {self.study.name!r} in {_where(self.study.path)} received "
+                    "calls from another process while this one ran; run each study "
+                    "from one process at a time."
+                )
+                raise RuntimeError(msg) from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        self.new += 1
+        if failure is not None:
+            msg = (
+                f"`state_codec` could not encode the state of run {run.id} at budget "
+                f"{budget!r} (the call's loss is stored, its state is not): {failure!r}"
+            )
+            raise TypeError(msg) from failure
+
+    def _clear(self, sql: str, params: Sequence[tuple[Any, ...]]) -> None:
+        if self.dry or self.codec is None or not params:
+            return
+        with _translated(self.study.path):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.executemany(sql, params)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    # -- the driver's interface ------------------------------------------------------------
+    def batch(
+        self, runs: Sequence[_Run], budget: Any, rung: int | None = None
+    ) -> list[tuple[float, Any, str | None]]:
+        first = self.next
+        self.next += len(runs)
+        out: list[Any] = [None] * len(runs)
+        todo: list[int] = []
+        for i, r in enumerate(runs):
+            row = self.rows.get(first + i)
+            if row is None:
+                todo.append(i)
+            else:
+                out[i] = self._answer(first + i, row, r, budget)
+        if not todo:
+            return out
+        if self.dry:  # record what is stored, then stop
+            for i, r in enumerate(runs):
+                if out[i] is not None:
+                    self.budget_used += r.record(budget, *out[i])
+                    self.n_calls += 1
+                    if rung is not None:
+                        r.rung = rung
+            raise _Stop
+        calls = [(runs[i].config, budget, self.live_state(runs[i].state)) for i in todo]
+
+        def done(k: int, result: tuple[float, Any, str | None]) -> None:
+            i = todo[k]
+            out[i] = result
+            self._write(
+                first + i, runs[i], budget, result, first + i, 0, supersede=False
+            )
+
+        _run_calls(self.train, calls, self.executor, on_done=done)
+        # Every run of the batch has a newer state now: clear the older ones.
+        self._clear(
+            "UPDATE hz_call SET state=NULL WHERE study=? AND run=? AND id<? "
+            "AND state IS NOT NULL",
+            [(self.study.id, r.id, first) for r in runs],
+        )
+        return out
+
+    def drop(self, runs: Sequence[_Run]) -> None:
+        super().drop(runs)
+        self._clear(
+            "UPDATE hz_call SET state=NULL WHERE study=? AND run=? AND state IS NOT NULL",
+            [(self.study.id, r.id) for r in runs],
+        )
+
+    def asha(self, drive: _Asha, workers: int, deadline: float) -> None:
+        started: list[tuple[_Run, int]] = []  # by start number
+        reported: set[int] = set()
+        cid = 0
+        while cid in self.rows:
+            row = self.rows[cid]
+            while len(started) < row.before:
+                job = drive.next_job(math.inf)
+                if job is None:
+                    break
+                started.append(job)
+            if not 0 <= row.seq < len(started) or row.seq in reported:
+                msg = (
+                    f"study {self.study.name!r} in {_where(self.study.path)} holds ASHA "
+                    f"call {cid} (start {row.seq}, after {row.before} starts) that this "
+                    "schedule never starts: the file is damaged."
+                )
+                raise ValueError(msg)
+            run, rung = started[row.seq]
+            drive.finish(
+                self, run, rung, self._answer(cid, row, run, drive.budgets[rung])
+            )
+            reported.add(row.seq)
+            cid += 1
+        self.next = cid
+        if self.dry:
+            return
+        pending = [(s, *started[s]) for s in range(len(started)) if s not in reported]
+        _asha_loop(self, drive, workers, deadline, pending, len(started))
+
+    def asha_done(
+        self,
+        seq: int,
+        before: int,
+        run: _Run,
+        rung: int,
+        result: tuple[float, Any, str | None],
+    ) -> None:
+        cid = self.next
+        self.next += 1
+        self._write(cid, run, run.budget, result, seq, before, supersede=True)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_caller(
+    method: str,
+    train: TrainFn,
+    space: Space,
+    executor: Executor | None,
+    settings: dict[str, Any],
+    rng: Any,
+    storage: Any,
+    study: Any,
+    state_codec: Any,
+) -> tuple[StoredCaller, np.random.SeedSequence]:
+    """Open (or create) the study of a scheduler; return its caller and seed."""
+    codec = _as_codec(state_codec)
+    if study is None:
+        study = "default"
+    if not isinstance(study, str) or not study:
+        msg = f"`study` must be a non-empty string, but got {study!r}."
+        raise TypeError(msg)
+    if not isinstance(storage, (str, os.PathLike)):
+        msg = f"`storage` must be a file path, but got {storage!r}."
+        raise TypeError(msg)
+    path = Path(storage)
+    seed = _seed_record(rng)
+    space_doc = space_to_json(space)
+    conn = _connect(path, create=True)
+    try:
+        with _translated(path):
+            rec = _open_record(
+                conn, path, study, space_doc, {"method": method, **settings}, seed
+            )
+        caller = StoredCaller(train, executor, conn, rec, codec, dry=False)
+    except BaseException:
+        conn.close()
+        raise
+    return caller, _rng_of(rec.seed)
+
+
+def _never(config: Any, budget: Any, state: Any) -> Any:  # pragma: no cover
+    msg = "a study is only replayed here; train is never called"
+    raise AssertionError(msg)
+
+
+def replay_caller(conn: sqlite3.Connection, study: _Study) -> StoredCaller:
+    """Return a dry caller holding ``study``'s calls (read in the caller's snapshot)."""
+    return StoredCaller(_never, None, conn, study, None, dry=True)
+
+
+def replay(caller: StoredCaller, study: _Study, space: Space) -> ScheduleResult:
+    """Return the :class:`ScheduleResult` of a stored schedule, running nothing."""
+    method = str(study.settings["method"])
+    if method not in _METHODS:
+        msg = (
+            f"study {study.name!r} in {_where(study.path)} was written by a scheduler "
+            f"this hyperzoom does not know ({method!r}; written by hyperzoom "
+            f"{study.version})."
+        )
+        raise ValueError(msg)
+    plan_of, drive = _METHODS[method]
+    settings = {k: v for k, v in study.settings.items() if k != "method"}
+    try:
+        _, plan = plan_of(**settings)
+    except (TypeError, ValueError) as exc:
+        msg = (
+            f"study {study.name!r} in {_where(study.path)} has damaged settings: {exc}"
+        )
+        raise ValueError(msg) from exc
+    gen = np.random.default_rng(_rng_of(study.seed))
+    return drive(caller, space, gen, **plan)
