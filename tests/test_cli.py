@@ -205,3 +205,73 @@ def test_sample_prints_the_table():
     assert out.returncode == 0, out.stderr
     assert "momentum" in out.stdout
     assert "inv_log" in out.stdout
+
+
+# -- stored schedules ----------------------------------------------------------------
+def _schedule_train(c, budget, state):
+    if c["lr"] > 0.6:
+        msg = "diverged"
+        raise RuntimeError(msg)
+    return abs(c["lr"] - 0.01) + 1.0 / budget, budget
+
+
+@pytest.fixture(scope="module")
+def schedules(tmp_path_factory):
+    """A file holding a Hyperband study and a PBT study."""
+    db = tmp_path_factory.mktemp("cli-schedules") / "runs.db"
+    space = hz.Space(lr=hz.LogUniform(1e-4, 1.0), act=hz.Choice(["relu", "tanh"]))
+    hb = hz.hyperband(
+        _schedule_train, space, max_budget=27, rng=3, storage=db, study="hb"
+    )
+    pbt = hz.pbt(
+        _schedule_train,
+        space,
+        population=6,
+        interval=3,
+        total_budget=9,
+        rng=3,
+        storage=db,
+        study="pbt",
+    )
+    return db, hb, pbt
+
+
+def test_show_prints_a_schedule_by_runs(schedules):
+    db, hb, _ = schedules
+    out = cli("show", db, "--study", "hb", "--top", "4")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("study 'hb' in ")
+    assert "hyperband (eta=3, max_budget=27, min_budget=1)" in lines[0]
+    assert f"{len(hb.trials)} runs, {hb.n_calls} calls of train stored" in lines[0]
+    assert (
+        f"best loss {hb.best_value:.6g} (run {hb.best_id}, trained to 27)" in out.stdout
+    )
+    header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("rank"))
+    rows = [line.split() for line in lines[header + 2 :]]
+    assert len(rows) == 4
+    assert rows[0][1] == str(hb.best_id)
+    assert [r[2] for r in rows] == ["27"] * 4  # trained furthest first
+    losses = [float(r[3]) for r in rows]
+    assert losses == sorted(losses)
+
+
+def test_report_of_a_schedule(schedules, tmp_path):
+    db, _, pbt = schedules
+    out = cli("report", db, "--study", "pbt", "-o", tmp_path / "p.html")
+    assert out.returncode == 0, out.stderr
+    assert "report of study 'pbt' (6 runs)" in out.stdout
+    text = (tmp_path / "p.html").read_text()
+    assert text.count("data:image/png;base64,") == 2  # curves, loss per parameter
+    assert "Learning curves" in text
+    assert '<div class="card">exploits<b>' in text
+    assert f"{pbt.best_value:.4g}" in text
+
+
+def test_run_refuses_a_schedule_study(schedules, tmp_path):
+    db, _, _ = schedules
+    search = tmp_path / "tune.py"
+    search.write_text(SEARCH_FILE)
+    out = cli("run", search, "--storage", db, "--study", "hb")
+    assert out.returncode == 2
+    assert "is a hyperband study; `hyperzoom run` runs searches" in out.stderr

@@ -107,3 +107,19 @@ def test_retest_every_spaces_the_retests(seed: int) -> None:
     assert len(r.trials) == 400
     with pytest.raises(ValueError, match="`retest_every` must be >= 1"):
         hz.search(today, SPACE, budget=100, retest=1, retest_every=0)
+
+
+def test_a_schedule_study_is_not_retested_as_a_search(tmp_path) -> None:
+    db = tmp_path / "s.db"
+    space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+    hz.asha(
+        lambda c, b, s: (abs(c["lr"] - 0.01) + 1 / b, b),
+        space,
+        min_budget=1,
+        max_budget=9,
+        n_trials=9,
+        rng=1,
+        storage=db,
+    )
+    with pytest.raises(TypeError, match=r"the study in .* is an asha study"):
+        hz.retest(db, lambda c: c["lr"])

@@ -148,7 +148,7 @@ def _table(result: SearchResult, top: int) -> list[str]:
 
 def _load(
     parser: argparse.ArgumentParser, path: str, name: str | None
-) -> tuple[SearchResult, dict[str, Any]]:
+) -> tuple[Any, dict[str, Any]]:
     """Load a stored study and its record; a bad file or name is a usage error."""
     try:
         return _storage.load_study(path, name), _storage.study_info(path, name)
@@ -161,6 +161,8 @@ def _show(
 ) -> int:
     result, info = _load(parser, path, name)
     s = info["settings"]
+    if "method" in s:
+        return _show_schedule(result, info, path, top)
     sense = "minimise" if s["minimize"] else "maximise"
     n = len(result.trials)
     print(
@@ -179,6 +181,48 @@ def _show(
     print()
     for line in _table(result, top):
         print(line)
+    return 0
+
+
+def _show_schedule(result: Any, info: dict[str, Any], path: str, top: int) -> int:
+    """Print a stored schedule: its settings, best run and the top runs."""
+    s = dict(info["settings"])
+    method = s.pop("method")
+    args = ", ".join(f"{k}={v!r}" for k, v in s.items() if v is not None)
+    t = result.trials
+    print(
+        f"study {info['name']!r} in {path}: {method} ({args}); {len(t)} runs, "
+        f"{result.n_calls} calls of train stored ({t.n_failed} runs failed)"
+    )
+    print(
+        f"seed {info['seed']['entropy']}, written by hyperzoom {info['version']} "
+        f"on {info['created']}"
+    )
+    if result.best is None:
+        print("no successful run yet")
+        return 0
+    best = ", ".join(f"{k}={_fmt(v)}" for k, v in result.best.items())
+    budget = t.budget[t.id == result.best_id][0]
+    print(
+        f"best loss {result.best_value:.6g} (run {result.best_id}, trained to "
+        f"{budget:.6g}): {best}"
+    )
+    print()
+    ok = np.isfinite(t.value)
+    order = np.lexsort((np.where(ok, t.value, np.inf), -t.budget))[: int(ok.sum())]
+    names = list(result.space.names)
+    configs = t.configs
+    cells = [
+        [str(i + 1), str(t.id[r]), f"{t.budget[r]:.6g}", f"{t.value[r]:.6g}"]
+        + [_fmt(configs[int(r)][k]) for k in names]
+        for i, r in enumerate(order[:top])
+    ]
+    header = ["rank", "run", "budget", "loss", *names]
+    widths = [max([len(h)] + [len(c[j]) for c in cells]) for j, h in enumerate(header)]
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
     return 0
 
 
@@ -235,6 +279,12 @@ def _run(
         except ValueError as exc:
             parser.error(str(exc))
         if study in names:
+            info = _storage.study_info(path, study)
+            if "method" in info["settings"]:
+                parser.error(
+                    f"study {study!r} in {path!r} is a {info['settings']['method']} "
+                    "study; `hyperzoom run` runs searches: choose another --study"
+                )
             n = len(_storage.load_study(path, study).trials)
             print(f"resuming study {study!r} in {path}: {n} trials stored")
     start = time.perf_counter()
@@ -308,8 +358,9 @@ def _report(
         parser.error(str(exc))
     except OSError as exc:
         parser.error(f"cannot write {output!r}: {exc}")
+    what = "runs" if "method" in info["settings"] else "trials"
     print(
-        f"report of study {info['name']!r} ({len(result.trials)} trials) written to {out}"
+        f"report of study {info['name']!r} ({len(result.trials)} {what}) written to {out}"
     )
     return 0
 
@@ -441,7 +492,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--storage", metavar="STUDY.db", help="study file (default: FILE.db)"
     )
     run.add_argument("--study", metavar="NAME", help="study name (default: FILE)")
-    show = sub.add_parser("show", help="print a stored study's best trials")
+    show = sub.add_parser(
+        "show", help="print a stored study's best trials (or a schedule's best runs)"
+    )
     show.add_argument("storage", metavar="STUDY.db", help="study file")
     show.add_argument(
         "--study", metavar="NAME", help="study (needed when the file holds several)"

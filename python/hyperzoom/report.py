@@ -54,7 +54,12 @@ def _fmt(v: Any) -> str:
 
 
 def render_report(result: Any, *, title: str = "hyperzoom study") -> str:
-    """Return the HTML text of the report of a :class:`~hyperzoom.SearchResult`.
+    """Return the HTML text of the report of a search or schedule result.
+
+    A :class:`~hyperzoom.SearchResult` gets the loss against each parameter with the
+    coarse-to-fine regions, the best-so-far history, importance and the top trials; a
+    :class:`~hyperzoom.ScheduleResult` its learning curves, the last loss of each run
+    against each parameter and the top runs.
 
     Examples
     --------
@@ -72,7 +77,10 @@ def render_report(result: Any, *, title: str = "hyperzoom study") -> str:
     plt = require("matplotlib.pyplot", "the report")
     from .importance import importance
     from .plot import plot_history, plot_search
+    from .schedule import ScheduleResult
 
+    if isinstance(result, ScheduleResult):
+        return _page(title, _schedule_parts(result))
     t = result.trials
     space = result.space
     parts: list[str] = []
@@ -92,16 +100,7 @@ def render_report(result: Any, *, title: str = "hyperzoom study") -> str:
         + "".join(f'<div class="card">{k}<b>{v}</b></div>' for k, v in cards)
         + "</div>"
     )
-    if result.best is not None:
-        parts.append("<h2>Best configuration</h2><table><tr>")
-        parts.append(
-            "".join(f'<th class="l">{html.escape(k)}</th>' for k in result.best)
-        )
-        parts.append("</tr><tr>")
-        parts.append(
-            "".join(f'<td class="l">{_fmt(v)}</td>' for v in result.best.values())
-        )
-        parts.append("</tr></table>")
+    parts += _best_table(result.best)
 
     parts.append("<h2>Loss against each parameter, on its own scale</h2>")
     parts.append(
@@ -178,20 +177,138 @@ def render_report(result: Any, *, title: str = "hyperzoom study") -> str:
         )
     parts.append("</table>")
 
-    if failed:
-        errors = t.error[t.failed]
-        shown = list(dict.fromkeys(str(e) for e in errors))[:5]
-        parts.append(
-            f'<h2>Failures</h2><p class="fail">{failed} trials failed. First errors:</p><ul>'
-        )
-        parts.extend(f"<li><code>{html.escape(e)}</code></li>" for e in shown)
-        parts.append("</ul>")
+    parts += _failures(failed, t.error[t.failed], "trials")
 
+    return _page(title, parts)
+
+
+def _page(title: str, parts: list[str]) -> str:
     body = "\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n"
     )
+
+
+def _best_table(best: dict[str, Any] | None) -> list[str]:
+    if best is None:
+        return []
+    return [
+        "<h2>Best configuration</h2><table><tr>",
+        "".join(f'<th class="l">{html.escape(k)}</th>' for k in best),
+        "</tr><tr>",
+        "".join(f'<td class="l">{_fmt(v)}</td>' for v in best.values()),
+        "</tr></table>",
+    ]
+
+
+def _failures(n: int, errors: Any, what: str) -> list[str]:
+    if not n:
+        return []
+    shown = list(dict.fromkeys(str(e) for e in errors))[:5]
+    return [
+        f'<h2>Failures</h2><p class="fail">{n} {what} failed. First errors:</p><ul>',
+        *(f"<li><code>{html.escape(e)}</code></li>" for e in shown),
+        "</ul>",
+    ]
+
+
+def _schedule_parts(result: Any) -> list[str]:
+    """Return the sections of a schedule's report: curves, last losses, top runs."""
+    plt = require("matplotlib.pyplot", "the report")
+    from .plot import plot_curves, set_scale
+
+    t = result.trials
+    space = result.space
+    top_budget = float(t.budget.max()) if len(t) else math.nan
+    parts = [
+        f"<h1>{html.escape(result.method.replace('_', ' ').title())} study</h1>",
+        (
+            f'<p class="sub">{len(t)} runs, {result.n_calls} calls of train, '
+            f"{result.budget_used:.6g} budget units trained; {t.n_failed} runs "
+            "failed.</p>"
+        ),
+    ]
+    cards = [
+        ("best loss", _fmt(result.best_value)),
+        ("runs", str(len(t))),
+        ("top budget", _fmt(top_budget)),
+        ("budget used", f"{result.budget_used:.6g}"),
+    ]
+    if result.method == "pbt":
+        cards.append(("exploits", str(len(result.lineage))))
+    parts.append(
+        '<div class="cards">'
+        + "".join(f'<div class="card">{k}<b>{v}</b></div>' for k, v in cards)
+        + "</div>"
+    )
+    parts += _best_table(result.best)
+
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    plot_curves(result, ax=ax)
+    parts.append("<h2>Learning curves</h2>")
+    parts.append(
+        "<p>Every run's loss against the budget it was trained to (red: the best). "
+        "Runs that stop early were not promoted.</p>"
+    )
+    parts.append(f'<img alt="learning curves" src="data:image/png;base64,{_png(fig)}">')
+
+    ok = np.isfinite(t.value)
+    if ok.any():
+        cols = min(space.d, 3)
+        rows = -(-space.d // cols)
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False
+        )
+        configs = t.configs
+        for k, name in enumerate(space.names):
+            ax = axes[k // cols][k % cols]
+            x = np.asarray(configs.columns[name])[ok]
+            dist = space[name]
+            if hasattr(dist, "options"):
+                index = {o: i for i, o in enumerate(dist.options)}
+                x = np.array([index[v] for v in x], dtype=float)
+                ax.set_xticks(range(len(dist.options)))
+                ax.set_xticklabels([str(o) for o in dist.options])
+            else:
+                set_scale(ax, dist)
+            sc = ax.scatter(
+                x, t.value[ok], c=np.log(t.budget[ok]), s=10, cmap="viridis"
+            )
+            ax.set_xlabel(name)
+            ax.set_ylabel("last loss")
+        for k in range(space.d, rows * cols):
+            axes[k // cols][k % cols].set_visible(False)
+        fig.colorbar(sc, ax=axes, label="log budget reached")
+        parts.append("<h2>Last loss against each parameter, on its own scale</h2>")
+        parts.append(
+            "<p>Each run's loss at the last budget it reached; brighter runs were "
+            "trained further.</p>"
+        )
+        parts.append(
+            f'<img alt="loss against each parameter" src="data:image/png;base64,{_png(fig)}">'
+        )
+
+    order = np.lexsort((np.where(ok, t.value, np.inf), -t.budget))
+    configs = t.configs
+    parts.append(
+        "<h2>Top runs (trained furthest, then lowest loss)</h2><table><tr>"
+        "<th>run</th><th>budget</th><th>loss</th>"
+    )
+    parts.append(
+        "".join(f'<th class="l">{html.escape(n)}</th>' for n in space.names) + "</tr>"
+    )
+    for i in order[: min(10, len(t))]:
+        row = configs[int(i)]
+        parts.append(
+            f"<tr><td>{int(t.id[i])}</td><td>{_fmt(float(t.budget[i]))}</td>"
+            f"<td>{_fmt(float(t.value[i]))}</td>"
+            + "".join(f'<td class="l">{_fmt(row[n])}</td>' for n in space.names)
+            + "</tr>"
+        )
+    parts.append("</table>")
+    parts += _failures(t.n_failed, t.error[t.status == "failed"], "runs")
+    return parts
 
 
 def write_report(

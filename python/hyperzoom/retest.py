@@ -196,10 +196,19 @@ def retest(
             raise ValueError(msg)
         result = study_or_result
     elif isinstance(study_or_result, (str, os.PathLike)):
-        from .storage import load_study
+        from .storage import _article, load_study
 
         path = Path(study_or_result)
         result = load_study(path, study)
+        if not isinstance(result, SearchResult):
+            named = "the study" if study is None else f"study {study!r}"
+            msg = (
+                f"`study_or_result` must be a search study, but {named} in "
+                f"{os.fspath(path)!r} is {_article(result.method)} study: "
+                "re-test its best configuration by training it again with "
+                "`train(result.best, budget, None)`."
+            )
+            raise TypeError(msg)
     else:
         msg = (
             "`study_or_result` must be a SearchResult or a study file path, but got "

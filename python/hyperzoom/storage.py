@@ -770,6 +770,11 @@ def _kind(settings: dict[str, Any]) -> str:
     return str(settings.get("method", "search"))
 
 
+def _article(word: str) -> str:
+    """Return ``word`` with its indefinite article ("an asha", "a search")."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 def _open_record(
     conn: sqlite3.Connection,
     path: Path,
@@ -821,7 +826,7 @@ def _open_record(
     where = f"study {name!r} in {_where(path)}"
     if _kind(rec.settings) != _kind(settings):
         msg = (
-            f"{where} is a {_kind(rec.settings)} study; it cannot be resumed by "
+            f"{where} is {_article(_kind(rec.settings))} study; it cannot be resumed by "
             f"{_kind(settings)}. Use another study name."
         )
         raise ValueError(msg)
