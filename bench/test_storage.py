@@ -71,3 +71,39 @@ def test_scalar_with_storage(benchmark, full, tmp_path_factory) -> None:
     plain = hz.search(scalar_loss, SPACE, budget=budget, rng=SEED)
     np.testing.assert_array_equal(r.trials.value, plain.trials.value)
     benchmark.extra_info["configs"] = budget
+
+
+# -- stored schedules: one commit per call of train ---------------------------------------
+def sched_train(c: dict, budget: int, state: object) -> tuple[float, list]:
+    t0, g = (0, 1.0) if state is None else state
+    g = g * 0.9 ** (budget - t0)
+    return float((np.log10(c["lr"]) + 2.5) ** 2 + g), [budget, g]
+
+
+def _asha(n: int, **kw):
+    return hz.asha(
+        sched_train, SPACE, min_budget=1, max_budget=81, n_trials=n, rng=SEED, **kw
+    )
+
+
+@pytest.mark.benchmark(group="storage-asha")
+def test_asha_without_storage_baseline(benchmark, full) -> None:
+    n = full(2_000, 100)
+    r = benchmark(lambda: _asha(n))
+    assert len(r.trials) == n
+    benchmark.extra_info["calls"] = r.n_calls
+
+
+@pytest.mark.benchmark(group="storage-asha")
+@pytest.mark.parametrize("codec", [None, "json"])
+def test_asha_with_storage(benchmark, full, tmp_path_factory, codec) -> None:
+    n = full(2_000, 100)
+
+    def run():
+        db = tmp_path_factory.mktemp("study") / "s.db"
+        return _asha(n, storage=db, study="s", state_codec=codec)
+
+    r = benchmark(run)
+    plain = _asha(n)
+    np.testing.assert_array_equal(r.trials.value, plain.trials.value)
+    benchmark.extra_info["calls"] = r.n_calls

@@ -67,6 +67,9 @@ _INSERT = (
 )
 
 
+_CLEAR = "UPDATE hz_call SET state=NULL WHERE study=? AND id=?"
+
+
 class _Stored:
     """A state the study file holds (``blob``), or held once (``blob`` None: lost)."""
 
@@ -158,6 +161,12 @@ class StoredCaller(_Caller):
         with _translated(study.path):
             self.rows = _load_rows(conn, study)
         self.next = 0  # id of the next call
+        # run -> ids of its calls whose state the file still holds (cleared by id, the
+        # primary key: no scan of the table per call)
+        self.held: dict[int, list[int]] = {}
+        for cid, row in sorted(self.rows.items()):
+            if row.blob is not None:
+                self.held.setdefault(row.run, []).append(cid)
         self.stored = len(self.rows)
         self.new = 0  # calls this process ran and stored
 
@@ -244,12 +253,9 @@ class StoredCaller(_Caller):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute(_INSERT, row)
-                if supersede and blob is not None:
-                    conn.execute(
-                        "UPDATE hz_call SET state=NULL WHERE study=? AND run=? AND id<? "
-                        "AND state IS NOT NULL",
-                        (self.study.id, run.id, cid),
-                    )
+                older = self.held.get(run.id, []) if supersede and blob else []
+                if older:
+                    conn.executemany(_CLEAR, [(self.study.id, k) for k in older])
                 conn.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
                 conn.execute("ROLLBACK")
@@ -263,6 +269,10 @@ class StoredCaller(_Caller):
                 conn.execute("ROLLBACK")
                 raise
         self.new += 1
+        if blob is not None:
+            if supersede:
+                self.held[run.id] = []
+            self.held.setdefault(run.id, []).append(cid)
         if failure is not None:
             msg = (
                 f"`state_codec` could not encode the state of run {run.id} at budget "
@@ -270,13 +280,22 @@ class StoredCaller(_Caller):
             )
             raise TypeError(msg) from failure
 
-    def _clear(self, sql: str, params: Sequence[tuple[Any, ...]]) -> None:
-        if self.dry or self.codec is None or not params:
+    def _clear(self, runs: Sequence[_Run], before: float) -> None:
+        """Clear the stored states of ``runs`` written by calls before id ``before``."""
+        if self.dry:
+            return
+        ids: list[int] = []
+        for r in runs:
+            held = self.held.get(r.id)
+            if held:
+                ids += [k for k in held if k < before]
+                self.held[r.id] = [k for k in held if k >= before]
+        if not ids:
             return
         with _translated(self.study.path):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                self.conn.executemany(sql, params)
+                self.conn.executemany(_CLEAR, [(self.study.id, k) for k in ids])
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")
@@ -317,19 +336,12 @@ class StoredCaller(_Caller):
 
         _run_calls(self.train, calls, self.executor, on_done=done)
         # Every run of the batch has a newer state now: clear the older ones.
-        self._clear(
-            "UPDATE hz_call SET state=NULL WHERE study=? AND run=? AND id<? "
-            "AND state IS NOT NULL",
-            [(self.study.id, r.id, first) for r in runs],
-        )
+        self._clear(runs, first)
         return out
 
     def drop(self, runs: Sequence[_Run]) -> None:
         super().drop(runs)
-        self._clear(
-            "UPDATE hz_call SET state=NULL WHERE study=? AND run=? AND state IS NOT NULL",
-            [(self.study.id, r.id) for r in runs],
-        )
+        self._clear(runs, math.inf)
 
     def asha(self, drive: _Asha, workers: int, deadline: float) -> None:
         started: list[tuple[_Run, int]] = []  # by start number
