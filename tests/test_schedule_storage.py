@@ -6,6 +6,7 @@ import io
 import json
 import os
 import random
+import re
 import runpy
 import signal
 import sqlite3
@@ -474,3 +475,36 @@ def test_killed_schedules_resume_to_the_uninterrupted_result(tmp_path, method):
         ).fetchone()
     assert rows == (total, total)  # nothing lost, nothing duplicated
     assert os.path.getsize(db) > 0
+
+
+def test_concurrent_reader_while_a_schedule_writes(db):
+    import threading
+
+    def slow(c, budget, state):
+        time.sleep(0.002)
+        return Train()(c, budget, state)
+
+    errors: list[BaseException] = []
+    counts: list[int] = []
+    writer = threading.Thread(
+        target=lambda: run("hyperband", slow, storage=db, state_codec="json")
+    )
+    writer.start()
+    try:
+        while writer.is_alive():
+            if db.exists():
+                try:
+                    counts.append(hz.load_study(db).n_calls)
+                except ValueError as exc:  # the file or the study is being created
+                    if not re.search(
+                        "holds no studies|empty SQLite database", str(exc)
+                    ):
+                        errors.append(exc)
+            time.sleep(0.005)
+    finally:
+        writer.join()
+    assert not errors
+    assert counts == sorted(counts)
+    total = run("hyperband", Train()).n_calls
+    assert any(0 < c < total for c in counts)  # read while the run was half way
+    assert hz.load_study(db).n_calls == total

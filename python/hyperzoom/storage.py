@@ -354,14 +354,20 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
     try:
         with _translated(path):
-            app = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type='table'"
-                )
-            }
+            # One read transaction: a file being initialised by another process is
+            # seen either empty or complete, never with tables but no application_id.
+            conn.execute("BEGIN")
+            try:
+                app = conn.execute("PRAGMA application_id").fetchone()[0]
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                tables = {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type='table'"
+                    )
+                }
+            finally:
+                conn.execute("COMMIT")
             if app == 0 and not tables:
                 if not create:
                     msg = (
