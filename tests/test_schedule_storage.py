@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import random
 import re
@@ -508,3 +509,161 @@ def test_concurrent_reader_while_a_schedule_writes(db):
     total = run("hyperband", Train()).n_calls
     assert any(0 < c < total for c in counts)  # read while the run was half way
     assert hz.load_study(db).n_calls == total
+
+
+# -- what review found ------------------------------------------------------------------
+def test_pbt_keeps_the_states_failed_members_go_on_from(db):
+    """Members whose interval failed keep their previous state; so must the file."""
+    space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+
+    def make(crash_at=None):
+        seen = []
+
+        def train(c, budget, state):
+            if len(seen) == crash_at:
+                raise Crash
+            seen.append((budget, state))
+            if budget == 2 and c["lr"] > 0.00015:  # most of the population fails once
+                msg = "transient"
+                raise RuntimeError(msg)
+            epochs = 0 if state is None else state["epochs"]
+            return c["lr"] * (1 + epochs), {"epochs": epochs + 1}
+
+        return train, seen
+
+    kw = {"population": 4, "interval": 1, "total_budget": 4, "rng": 0}
+    train, plain_seen = make()
+    plain = hz.pbt(train, space, **kw)
+    for crash_at in range(1, 16):
+        path = db.with_name(f"p{crash_at}.db")
+        with pytest.raises(Crash):
+            hz.pbt(make(crash_at)[0], space, storage=path, state_codec="json", **kw)
+        train, seen = make()
+        resumed = hz.pbt(train, space, storage=path, state_codec="json", **kw)
+        assert seen == plain_seen[crash_at:], crash_at
+        assert_same(plain, resumed)
+
+
+WORKER_DIES = textwrap.dedent(
+    """
+    import os, sys
+    import hyperzoom as hz
+
+    space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+
+    def train(c, budget, state):
+        if budget == 3 and os.environ.get("HZ_KILL_WORKER") and c["lr"] > 0.01:
+            os._exit(1)  # the worker process dies: the pool is broken
+        return abs(c["lr"] - 0.01) + 1.0 / budget, budget
+
+    def objective(lr):
+        if os.environ.get("HZ_KILL_WORKER") and lr > 0.5:
+            os._exit(1)
+        return abs(lr - 0.01)
+    """
+)
+
+
+@pytest.fixture
+def dying(tmp_path, monkeypatch):
+    (tmp_path / "dying_worker.py").write_text(WORKER_DIES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    import importlib
+
+    return importlib.import_module("dying_worker")
+
+
+def test_a_broken_pool_stores_nothing_of_what_it_did_not_run(db, dying, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    kw = {"n": 27, "min_budget": 1, "max_budget": 9, "rng": SEED}
+    plain = hz.successive_halving(dying.train, dying.space, **kw)
+    monkeypatch.setenv("HZ_KILL_WORKER", "1")
+    with (
+        ProcessPoolExecutor(2) as pool,
+        pytest.raises(
+            hz.executors.ExecutorError, match="could not run a call of train"
+        ),
+    ):
+        hz.successive_halving(dying.train, dying.space, executor=pool, storage=db, **kw)
+    stored = stored_calls(db)
+    assert len(stored) >= 27  # the first rung completed
+    assert all(row[4] is None for row in stored)  # no executor failure stored as a loss
+    monkeypatch.delenv("HZ_KILL_WORKER")
+    with ProcessPoolExecutor(2) as pool:
+        resumed = hz.successive_halving(
+            dying.train, dying.space, executor=pool, storage=db, **kw
+        )
+    assert_same(plain, resumed)
+
+
+def test_a_broken_pool_in_a_stored_search_resumes(db, dying, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    kw = {"budget": 60, "rng": SEED, "strategy": "random"}
+    plain = hz.search(dying.objective, dying.space, **kw)
+    monkeypatch.setenv("HZ_KILL_WORKER", "1")
+    with (
+        ProcessPoolExecutor(2) as pool,
+        pytest.raises(hz.executors.ExecutorError, match="they are not stored"),
+    ):
+        hz.search(dying.objective, dying.space, executor=pool, storage=db, **kw)
+    with sqlite3.connect(db) as conn:
+        errors = conn.execute("SELECT count(*) FROM hz_trial WHERE error IS NOT NULL")
+        assert errors.fetchone()[0] == 0
+    monkeypatch.delenv("HZ_KILL_WORKER")
+    with ProcessPoolExecutor(2) as pool:
+        resumed = hz.search(
+            dying.objective, dying.space, executor=pool, storage=db, **kw
+        )
+    assert resumed.best == plain.best
+    np.testing.assert_array_equal(resumed.trials.value, plain.trials.value)
+
+
+def test_a_train_that_cannot_be_pickled_is_not_stored_as_failures(db):
+    from concurrent.futures import ProcessPoolExecutor
+
+    def local_train(c, budget, state):  # a local function: no process can import it
+        return c["lr"], budget
+
+    with ProcessPoolExecutor(1) as pool, pytest.raises(hz.executors.ExecutorError):
+        hz.hyperband(local_train, SPACE, max_budget=9, rng=1, executor=pool, storage=db)
+    assert stored_calls(db) == []
+    r = hz.hyperband(local_train, SPACE, max_budget=9, rng=1, storage=db)
+    assert r.trials.n_failed == 0
+
+
+def test_json_states_keep_inf_and_nan(db):
+    def train(c, budget, state):
+        best = math.inf if state is None else state["best"]
+        loss = c["lr"] + 1.0 / budget
+        return loss, {"best": min(best, loss), "nan": math.nan}
+
+    first = run("asha", train, storage=db, state_codec="json")
+    again = run("asha", train, storage=db, state_codec="json")
+    assert again.best_state["best"] == first.best_state["best"]
+    assert math.isnan(again.best_state["nan"])
+
+
+def test_all_brackets_is_the_default_schedule(db):
+    hz.hyperband(Train(), SPACE, max_budget=9, rng=1, storage=db)
+    t = Train()
+    hz.hyperband(t, SPACE, max_budget=9, brackets=[0, 1, 2], rng=1, storage=db)
+    assert t.calls == []  # the same schedule, found complete
+    with pytest.raises(ValueError, match="was run with brackets=None"):
+        hz.hyperband(
+            Train(), SPACE, max_budget=9, brackets=[2, 1, 0], rng=1, storage=db
+        )
+
+
+def test_load_study_reads_no_state(db):
+    run("hyperband", Train(), storage=db, state_codec="json")
+    with sqlite3.connect(db) as conn:  # states a reader must not need (or decode)
+        conn.execute("UPDATE hz_call SET state = X'00ff' WHERE state IS NOT NULL")
+    loaded = hz.load_study(db)
+    assert loaded.best_state is None
+    assert loaded.n_calls == run("hyperband", Train()).n_calls
+    with pytest.raises(ValueError, match="could not decode the state stored by call"):
+        # a resume decodes the states it needs (here only the best run's) and says so
+        run("hyperband", Train(), storage=db, state_codec="json")

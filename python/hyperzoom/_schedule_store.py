@@ -25,6 +25,7 @@ to the budget.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -36,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from .evaluate import _error_text
+from .executors import ExecutorError, is_executor_failure
 from .schedule import (
     _METHODS,
     ScheduleResult,
@@ -46,6 +49,7 @@ from .schedule import (
     _Run,
     _run_calls,
     _Stop,
+    _unpack,
 )
 from .space import Space
 from .storage import (
@@ -70,20 +74,32 @@ _INSERT = (
 _CLEAR = "UPDATE hz_call SET state=NULL WHERE study=? AND id=?"
 
 
+_NO_VALUE: Any = object()
+
+
 class _Stored:
-    """A state the study file holds (``blob``), or held once (``blob`` None: lost)."""
+    """A run's state and the call ``cid`` whose row holds it.
 
-    __slots__ = ("blob",)
+    ``value`` is the state itself when this process has it (a call it ran); otherwise
+    it is read from row ``cid`` when needed (``held``: whether the row has it; a state
+    that was never stored is handed to ``train`` as None). Drivers keep these in place
+    of states, so the caller knows which rows are still referenced, whoever holds them
+    (a PBT member that copied a donor's state, or kept its own after a failure).
+    """
 
-    def __init__(self, blob: bytes | None) -> None:
-        self.blob = blob
+    __slots__ = ("cid", "held", "value")
+
+    def __init__(self, cid: int, *, held: bool, value: Any = _NO_VALUE) -> None:
+        self.cid, self.held, self.value = cid, held, value
 
     def __deepcopy__(self, memo: Any) -> _Stored:
-        return self  # immutable: PBT's copy of a donor's state may share it
+        if self.value is _NO_VALUE:
+            return self  # only a reference to a row
+        return _Stored(self.cid, held=self.held, value=copy.deepcopy(self.value, memo))
 
 
 def _json_encode(state: Any) -> bytes:
-    return json.dumps(state, allow_nan=False).encode()
+    return json.dumps(state).encode()  # inf and nan round-trip, as in Python's json
 
 
 def _json_decode(blob: bytes) -> Any:
@@ -115,13 +131,13 @@ def _as_codec(state_codec: Any) -> _Codec | None:
 
 
 class _Row:
-    __slots__ = ("before", "blob", "budget", "error", "run", "seq", "unit", "value")
+    __slots__ = ("before", "budget", "error", "held", "run", "seq", "unit", "value")
 
     def __init__(self, r: tuple[Any, ...]) -> None:
         self.run, self.budget, self.unit = int(r[0]), float(r[1]), bytes(r[2])
         self.value = None if r[3] is None else float(r[3])
         self.error = None if r[4] is None else str(r[4])
-        self.blob = None if r[5] is None else bytes(r[5])
+        self.held = bool(r[5])  # the state itself is read only when needed
         self.seq, self.before = int(r[6]), int(r[7])
 
 
@@ -132,7 +148,8 @@ def _load_rows(conn: sqlite3.Connection, study: _Study) -> dict[int, _Row]:
     if "hz_call" not in tables:
         return {}
     rows = conn.execute(
-        "SELECT id, run, budget, unit, value, error, state, seq, before FROM hz_call "
+        "SELECT id, run, budget, unit, value, error, state IS NOT NULL, seq, before "
+        "FROM hz_call "
         "WHERE study=? ORDER BY id",
         (study.id,),
     ).fetchall()
@@ -161,32 +178,39 @@ class StoredCaller(_Caller):
         with _translated(study.path):
             self.rows = _load_rows(conn, study)
         self.next = 0  # id of the next call
-        # run -> ids of its calls whose state the file still holds (cleared by id, the
+        # run -> ids of its calls whose state the file holds (cleared by id, the
         # primary key: no scan of the table per call)
         self.held: dict[int, list[int]] = {}
         for cid, row in sorted(self.rows.items()):
-            if row.blob is not None:
+            if row.held:
                 self.held.setdefault(row.run, []).append(cid)
-        self.stored = len(self.rows)
-        self.new = 0  # calls this process ran and stored
 
     # -- states ------------------------------------------------------------------------
     def live_state(self, state: Any) -> Any:
         if not isinstance(state, _Stored):
             return state
-        if state.blob is None or self.codec is None:
-            return None  # not stored: train retrains from scratch
+        if state.value is not _NO_VALUE:
+            return state.value
+        if not state.held or self.codec is None:
+            return None  # never stored: train retrains from scratch
+        with _translated(self.study.path):
+            row = self.conn.execute(
+                "SELECT state FROM hz_call WHERE study=? AND id=?",
+                (self.study.id, state.cid),
+            ).fetchone()
+        if row is None or row[0] is None:  # pragma: no cover - cleared while in use
+            return None
         try:
-            return self.codec[1](state.blob)
+            return self.codec[1](bytes(row[0]))
         except Exception as exc:
             msg = (
-                f"`state_codec` could not decode a state stored in study "
-                f"{self.study.name!r} in {_where(self.study.path)}: {exc!r}"
+                f"`state_codec` could not decode the state stored by call {state.cid} "
+                f"of study {self.study.name!r} in {_where(self.study.path)}: {exc!r}"
             )
             raise ValueError(msg) from exc
 
     def final_state(self, state: Any) -> Any:
-        return self.live_state(state) if not self.dry else None
+        return None if self.dry else self.live_state(state)
 
     # -- answering from the file ---------------------------------------------------------
     def _answer(
@@ -209,7 +233,7 @@ class StoredCaller(_Caller):
             raise ValueError(msg)
         if row.error is not None or row.value is None:
             return math.nan, None, row.error or "failed"
-        return row.value, _Stored(row.blob), None
+        return row.value, _Stored(cid, held=row.held), None
 
     # -- storing -------------------------------------------------------------------------
     def _write(
@@ -222,7 +246,8 @@ class StoredCaller(_Caller):
         before: int,
         *,
         supersede: bool,
-    ) -> None:
+    ) -> bool:
+        """Commit call ``cid``; return whether its state was stored."""
         loss, state, err = result
         blob: bytes | None = None
         failure: Exception | None = None
@@ -248,12 +273,12 @@ class StoredCaller(_Caller):
             seq,
             before,
         )
+        older = self.held.get(run.id, []) if supersede and blob is not None else []
         conn = self.conn
         with _translated(self.study.path):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute(_INSERT, row)
-                older = self.held.get(run.id, []) if supersede and blob else []
                 if older:
                     conn.executemany(_CLEAR, [(self.study.id, k) for k in older])
                 conn.execute("COMMIT")
@@ -268,29 +293,18 @@ class StoredCaller(_Caller):
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        self.new += 1
         if blob is not None:
-            if supersede:
-                self.held[run.id] = []
-            self.held.setdefault(run.id, []).append(cid)
+            self.held[run.id] = [*([] if supersede else self.held.get(run.id, [])), cid]
         if failure is not None:
             msg = (
                 f"`state_codec` could not encode the state of run {run.id} at budget "
                 f"{budget!r} (the call's loss is stored, its state is not): {failure!r}"
             )
             raise TypeError(msg) from failure
+        return blob is not None
 
-    def _clear(self, runs: Sequence[_Run], before: float) -> None:
-        """Clear the stored states of ``runs`` written by calls before id ``before``."""
-        if self.dry:
-            return
-        ids: list[int] = []
-        for r in runs:
-            held = self.held.get(r.id)
-            if held:
-                ids += [k for k in held if k < before]
-                self.held[r.id] = [k for k in held if k >= before]
-        if not ids:
+    def _clear(self, ids: list[int]) -> None:
+        if self.dry or not ids:
             return
         with _translated(self.study.path):
             self.conn.execute("BEGIN IMMEDIATE")
@@ -300,6 +314,32 @@ class StoredCaller(_Caller):
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
+
+    def settle(self, runs: Sequence[_Run], before: float = math.inf) -> None:
+        """Clear the states of ``runs`` stored before call ``before``, unless referred to.
+
+        A state some run of ``runs`` holds now (its own, a donor's it copied, or its
+        previous one kept after a failed interval) is kept.
+        """
+        if self.dry:
+            return
+        keep = {r.state.cid for r in runs if isinstance(r.state, _Stored)}
+        ids: list[int] = []
+        for r in runs:
+            held = self.held.get(r.id)
+            if held:
+                ids += [k for k in held if k < before and k not in keep]
+                self.held[r.id] = [k for k in held if k >= before or k in keep]
+        self._clear(ids)
+
+    def check(self, out: Any) -> None:
+        if isinstance(out, BaseException) and is_executor_failure(out):
+            msg = (
+                f"the executor could not run a call of train ({_error_text(out)}); it "
+                "is not stored, the calls that completed are: fix the executor and run "
+                "again to resume."
+            )
+            raise ExecutorError(msg) from out
 
     # -- the driver's interface ------------------------------------------------------------
     def batch(
@@ -325,23 +365,38 @@ class StoredCaller(_Caller):
                     if rung is not None:
                         r.rung = rung
             raise _Stop
+        self.settle(runs, first)  # states nobody will train from again
         calls = [(runs[i].config, budget, self.live_state(runs[i].state)) for i in todo]
+        lost: list[BaseException] = []
 
-        def done(k: int, result: tuple[float, Any, str | None]) -> None:
+        def done(k: int, raw: Any) -> None:
             i = todo[k]
-            out[i] = result
-            self._write(
-                first + i, runs[i], budget, result, first + i, 0, supersede=False
+            if isinstance(raw, BaseException) and is_executor_failure(raw):
+                lost.append(raw)
+                return
+            loss, state, err = _unpack(raw)
+            held = self._write(
+                first + i,
+                runs[i],
+                budget,
+                (loss, state, err),
+                first + i,
+                0,
+                supersede=False,
             )
+            if self.codec is not None and err is None:
+                state = _Stored(first + i, held=held, value=state)
+            out[i] = (loss, state, err)
 
         _run_calls(self.train, calls, self.executor, on_done=done)
-        # Every run of the batch has a newer state now: clear the older ones.
-        self._clear(runs, first)
+        if lost:
+            self.check(lost[0])
         return out
 
     def drop(self, runs: Sequence[_Run]) -> None:
         super().drop(runs)
-        self._clear(runs, math.inf)
+        ids = [k for r in runs for k in self.held.pop(r.id, [])]
+        self._clear(ids)
 
     def asha(self, drive: _Asha, workers: int, deadline: float) -> None:
         started: list[tuple[_Run, int]] = []  # by start number
@@ -383,6 +438,7 @@ class StoredCaller(_Caller):
     ) -> None:
         cid = self.next
         self.next += 1
+        # A run is only ever continued from its latest state: older ones go.
         self._write(cid, run, run.budget, result, seq, before, supersede=True)
 
     def close(self) -> None:

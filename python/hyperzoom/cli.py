@@ -347,7 +347,9 @@ def _report(
     parser: argparse.ArgumentParser, path: str, name: str | None, output: str
 ) -> int:
     result, info = _load(parser, path, name)
-    if len(result.trials) == 0:
+    if ("method" in info["settings"] and result.n_calls == 0) or len(
+        result.trials
+    ) == 0:
         parser.error(f"study {info['name']!r} in {path!r} has no trials yet")
     try:
         _matplotlib_off_screen()

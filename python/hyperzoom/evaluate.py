@@ -34,11 +34,11 @@ import re
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, as_completed
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .executors import as_executor
+from .executors import ExecutorError, as_executor, is_executor_failure
 from .space import Configs, Space
 
 __all__ = ["MODES", "evaluate", "resolve_mode"]
@@ -109,8 +109,17 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def _call_batch(objective: Callable[..., Any], configs: Configs) -> np.ndarray:
-    return np.asarray(objective(configs))
+class _Raised(NamedTuple):
+    """The objective raised: its error text, computed where it ran (picklable)."""
+
+    text: str
+
+
+def _call_batch(objective: Callable[..., Any], configs: Configs) -> Any:
+    try:
+        return np.asarray(objective(configs))
+    except Exception as exc:  # noqa: BLE001 - a failing batch fails its trials
+        return _Raised(_error_text(exc))
 
 
 def _check_batch(result: Any, m: int) -> np.ndarray:
@@ -158,7 +167,10 @@ def evaluate(
     ``on_done(start, stop, values, errors, batch)``, when given, is called as soon as
     rows ``start:stop`` (one batch, or one scalar trial) are final in the arrays it is
     handed (the same arrays that are returned); with an executor, in the order the
-    results arrive. The study store commits trials through it as they complete.
+    results arrive. The study store commits trials through it as they complete. With
+    ``on_done``, a call the executor could not run at all (a broken process pool, an
+    objective that cannot be pickled) is not handed to it: once the other calls are in,
+    :class:`~hyperzoom.executors.ExecutorError` is raised.
 
     Returns
     -------
@@ -180,6 +192,7 @@ def evaluate(
     ([0.0625, 0.25], [None, None])
     """
     executor = as_executor(executor)
+    lost = _Lost()
     n = len(configs)
     values = np.full(n, np.nan)
     errors: list[str | None] = [None] * n
@@ -194,8 +207,11 @@ def evaluate(
         def record(b: int, out: Any) -> None:
             s, m = starts[b], len(chunks[b])
             batch[s : s + m] = b
-            if isinstance(out, BaseException):
-                text = _error_text(out)
+            if isinstance(out, BaseException) and on_done and is_executor_failure(out):
+                lost.add(out, m)
+                return
+            if isinstance(out, (_Raised, BaseException)):
+                text = out.text if isinstance(out, _Raised) else _error_text(out)
                 errors[s : s + m] = [text] * m
             else:
                 arr = _check_batch(out, m)
@@ -209,11 +225,7 @@ def evaluate(
 
         if executor is None:
             for b, chunk in enumerate(chunks):
-                try:
-                    out: Any = _call_batch(objective, chunk)
-                except Exception as exc:  # noqa: BLE001 - a failing batch fails its trials
-                    out = exc
-                record(b, out)
+                record(b, _call_batch(objective, chunk))
         elif on_done is None:
             futures = [
                 executor.submit(_call_batch, objective, chunk) for chunk in chunks
@@ -227,6 +239,7 @@ def evaluate(
             }
             for f in as_completed(index):
                 record(index[f], _outcome(f))
+            lost.raise_if_any(n - lost.count)
         return values, errors, batch
 
     rows = list(configs)  # scalar objectives: one Python call per trial by contract
@@ -234,8 +247,11 @@ def evaluate(
     call = _call_kwargs if mode == "kwargs" else _call_dict
 
     def record_one(k: int, out: Any) -> None:
-        if isinstance(out, BaseException):
-            errors[k] = _error_text(out)
+        if isinstance(out, BaseException) and on_done and is_executor_failure(out):
+            lost.add(out, 1)
+            return
+        if isinstance(out, (_Raised, BaseException)):
+            errors[k] = out.text if isinstance(out, _Raised) else _error_text(out)
         else:
             values[k], errors[k] = _scalar_value(out)
         if on_done is not None:
@@ -245,16 +261,17 @@ def evaluate(
         # Trial by trial, so that each one is recorded the moment it completes.
         if executor is None:
             for k, row in enumerate(rows):
-                record_one(k, _guarded(call, objective, row))
+                record_one(k, call(objective, row))
         else:
             index = {
                 executor.submit(call, objective, row): k for k, row in enumerate(rows)
             }
             for f in as_completed(index):
                 record_one(index[f], _outcome(f))
+            lost.raise_if_any(n - lost.count)
         return values, errors, batch
     if executor is None:
-        results: Sequence[Any] = [_guarded(call, objective, row) for row in rows]
+        results: Sequence[Any] = [call(objective, row) for row in rows]
     else:
         futures = [executor.submit(call, objective, row) for row in rows]
         results = [_outcome(f) for f in futures]
@@ -264,24 +281,44 @@ def evaluate(
 
 
 def _call_kwargs(objective: Callable[..., Any], row: dict[str, Any]) -> Any:
-    return objective(**row)
+    try:
+        return objective(**row)
+    except Exception as exc:  # noqa: BLE001 - a failing trial fails alone
+        return _Raised(_error_text(exc))
 
 
 def _call_dict(objective: Callable[..., Any], row: dict[str, Any]) -> Any:
-    return objective(row)
-
-
-def _guarded(
-    call: Callable[..., Any], objective: Callable[..., Any], row: dict[str, Any]
-) -> Any:
     try:
-        return call(objective, row)
+        return objective(row)
     except Exception as exc:  # noqa: BLE001 - a failing trial fails alone
-        return exc
+        return _Raised(_error_text(exc))
 
 
 def _outcome(future: Future[Any]) -> Any:
+    """Return the call's result, or the exception the future raised (the executor's)."""
     try:
         return future.result()
-    except Exception as exc:  # noqa: BLE001 - includes BrokenProcessPool for that trial
+    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, pickling, worker lost
         return exc
+
+
+class _Lost:
+    """Executor failures of one evaluation with a study file: raised at the end."""
+
+    def __init__(self) -> None:
+        self.first: BaseException | None = None
+        self.count = 0
+
+    def add(self, exc: BaseException, m: int) -> None:
+        self.first = self.first or exc
+        self.count += m
+
+    def raise_if_any(self, n_done: int) -> None:
+        if self.first is None:
+            return
+        msg = (
+            f"the executor could not run {self.count} trial(s) "
+            f"({_error_text(self.first)}); they are not stored, the {n_done} that "
+            "completed are: fix the executor and run again to resume."
+        )
+        raise ExecutorError(msg) from self.first

@@ -57,7 +57,7 @@ from typing import Any
 
 from ._optional import require
 
-__all__ = ["WorkerLostError", "as_executor", "dask", "ray"]
+__all__ = ["ExecutorError", "WorkerLostError", "as_executor", "dask", "ray"]
 
 #: Arguments estimated above this many bytes travel by reference.
 BY_REFERENCE_ABOVE = 1_000_000
@@ -81,6 +81,27 @@ _WORKER_DEATHS = frozenset(
 
 class WorkerLostError(RuntimeError):
     """The worker running a trial died on every attempt; the trial fails with this."""
+
+
+class ExecutorError(RuntimeError):
+    """The executor could not run a call at all (not an error of the objective).
+
+    A broken process pool, an objective or ``train`` that cannot be pickled for another
+    process, a cancelled future. Without a study file such a call fails like an error of
+    the objective; with one (``storage=``) it is not stored, the calls that completed
+    are, and this error is raised once the others are in: fix the executor and run
+    again to resume.
+    """
+
+
+def is_executor_failure(exc: BaseException) -> bool:
+    """Return whether ``exc``, raised by a future, means the call could not run.
+
+    Every error the objective itself raises comes back as a value, not from the
+    future, so anything the future raises is the executor's, except
+    :class:`WorkerLostError`: a trial whose worker died on every attempt has failed.
+    """
+    return not isinstance(exc, WorkerLostError)
 
 
 def _is_worker_death(exc: BaseException) -> bool:

@@ -58,6 +58,12 @@ continue is trained again from ``state=None`` up to its next budget, which gives
 same loss when ``train`` is deterministic; PBT, whose members inherit other members'
 weights, resumes exactly only with a codec. ``hz.load_study`` replays a stored schedule
 into its :class:`ScheduleResult` without running or decoding anything.
+
+An error of ``train`` fails its run and is stored. A call the executor could not run
+at all (a process pool broken by a dying worker, a ``train`` it cannot pickle) is not:
+the calls that completed are committed and :class:`hyperzoom.executors.ExecutorError`
+is raised, so that the next run resumes with those calls run again. Without
+``storage=`` such a call fails its run.
 """
 
 from __future__ import annotations
@@ -79,7 +85,7 @@ from . import _core
 from ._optional import require
 from ._rng import as_generator, seed_words
 from ._validation import as_count, as_real
-from .evaluate import _error_text
+from .evaluate import _error_text, _Raised
 from .executors import as_executor
 from .space import Choice, Configs, Distribution, Space
 from .typing import RngLike
@@ -154,12 +160,21 @@ def _budget_caster(budgets: Sequence[float], integral: bool) -> Callable[[float]
 # ---------------------------------------------------------------------------------------
 # calling train
 def _train_call(train: TrainFn, config: dict[str, Any], budget: Any, state: Any) -> Any:
-    """Call ``train`` (module level, so process executors can pickle it)."""
-    return train(config, budget, state)
+    """Call ``train`` (module level, so process executors can pickle it).
+
+    An error of ``train`` comes back as a value (its text, computed where it ran), so
+    that anything a future raises is known to be the executor's.
+    """
+    try:
+        return train(config, budget, state)
+    except Exception as exc:  # noqa: BLE001 - a failing run fails alone
+        return _Raised(_error_text(exc))
 
 
 def _unpack(out: Any) -> tuple[float, Any, str | None]:
-    if isinstance(out, BaseException):
+    if isinstance(out, _Raised):
+        return math.nan, None, out.text
+    if isinstance(out, BaseException):  # the executor's: without a study, the run fails
         return math.nan, None, _error_text(out)
     if not (isinstance(out, tuple) and len(out) == 2):
         return math.nan, None, f"train returned {out!r}, not a (loss, state) pair"
@@ -177,23 +192,20 @@ def _run_calls(
     train: TrainFn,
     calls: Sequence[tuple[dict[str, Any], Any, Any]],
     executor: Executor | None,
-    on_done: Callable[[int, tuple[float, Any, str | None]], None] | None = None,
+    on_done: Callable[[int, Any], None] | None = None,
 ) -> list[tuple[float, Any, str | None]]:
     """Run ``calls`` (config, budget, state) and return (loss, state, error) in order.
 
-    ``on_done(i, result)``, when given, is called for each call as it completes (in
-    completion order: a study file commits each result at once).
+    ``on_done(i, out)``, when given, is called with each call's raw outcome as it
+    completes (in completion order: a study file commits each result at once).
     """
     results: list[Any] = [None] * len(calls)
     if executor is None:
         for i, (config, budget, state) in enumerate(calls):
-            try:
-                out = _train_call(train, config, budget, state)
-            except Exception as exc:  # noqa: BLE001 - a failing run fails alone
-                out = exc
+            out = _train_call(train, config, budget, state)
             results[i] = _unpack(out)
             if on_done is not None:
-                on_done(i, results[i])
+                on_done(i, out)
         return results
     futures = {executor.submit(_train_call, train, *c): i for i, c in enumerate(calls)}
     if on_done is None:
@@ -201,8 +213,9 @@ def _run_calls(
         return [_unpack(_outcome(f)) for f in futures]
     for f in as_completed(futures):
         i = futures[f]
-        results[i] = _unpack(_outcome(f))
-        on_done(i, results[i])
+        out = _outcome(f)
+        results[i] = _unpack(out)
+        on_done(i, out)
     return results
 
 
@@ -558,6 +571,12 @@ class _Caller:
     ) -> None:
         """ASHA reported call ``seq`` after ``before`` calls were started."""
 
+    def check(self, out: Any) -> None:
+        """Accept a call's raw outcome (a stored caller refuses executor failures)."""
+
+    def settle(self, runs: Sequence[_Run]) -> None:
+        """Note that ``runs`` hold the states they go on from (a stored caller frees others)."""
+
     def close(self) -> None:
         """Release what the caller holds (a stored one: its connection)."""
 
@@ -642,6 +661,7 @@ def _run_bracket(
         alive = sorted(survivors, key=lambda r: r.id)
         if not alive:
             break
+    caller.settle(runs)
 
 
 def _new_runs(
@@ -874,7 +894,8 @@ def _hb_plan(
         "max_budget": _number(max_budget),
         "min_budget": _number(min_budget),
         "eta": _as_eta(eta),
-        "brackets": None if brackets is None else chosen,
+        # every bracket in order is the same schedule as the default
+        "brackets": None if chosen == list(range(len(plan))) else chosen,
     }
     return settings, {"plan": plan, "chosen": chosen}
 
@@ -1110,6 +1131,7 @@ def _asha_loop(
         return seq - 1, job[0], job[1]
 
     def report(s: int, run: _Run, rung: int, out: Any) -> None:
+        caller.check(out)
         result = _unpack(out)
         drive.finish(caller, run, rung, result)
         caller.asha_done(s, seq, run, rung, result)
@@ -1117,15 +1139,12 @@ def _asha_loop(
     if caller.executor is None:
         while (job := take()) is not None:
             s, run, rung = job
-            try:
-                out = _train_call(
-                    caller.train,
-                    run.config,
-                    drive.budgets[rung],
-                    caller.live_state(run.state),
-                )
-            except Exception as exc:  # noqa: BLE001 - a failing run fails alone
-                out = exc
+            out = _train_call(
+                caller.train,
+                run.config,
+                drive.budgets[rung],
+                caller.live_state(run.state),
+            )
             report(s, run, rung, out)
         return
     executor = caller.executor
@@ -1438,6 +1457,7 @@ def _pbt_drive(
                         "new": new_config,
                     }
                 )
+        caller.settle(members)
     except _Stop:
         pass
     return _result("pbt", space, caller, members, lineage)
