@@ -332,6 +332,36 @@ def test_asha_time_limit_stops_starting(seed: int) -> None:
     assert len(r.trials) >= 1
 
 
+@pytest.mark.parametrize("limit", [1, 50, 200.5, 1000])
+def test_asha_budget_limit_spends_at_most_the_limit(seed: int, limit: float) -> None:
+    calls: list[tuple[float, float]] = []
+
+    def train(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+        calls.append((float(budget), 0.0 if state is None else state["budget"]))
+        return curve_train(c, budget, state)
+
+    r = hz.asha(train, SPACE, min_budget=1, max_budget=27, budget_limit=limit, rng=seed)
+    trained = sum(b - before for b, before in calls)
+    assert trained == r.budget_used <= limit
+    # It stops at the first call that does not fit, not before: the limit minus the
+    # budget used is smaller than the call it would have started next.
+    assert limit - r.budget_used < 27 - 9
+    if limit >= 200:  # enough for promotions up to the top rung
+        assert r.trials.budget.max() == 27
+    # With n_trials too, whichever stops first decides.
+    r2 = hz.asha(
+        curve_train,
+        SPACE,
+        min_budget=1,
+        max_budget=27,
+        budget_limit=limit,
+        n_trials=5,
+        rng=seed,
+    )
+    assert len(r2.trials) <= 5
+    assert r2.budget_used <= limit
+
+
 def test_asha_core_decides_in_rank_order() -> None:
     a = _core.schedule.AshaRungs(3, 3)
     for i, loss in enumerate([5.0, 4.0, 3.0]):
@@ -499,7 +529,21 @@ def r_has_failures(r: hz.ScheduleResult) -> bool:
         (
             lambda: hz.asha(curve_train, SPACE, min_budget=1, max_budget=9),
             ValueError,
-            r"one of `n_trials` and `time_limit`",
+            r"one of `n_trials`, `time_limit` and `budget_limit` must be given",
+        ),
+        (
+            lambda: hz.asha(
+                curve_train, SPACE, min_budget=1, max_budget=9, budget_limit=0
+            ),
+            ValueError,
+            r"`budget_limit` must be > 0 and finite, but got 0",
+        ),
+        (
+            lambda: hz.asha(
+                curve_train, SPACE, min_budget=1, max_budget=9, budget_limit="9"
+            ),
+            TypeError,
+            r"budget_limit",
         ),
         (
             lambda: hz.pbt(

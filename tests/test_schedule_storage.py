@@ -667,3 +667,17 @@ def test_load_study_reads_no_state(db):
     with pytest.raises(ValueError, match="could not decode the state stored by call"):
         # a resume decodes the states it needs (here only the best run's) and says so
         run("hyperband", Train(), storage=db, state_codec="json")
+
+
+@pytest.mark.parametrize("crash_at", [3, 40])
+def test_asha_with_a_budget_limit_resumes_exactly(db, crash_at):
+    kw = {"min_budget": 1, "max_budget": 27, "budget_limit": 300, "rng": SEED}
+    plain = hz.asha(Train(), SPACE, **kw)
+    assert plain.budget_used <= 300
+    with pytest.raises(Crash):
+        hz.asha(Train(crash_at), SPACE, storage=db, state_codec="json", **kw)
+    t = Train()
+    resumed = hz.asha(t, SPACE, storage=db, state_codec="json", **kw)
+    assert len(t.calls) == plain.n_calls - crash_at
+    assert_same(plain, resumed)
+    assert hz.storage.study_info(db)["settings"]["budget_limit"] == 300

@@ -945,6 +945,7 @@ def asha(
     eta: int = 3,
     n_trials: int | None = None,
     time_limit: float | None = None,
+    budget_limit: float | None = None,
     executor: Executor | None = None,
     n_workers: int | None = None,
     rng: RngLike = None,
@@ -973,7 +974,11 @@ def asha(
         New configurations to start, at most.
     time_limit : float, optional
         Seconds after which nothing new is started (running calls are waited for).
-        At least one of ``n_trials`` and ``time_limit`` must be given.
+    budget_limit : float, optional
+        Budget units to train in all, at most (summed over calls, each counting the
+        increment it trains): nothing is started once the next call would go past it,
+        so ASHA can be compared with another method at equal total epochs. At least
+        one of ``n_trials``, ``time_limit`` and ``budget_limit`` must be given.
     executor : concurrent.futures.Executor, optional
         Where ``train`` runs (default: the calling thread, one call at a time).
     n_workers : int, optional
@@ -1010,12 +1015,18 @@ def asha(
     >>> r = hz.asha(train, space, min_budget=1, max_budget=27, n_trials=81, rng=5)
     >>> len(r.trials), int(r.trials.budget.max())
     (81, 27)
+    >>> r = hz.asha(train, space, min_budget=1, max_budget=27, budget_limit=200, rng=5)
+    >>> r.budget_used <= 200
+    True
     """
     _check_train(train, space)
-    if n_trials is None and time_limit is None:
-        msg = "one of `n_trials` and `time_limit` must be given, but both are None."
+    if n_trials is None and time_limit is None and budget_limit is None:
+        msg = (
+            "one of `n_trials`, `time_limit` and `budget_limit` must be given, but "
+            "all are None."
+        )
         raise ValueError(msg)
-    settings, plan = _asha_plan(min_budget, max_budget, eta, n_trials)
+    settings, plan = _asha_plan(min_budget, max_budget, eta, n_trials, budget_limit)
     executor = _check_executor(executor)
     seconds = math.inf
     if time_limit is not None:
@@ -1037,12 +1048,22 @@ def asha(
 
 
 def _asha_plan(
-    min_budget: Any, max_budget: Any, eta: Any, n_trials: Any
+    min_budget: Any,
+    max_budget: Any,
+    eta: Any,
+    n_trials: Any,
+    budget_limit: Any = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate ASHA's settings: (settings as data, the drive's plan)."""
     eta = _as_eta(eta)
     lo, hi, integral = _as_budgets(min_budget, max_budget)
     limit_n = None if n_trials is None else as_count(n_trials, "n_trials", minimum=1)
+    limit_b = None
+    if budget_limit is not None:
+        limit_b = as_real(budget_limit, "budget_limit")
+        if not limit_b > 0.0 or not math.isfinite(limit_b):
+            msg = f"`budget_limit` must be > 0 and finite, but got {budget_limit!r}."
+            raise ValueError(msg)
     _, bs = _core.schedule.sh_rungs(1, lo, hi, eta)
     cast = _budget_caster(bs.tolist(), integral)
     settings = {
@@ -1050,8 +1071,14 @@ def _asha_plan(
         "max_budget": _number(max_budget),
         "eta": eta,
         "n_trials": limit_n,
+        "budget_limit": None if limit_b is None else _number(budget_limit),
     }
-    plan = {"budgets": [cast(b) for b in bs.tolist()], "eta": eta, "limit_n": limit_n}
+    plan = {
+        "budgets": [cast(b) for b in bs.tolist()],
+        "eta": eta,
+        "limit_n": limit_n,
+        "limit_b": limit_b,
+    }
     return settings, plan
 
 
@@ -1065,8 +1092,12 @@ class _Asha:
         eta: int,
         limit_n: int | None,
         gen: np.random.Generator,
+        limit_b: float | None = None,
     ) -> None:
         self.space, self.budgets, self.limit_n, self.gen = space, budgets, limit_n, gen
+        self.limit_b = limit_b
+        self.planned = 0.0  # budget units of the calls started so far
+        self.exhausted = False  # the budget limit stopped it: nothing more starts
         self.core = _core.schedule.AshaRungs(len(budgets), eta)
         self.runs: list[_Run] = []
         self.pool: list[_Run] = []  # drawn, not yet started
@@ -1074,13 +1105,18 @@ class _Asha:
 
     def next_job(self, deadline: float) -> tuple[_Run, int] | None:
         """Return the due promotion (highest rung first), a new run, or None: stop."""
-        if time.monotonic() >= deadline:
+        if self.exhausted or time.monotonic() >= deadline:
             return None
         due = self.core.next_promotion()
         if due is not None:
             rid, rung = due
+            step = float(self.budgets[rung + 1]) - float(self.budgets[rung])
+            if not self._afford(step):
+                return None
             return self.runs[rid], rung + 1
         if self.limit_n is not None and len(self.runs) >= self.limit_n:
+            return None
+        if not self._afford(float(self.budgets[0])):
             return None
         if not self.pool:
             k = self.chunk
@@ -1090,6 +1126,16 @@ class _Asha:
         run = self.pool.pop()
         self.runs.append(run)
         return run, 0
+
+    def _afford(self, step: float) -> bool:
+        """Count ``step`` as planned if it fits the budget limit; else stop for good."""
+        if self.limit_b is not None and self.planned + step > self.limit_b * (
+            1 + 1e-12
+        ):
+            self.exhausted = True
+            return False
+        self.planned += step
+        return True
 
     def finish(
         self,
@@ -1176,10 +1222,11 @@ def _asha_drive(
     budgets: list[Any],
     eta: int,
     limit_n: int | None,
+    limit_b: float | None = None,
     workers: int = 1,
     deadline: float = math.inf,
 ) -> ScheduleResult:
-    drive = _Asha(space, budgets, eta, limit_n, gen)
+    drive = _Asha(space, budgets, eta, limit_n, gen, limit_b)
     try:
         caller.asha(drive, workers, deadline)
     except _Stop:
