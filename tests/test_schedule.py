@@ -724,3 +724,20 @@ def test_results_show_and_export(seed: int) -> None:
     assert len(df) == len(r.trials)
     long = r.to_pandas(curves=True)
     assert len(long) == r.n_calls
+
+
+def test_ranking_puts_the_furthest_trained_successful_runs_first(seed: int) -> None:
+    def train(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+        if budget == 27 and c["lr"] > 0.05:  # fails only at the top rung
+            msg = "diverged late"
+            raise RuntimeError(msg)
+        return curve_train(c, budget, state)
+
+    r = hz.hyperband(train, SPACE, max_budget=27, rng=seed)
+    t = r.trials
+    assert (t.status[t.budget == 27] == "failed").any()  # the case that matters
+    order = t.ranking()
+    assert sorted(order.tolist()) == np.flatnonzero(t.status == "ok").tolist()
+    assert t.id[order[0]] == r.best_id
+    key = list(zip(-t.budget[order], t.value[order], t.id[order]))
+    assert key == sorted(key)

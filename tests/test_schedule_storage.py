@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import random
 import re
 import runpy
@@ -475,7 +474,6 @@ def test_killed_schedules_resume_to_the_uninterrupted_result(tmp_path, method):
             "SELECT count(*), count(DISTINCT id) FROM hz_call"
         ).fetchone()
     assert rows == (total, total)  # nothing lost, nothing duplicated
-    assert os.path.getsize(db) > 0
 
 
 def test_concurrent_reader_while_a_schedule_writes(db):
@@ -583,7 +581,7 @@ def test_a_broken_pool_stores_nothing_of_what_it_did_not_run(db, dying, monkeypa
     with (
         ProcessPoolExecutor(2) as pool,
         pytest.raises(
-            hz.executors.ExecutorError, match="could not run a call of train"
+            hz.executors.ExecutorError, match=r"could not run \d+ call\(s\) of train"
         ),
     ):
         hz.successive_halving(dying.train, dying.space, executor=pool, storage=db, **kw)

@@ -17,8 +17,9 @@ first run, so its rungs and the calls in flight at the crash are known exactly.
 
 States are stored only with a codec (``"json"``, or the user's ``encode``/``decode``
 pair): a file holds data, never pickles. Only the states that may still be needed are
-kept: a run's older states are cleared once a newer one is committed, and a stopped
-run's are cleared when it is stopped. A call a resumed schedule must run, whose run's
+kept: drivers hold :class:`_Stored` references naming the row of each state, so a
+state is cleared once no run refers to it any more (ASHA: once the run's newer state
+is committed), and a stopped run's when it is stopped. A call a resumed schedule must run, whose run's
 state was not stored, is made with ``state=None``: ``train`` retrains from scratch up
 to the budget.
 """
@@ -28,17 +29,15 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .evaluate import _error_text
-from .executors import ExecutorError, is_executor_failure
+from .evaluate import _Lost
+from .executors import is_executor_failure
 from .schedule import (
     _METHODS,
     ScheduleResult,
@@ -54,10 +53,12 @@ from .schedule import (
 from .space import Space
 from .storage import (
     _connect,
+    _immediate,
     _open_record,
     _rng_of,
     _seed_record,
     _Study,
+    _study_target,
     _translated,
     _where,
     space_to_json,
@@ -276,23 +277,18 @@ class StoredCaller(_Caller):
         older = self.held.get(run.id, []) if supersede and blob is not None else []
         conn = self.conn
         with _translated(self.study.path):
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute(_INSERT, row)
-                if older:
-                    conn.executemany(_CLEAR, [(self.study.id, k) for k in older])
-                conn.execute("COMMIT")
+                with _immediate(conn):
+                    conn.execute(_INSERT, row)
+                    if older:
+                        conn.executemany(_CLEAR, [(self.study.id, k) for k in older])
             except sqlite3.IntegrityError as exc:
-                conn.execute("ROLLBACK")
                 msg = (
                     f"study {self.study.name!r} in {_where(self.study.path)} received "
                     "calls from another process while this one ran; run each study "
                     "from one process at a time."
                 )
                 raise RuntimeError(msg) from exc
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         if blob is not None:
             self.held[run.id] = [*([] if supersede else self.held.get(run.id, [])), cid]
         if failure is not None:
@@ -306,14 +302,8 @@ class StoredCaller(_Caller):
     def _clear(self, ids: list[int]) -> None:
         if self.dry or not ids:
             return
-        with _translated(self.study.path):
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                self.conn.executemany(_CLEAR, [(self.study.id, k) for k in ids])
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+        with _translated(self.study.path), _immediate(self.conn):
+            self.conn.executemany(_CLEAR, [(self.study.id, k) for k in ids])
 
     def settle(self, runs: Sequence[_Run], before: float = math.inf) -> None:
         """Clear the states of ``runs`` stored before call ``before``, unless referred to.
@@ -333,13 +323,10 @@ class StoredCaller(_Caller):
         self._clear(ids)
 
     def check(self, out: Any) -> None:
-        if isinstance(out, BaseException) and is_executor_failure(out):
-            msg = (
-                f"the executor could not run a call of train ({_error_text(out)}); it "
-                "is not stored, the calls that completed are: fix the executor and run "
-                "again to resume."
-            )
-            raise ExecutorError(msg) from out
+        if is_executor_failure(out):  # ASHA: stop at once, what is in flight reruns
+            lost = _Lost("call(s) of train")
+            lost.add(out)
+            lost.raise_if_any(self.next)
 
     # -- the driver's interface ------------------------------------------------------------
     def batch(
@@ -367,12 +354,12 @@ class StoredCaller(_Caller):
             raise _Stop
         self.settle(runs, first)  # states nobody will train from again
         calls = [(runs[i].config, budget, self.live_state(runs[i].state)) for i in todo]
-        lost: list[BaseException] = []
+        lost = _Lost("call(s) of train")
 
         def done(k: int, raw: Any) -> None:
             i = todo[k]
-            if isinstance(raw, BaseException) and is_executor_failure(raw):
-                lost.append(raw)
+            if is_executor_failure(raw):
+                lost.add(raw)
                 return
             loss, state, err = _unpack(raw)
             held = self._write(
@@ -389,8 +376,7 @@ class StoredCaller(_Caller):
             out[i] = (loss, state, err)
 
         _run_calls(self.train, calls, self.executor, on_done=done)
-        if lost:
-            self.check(lost[0])
+        lost.raise_if_any(len(todo) - lost.count)
         return out
 
     def drop(self, runs: Sequence[_Run]) -> None:
@@ -458,22 +444,14 @@ def open_caller(
 ) -> tuple[StoredCaller, np.random.SeedSequence]:
     """Open (or create) the study of a scheduler; return its caller and seed."""
     codec = _as_codec(state_codec)
-    if study is None:
-        study = "default"
-    if not isinstance(study, str) or not study:
-        msg = f"`study` must be a non-empty string, but got {study!r}."
-        raise TypeError(msg)
-    if not isinstance(storage, (str, os.PathLike)):
-        msg = f"`storage` must be a file path, but got {storage!r}."
-        raise TypeError(msg)
-    path = Path(storage)
+    path, name = _study_target(storage, study)
     seed = _seed_record(rng)
     space_doc = space_to_json(space)
     conn = _connect(path, create=True)
     try:
         with _translated(path):
             rec = _open_record(
-                conn, path, study, space_doc, {"method": method, **settings}, seed
+                conn, path, name, space_doc, {"method": method, **settings}, seed
             )
         caller = StoredCaller(train, executor, conn, rec, codec, dry=False)
     except BaseException:

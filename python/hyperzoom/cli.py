@@ -138,7 +138,11 @@ def _table(result: SearchResult, top: int) -> list[str]:
         + [_fmt(configs[int(r)][k]) for k in names]
         for i, r in enumerate(rows)
     ]
-    header = ["rank", "id", "round", "value", *names]
+    return _aligned(["rank", "id", "round", "value", *names], cells)
+
+
+def _aligned(header: list[str], cells: list[list[str]]) -> list[str]:
+    """Return a right-aligned text table: the header, a rule, one line per row."""
     widths = [max([len(h)] + [len(c[j]) for c in cells]) for j, h in enumerate(header)]
     lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
     lines.append("  ".join("-" * w for w in widths))
@@ -208,21 +212,15 @@ def _show_schedule(result: Any, info: dict[str, Any], path: str, top: int) -> in
         f"{budget:.6g}): {best}"
     )
     print()
-    ok = np.isfinite(t.value)
-    order = np.lexsort((np.where(ok, t.value, np.inf), -t.budget))[: int(ok.sum())]
     names = list(result.space.names)
     configs = t.configs
     cells = [
         [str(i + 1), str(t.id[r]), f"{t.budget[r]:.6g}", f"{t.value[r]:.6g}"]
         + [_fmt(configs[int(r)][k]) for k in names]
-        for i, r in enumerate(order[:top])
+        for i, r in enumerate(t.ranking()[:top])
     ]
-    header = ["rank", "run", "budget", "loss", *names]
-    widths = [max([len(h)] + [len(c[j]) for c in cells]) for j, h in enumerate(header)]
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-    print("  ".join("-" * w for w in widths))
-    for row in cells:
-        print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+    for line in _aligned(["rank", "run", "budget", "loss", *names], cells):
+        print(line)
     return 0
 
 

@@ -207,7 +207,7 @@ def evaluate(
         def record(b: int, out: Any) -> None:
             s, m = starts[b], len(chunks[b])
             batch[s : s + m] = b
-            if isinstance(out, BaseException) and on_done and is_executor_failure(out):
+            if on_done and is_executor_failure(out):
                 lost.add(out, m)
                 return
             if isinstance(out, (_Raised, BaseException)):
@@ -247,7 +247,7 @@ def evaluate(
     call = _call_kwargs if mode == "kwargs" else _call_dict
 
     def record_one(k: int, out: Any) -> None:
-        if isinstance(out, BaseException) and on_done and is_executor_failure(out):
+        if on_done and is_executor_failure(out):
             lost.add(out, 1)
             return
         if isinstance(out, (_Raised, BaseException)):
@@ -303,13 +303,17 @@ def _outcome(future: Future[Any]) -> Any:
 
 
 class _Lost:
-    """Executor failures of one evaluation with a study file: raised at the end."""
+    """Calls the executor could not run, with a study file: raised once the rest is in.
 
-    def __init__(self) -> None:
+    Used by ``evaluate`` (trials) and the stored schedules (calls of ``train``).
+    """
+
+    def __init__(self, what: str = "trial(s)") -> None:
+        self.what = what
         self.first: BaseException | None = None
         self.count = 0
 
-    def add(self, exc: BaseException, m: int) -> None:
+    def add(self, exc: BaseException, m: int = 1) -> None:
         self.first = self.first or exc
         self.count += m
 
@@ -317,7 +321,7 @@ class _Lost:
         if self.first is None:
             return
         msg = (
-            f"the executor could not run {self.count} trial(s) "
+            f"the executor could not run {self.count} {self.what} "
             f"({_error_text(self.first)}); they are not stored, the {n_done} that "
             "completed are: fix the executor and run again to resume."
         )

@@ -94,14 +94,14 @@ class ExecutorError(RuntimeError):
     """
 
 
-def is_executor_failure(exc: BaseException) -> bool:
-    """Return whether ``exc``, raised by a future, means the call could not run.
+def is_executor_failure(out: Any) -> bool:
+    """Return whether a call's outcome ``out`` says the executor could not run it.
 
     Every error the objective itself raises comes back as a value, not from the
-    future, so anything the future raises is the executor's, except
+    future, so an exception the future raised is the executor's, except
     :class:`WorkerLostError`: a trial whose worker died on every attempt has failed.
     """
-    return not isinstance(exc, WorkerLostError)
+    return isinstance(out, BaseException) and not isinstance(out, WorkerLostError)
 
 
 def _is_worker_death(exc: BaseException) -> bool:

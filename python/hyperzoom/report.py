@@ -138,22 +138,16 @@ def render_report(result: Any, *, title: str = "hyperzoom study") -> str:
         ),
         kind="stable",
     )
-    top = order[: min(10, len(t))]
-    configs = t.configs
-    parts.append(
-        "<h2>Top trials</h2><table><tr><th>id</th><th>value</th><th>round</th>"
+    parts += _config_table(
+        "Top trials",
+        ["id", "value", "round"],
+        [
+            [str(int(t.id[i])), _fmt(float(t.value[i])), str(int(t.round[i]))]
+            for i in order[: min(10, len(t))]
+        ],
+        t.configs,
+        order[: min(10, len(t))],
     )
-    parts.append(
-        "".join(f'<th class="l">{html.escape(n)}</th>' for n in space.names) + "</tr>"
-    )
-    for i in top:
-        row = configs[int(i)]
-        parts.append(
-            f"<tr><td>{int(t.id[i])}</td><td>{_fmt(float(t.value[i]))}</td><td>{int(t.round[i])}</td>"
-            + "".join(f'<td class="l">{_fmt(row[n])}</td>' for n in space.names)
-            + "</tr>"
-        )
-    parts.append("</table>")
 
     parts.append("<h2>Regions, round by round</h2><table><tr><th>round</th>")
     parts.append(
@@ -200,6 +194,29 @@ def _best_table(best: dict[str, Any] | None) -> list[str]:
         "".join(f'<td class="l">{_fmt(v)}</td>' for v in best.values()),
         "</tr></table>",
     ]
+
+
+def _config_table(
+    title: str, heads: list[str], lead: list[list[str]], configs: Any, rows: Any
+) -> list[str]:
+    """Return an HTML table: the ``lead`` cells of each row, then its configuration."""
+    names = list(configs.columns)
+    parts = [
+        f"<h2>{html.escape(title)}</h2><table><tr>"
+        + "".join(f"<th>{h}</th>" for h in heads)
+        + "".join(f'<th class="l">{html.escape(n)}</th>' for n in names)
+        + "</tr>"
+    ]
+    for cells, i in zip(lead, rows):
+        row = configs[int(i)]
+        parts.append(
+            "<tr>"
+            + "".join(f"<td>{c}</td>" for c in cells)
+            + "".join(f'<td class="l">{_fmt(row[n])}</td>' for n in names)
+            + "</tr>"
+        )
+    parts.append("</table>")
+    return parts
 
 
 def _failures(n: int, errors: Any, what: str) -> list[str]:
@@ -289,24 +306,17 @@ def _schedule_parts(result: Any) -> list[str]:
             f'<img alt="loss against each parameter" src="data:image/png;base64,{_png(fig)}">'
         )
 
-    order = np.lexsort((np.where(ok, t.value, np.inf), -t.budget))
-    configs = t.configs
-    parts.append(
-        "<h2>Top runs (trained furthest, then lowest loss)</h2><table><tr>"
-        "<th>run</th><th>budget</th><th>loss</th>"
+    top = t.ranking()[:10]
+    parts += _config_table(
+        "Top runs (trained furthest, then lowest loss)",
+        ["run", "budget", "loss"],
+        [
+            [str(int(t.id[i])), _fmt(float(t.budget[i])), _fmt(float(t.value[i]))]
+            for i in top
+        ],
+        t.configs,
+        top,
     )
-    parts.append(
-        "".join(f'<th class="l">{html.escape(n)}</th>' for n in space.names) + "</tr>"
-    )
-    for i in order[: min(10, len(t))]:
-        row = configs[int(i)]
-        parts.append(
-            f"<tr><td>{int(t.id[i])}</td><td>{_fmt(float(t.budget[i]))}</td>"
-            f"<td>{_fmt(float(t.value[i]))}</td>"
-            + "".join(f'<td class="l">{_fmt(row[n])}</td>' for n in space.names)
-            + "</tr>"
-        )
-    parts.append("</table>")
     parts += _failures(t.n_failed, t.error[t.status == "failed"], "runs")
     return parts
 

@@ -250,13 +250,12 @@ def _store(
     tag: str,
     now: str,
 ) -> None:
-    from .storage import _connect, _find
+    from .storage import _connect, _find, _immediate
 
     conn = _connect(path, create=True)
     try:
         rec = _find(conn, path, study)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             conn.execute(_TABLE)
             rows = [
                 (
@@ -276,10 +275,6 @@ def _store(
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         conn.close()
 

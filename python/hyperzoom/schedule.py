@@ -85,7 +85,7 @@ from . import _core
 from ._optional import require
 from ._rng import as_generator, seed_words
 from ._validation import as_count, as_real
-from .evaluate import _error_text, _Raised
+from .evaluate import _error_text, _outcome, _Raised
 from .executors import as_executor
 from .space import Choice, Configs, Distribution, Space
 from .typing import RngLike
@@ -219,13 +219,6 @@ def _run_calls(
     return results
 
 
-def _outcome(future: Future[Any]) -> Any:
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - includes BrokenProcessPool for that run
-        return exc
-
-
 # ---------------------------------------------------------------------------------------
 # runs and results
 @dataclass
@@ -320,6 +313,15 @@ class ScheduleTrials:
     def n_failed(self) -> int:
         """Number of failed runs."""
         return int(np.count_nonzero(self.status == "failed"))
+
+    def ranking(self) -> np.ndarray:
+        """Return the indices of the successful runs, best first.
+
+        Runs trained furthest come first (a loss at a lower budget is not comparable),
+        then lower losses, then lower ids; the first is the result's ``best_id``.
+        """
+        ok = np.flatnonzero(self.status == "ok")
+        return ok[np.lexsort((self.id[ok], self.value[ok], -self.budget[ok]))]
 
     def to_pandas(self, *, curves: bool = False) -> Any:
         """Return the runs as a ``pandas.DataFrame`` (pandas is optional).
@@ -581,18 +583,25 @@ class _Caller:
         """Release what the caller holds (a stored one: its connection)."""
 
 
-def _caller(
+def _run_method(
     method: str,
     train: TrainFn,
     space: Space,
     executor: Executor | None,
     settings: dict[str, Any],
+    plan: dict[str, Any],
+    *,
     rng: RngLike,
     storage: Any,
     study: Any,
     state_codec: Any,
-) -> tuple[_Caller, np.random.Generator]:
-    """Return a driver's caller (plain, or backed by a study file) and generator."""
+    **run: Any,
+) -> ScheduleResult:
+    """Drive ``method`` with a plain caller, or one backed by a study file.
+
+    ``settings`` are what a study stores (and compares on resume), ``plan`` what the
+    drive needs, ``run`` the execution details it also takes (ASHA's workers).
+    """
     if storage is None:
         if study is not None:
             msg = f"`study={study!r}` needs `storage=` (a study file) to be stored in."
@@ -600,13 +609,17 @@ def _caller(
         if state_codec is not None:
             msg = "`state_codec` needs `storage=` (a study file) to store states in."
             raise ValueError(msg)
-        return _Caller(train, executor), as_generator(rng)
-    from ._schedule_store import open_caller
+        caller, seed = _Caller(train, executor), rng
+    else:
+        from ._schedule_store import open_caller
 
-    caller, seed = open_caller(
-        method, train, space, executor, settings, rng, storage, study, state_codec
-    )
-    return caller, as_generator(seed)
+        caller, seed = open_caller(
+            method, train, space, executor, settings, rng, storage, study, state_codec
+        )
+    try:
+        return _METHODS[method][1](caller, space, as_generator(seed), **plan, **run)
+    finally:
+        caller.close()
 
 
 def _result(
@@ -744,21 +757,18 @@ def successive_halving(
     _check_train(train, space)
     settings, plan = _sh_plan(n, min_budget, max_budget, eta)
     executor = _check_executor(executor)
-    caller, gen = _caller(
+    return _run_method(
         "successive_halving",
         train,
         space,
         executor,
         settings,
-        rng,
-        storage,
-        study,
-        state_codec,
+        plan,
+        rng=rng,
+        storage=storage,
+        study=study,
+        state_codec=state_codec,
     )
-    try:
-        return _sh_drive(caller, space, gen, **plan)
-    finally:
-        caller.close()
 
 
 def _sh_plan(
@@ -865,13 +875,18 @@ def hyperband(
     _check_train(train, space)
     settings, plan = _hb_plan(max_budget, min_budget, eta, brackets)
     executor = _check_executor(executor)
-    caller, gen = _caller(
-        "hyperband", train, space, executor, settings, rng, storage, study, state_codec
+    return _run_method(
+        "hyperband",
+        train,
+        space,
+        executor,
+        settings,
+        plan,
+        rng=rng,
+        storage=storage,
+        study=study,
+        state_codec=state_codec,
     )
-    try:
-        return _hb_drive(caller, space, gen, **plan)
-    finally:
-        caller.close()
 
 
 def _hb_plan(
@@ -1035,16 +1050,20 @@ def asha(
             msg = f"`time_limit` must be > 0, but got {time_limit!r}."
             raise ValueError(msg)
     workers = _max_workers(executor, n_workers)
-    caller, gen = _caller(
-        "asha", train, space, executor, settings, rng, storage, study, state_codec
+    return _run_method(
+        "asha",
+        train,
+        space,
+        executor,
+        settings,
+        plan,
+        rng=rng,
+        storage=storage,
+        study=study,
+        state_codec=state_codec,
+        workers=workers,
+        seconds=seconds,
     )
-    try:
-        deadline = time.monotonic() + seconds
-        return _asha_drive(
-            caller, space, gen, **plan, workers=workers, deadline=deadline
-        )
-    finally:
-        caller.close()
 
 
 def _asha_plan(
@@ -1224,11 +1243,12 @@ def _asha_drive(
     limit_n: int | None,
     limit_b: float | None = None,
     workers: int = 1,
-    deadline: float = math.inf,
+    seconds: float = math.inf,
 ) -> ScheduleResult:
     drive = _Asha(space, budgets, eta, limit_n, gen, limit_b)
     try:
-        caller.asha(drive, workers, deadline)
+        # time_limit counts from here: after the study is open (and on resume)
+        caller.asha(drive, workers, time.monotonic() + seconds)
     except _Stop:
         pass
     return _result("asha", space, caller, drive.runs)
@@ -1376,13 +1396,18 @@ def pbt(
         population, interval, total_budget, quantile, perturb, resample
     )
     executor = _check_executor(executor)
-    caller, gen = _caller(
-        "pbt", train, space, executor, settings, rng, storage, study, state_codec
+    return _run_method(
+        "pbt",
+        train,
+        space,
+        executor,
+        settings,
+        plan,
+        rng=rng,
+        storage=storage,
+        study=study,
+        state_codec=state_codec,
     )
-    try:
-        return _pbt_drive(caller, space, gen, **plan)
-    finally:
-        caller.close()
 
 
 def _pbt_plan(

@@ -339,6 +339,18 @@ def _translated(path: Path) -> Iterator[None]:
         raise ValueError(msg) from exc
 
 
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run the block as one write transaction: committed, or rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
     """Open (and, with ``create``, initialise) a study file after checking what it is."""
     if path.is_dir():
@@ -416,8 +428,7 @@ def _writer_pragmas(conn: sqlite3.Connection) -> None:
 
 def _initialise(conn: sqlite3.Connection) -> None:
     _writer_pragmas(conn)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if tables == 0:  # not created by another process meanwhile
             for statement in _SCHEMA.split(";"):
@@ -425,22 +436,13 @@ def _initialise(conn: sqlite3.Connection) -> None:
                     conn.execute(statement)
             conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:
     """Bring a schema-1 file (search studies only) to schema 2: add ``hz_call``."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         conn.execute(_CALL_SCHEMA)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _names(conn: sqlite3.Connection) -> list[str]:
@@ -726,15 +728,7 @@ def search_stored(
     ``report(opt, stored, new)``, when given, is called after each phase with the
     number of trials now stored and how many of them this run evaluated.
     """
-    if study is None:
-        study = "default"
-    if not isinstance(study, str) or not study:
-        msg = f"`study` must be a non-empty string, but got {study!r}."
-        raise TypeError(msg)
-    if not isinstance(storage, (str, os.PathLike)):
-        msg = f"`storage` must be a file path, but got {storage!r}."
-        raise TypeError(msg)
-    path = Path(storage)
+    path, study = _study_target(storage, study)
     given_seed = _seed_record(rng)
     space_doc = space_to_json(space)
     conn = _connect(path, create=True)
@@ -750,6 +744,19 @@ def search_stored(
             )
     finally:
         conn.close()
+
+
+def _study_target(storage: Any, study: Any) -> tuple[Path, str]:
+    """Check ``storage=`` and ``study=`` of a stored run; return the path and the name."""
+    if study is None:
+        study = "default"
+    if not isinstance(study, str) or not study:
+        msg = f"`study` must be a non-empty string, but got {study!r}."
+        raise TypeError(msg)
+    if not isinstance(storage, (str, os.PathLike)):
+        msg = f"`storage` must be a file path, but got {storage!r}."
+        raise TypeError(msg)
+    return Path(storage), study
 
 
 def _open_study(
@@ -796,8 +803,7 @@ def _open_record(
     """
     from . import __version__
 
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         row = conn.execute(
             _STUDY_SELECT + " WHERE name=?",
             (name,),
@@ -824,10 +830,6 @@ def _open_record(
                 _STUDY_SELECT + " WHERE name=?",
                 (name,),
             ).fetchone()
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     rec = _Study(path, row)
     where = f"study {name!r} in {_where(path)}"
     if _kind(rec.settings) != _kind(settings):
@@ -907,21 +909,16 @@ class _Writer:
             self.retest_of[start:stop].tolist(),
         )
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(_INSERT, rows)
-            conn.execute("COMMIT")
+            with _immediate(conn):
+                conn.executemany(_INSERT, rows)
         except sqlite3.IntegrityError as exc:
-            conn.execute("ROLLBACK")
             msg = (
                 f"study {self.study.name!r} in {_where(self.study.path)} received "
                 "trials from another process while this one ran; run each study from "
                 "one process at a time."
             )
             raise RuntimeError(msg) from exc
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         self.count += m
         if self.bar is not None:
             self.bar.update(m)
