@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import hyperzoom as hz
-from hyperzoom.search import default_rounds
 
 SPACE = hz.Space(
     lr=hz.LogUniform(1e-4, 1.0),
@@ -140,8 +139,8 @@ def test_maximize_mirrors_minimize(seed: int) -> None:
 
 # -- regions -----------------------------------------------------------------------------
 def test_regions_stay_in_the_space_and_hold_their_round(seed: int) -> None:
-    r = hz.search(vec_loss, SPACE, budget=800, rng=seed, explore=0.0)
-    assert len(r.regions) == default_rounds(800, SPACE.d)
+    r = hz.search(vec_loss, SPACE, budget=800, rng=seed)
+    assert len(r.regions) == r.trials.round.max() + 1
     assert r.regions[0] == hz.Region.full(SPACE)
     for k, region in enumerate(r.regions):
         assert np.all(region.lo >= 0)
@@ -152,11 +151,17 @@ def test_regions_stay_in_the_space_and_hold_their_round(seed: int) -> None:
     assert r.regions[-1].volume() < 0.05
 
 
-def test_explore_share_samples_the_whole_space(seed: int) -> None:
-    r = hz.search(vec_loss, SPACE, budget=800, rng=seed, explore=0.2)
-    last = r.trials.round == len(r.regions) - 1
-    inside = r.regions[-1].contains(r.trials.unit[last])
-    assert 0.1 < 1 - inside.mean() <= 0.25
+def test_coarse_rounds_sample_the_whole_space_and_zoomed_rounds_their_region(
+    seed: int,
+) -> None:
+    r = hz.search(vec_loss, SPACE, budget=400, rng=seed)
+    t = r.trials
+    first = t.round == 0
+    assert t.whole[first].all()
+    assert not t.whole[t.round == 1].any()
+    assert r.regions[1].volume() < 1.0
+    assert r.regions[1].center is not None
+    assert r.regions[0].center is None
 
 
 def test_integer_and_choice_axes_narrow_to_what_the_elite_uses(seed: int) -> None:
@@ -298,8 +303,9 @@ def test_retest_ranks_by_the_mean_of_evaluations(seed: int) -> None:
 
     r = hz.search(noisy, SPACE, budget=400, rng=seed, retest=3)
     t = r.trials
-    rounds = default_rounds(400, SPACE.d)
-    assert np.count_nonzero(t.retest_of >= 0) == 3 * rounds
+    per_round = np.bincount(t.round[t.retest_of >= 0], minlength=len(r.regions))
+    # three re-tests after every round (the budget may cut the last phase short)
+    assert set(per_round[:-2].tolist()) == {3}
     assert len(t) == 400
     evals = t.value[(t.id == r.best_id) | (t.retest_of == r.best_id)]
     assert evals.size >= 2
@@ -324,7 +330,7 @@ def test_ask_tell_reproduces_search(seed: int) -> None:
 def test_ask_waits_for_tells_and_rejects_bad_tells(seed: int) -> None:
     opt = hz.CoarseToFine(SPACE, budget=100, rng=seed)
     first = opt.ask()
-    assert len(first) == opt._sizes[0]
+    assert len(first) == 2 * SPACE.d + 4  # the default first round
     assert len(opt.ask()) == 0  # the round is out; nothing more until told
     with pytest.raises(ValueError, match="one per trial"):
         opt.tell(first, np.zeros(3))
@@ -375,11 +381,16 @@ def test_progress_bar_is_optional(seed: int, capsys) -> None:
             ValueError,
             r"'bayes' is not a valid strategy. It must be one of",
         ),
-        ({"rounds": 0}, ValueError, r"`rounds` must be >= 1"),
-        ({"explore": 1.0}, ValueError, r"`explore` must be in \[0, 1\)"),
+        ({"round_size": 1}, ValueError, r"`round_size` must be >= 2, but got 1"),
+        ({"first_round": 0}, ValueError, r"`first_round` must be >= 1, but got 0"),
+        ({"round_size": 2**40}, ValueError, r"`round_size` must be <= 16777216"),
+        ({"min_width": 2.0}, ValueError, r"`min_width` must be in \[0, 1\]"),
+        ({"minimize": None}, TypeError, r"`minimize` must be True or False"),
+        ({"time_limit": -1.0}, ValueError, r"`time_limit` must be > 0 seconds"),
+        ({"budget": None}, ValueError, r"give a `budget` \(evaluations\), a `time_limit`"),
+        ({"retest": 2, "strategy": "random"}, ValueError, r"`retest=2` needs"),
         ({"mode": "vector"}, ValueError, r"'vector' is not a valid mode"),
         ({"batch_size": 0}, ValueError, r"`batch_size` must be >= 1"),
-        ({"retest": 40, "rounds": 4}, ValueError, r"`retest=40` re-evaluations"),
     ],
 )
 def test_bad_search_arguments(kwargs, error, match) -> None:
@@ -405,24 +416,3 @@ def test_error_text_points_at_the_objective_on_a_process_pool(seed: int) -> None
     errors = info.value.result.trials.error
     assert all("KeyError: 'missing shard'" in e for e in errors)
     assert all("test_search.py" in e for e in errors)
-
-
-def test_a_region_that_stays_put_extends_the_latin_hypercube(seed: int) -> None:
-    space = hz.Space(x=hz.Uniform(0.0, 1.0), y=hz.Uniform(0.0, 1.0))
-    # The best points sit at the space's corner: the region stops moving, and later
-    # rounds extend the previous round's design.
-    r = hz.search(
-        lambda c: c["x"] + c["y"], space, budget=400, rng=seed, explore=0.0, rounds=8
-    )
-    same = [k for k in range(2, len(r.regions)) if r.regions[k] == r.regions[k - 1]]
-    assert same, "expected the region to stay put at the corner"
-    k = same[0]
-    region = r.regions[k]
-    both = np.concatenate(
-        [r.trials.unit[r.trials.round == k - 1], r.trials.unit[r.trials.round == k]]
-    )
-    local = (both - region.lo) / (region.hi - region.lo)
-    n = local.shape[0]
-    for j in range(2):
-        strata = np.floor(local[:, j] * n).astype(int)
-        assert sorted(strata.tolist()) == list(range(n))

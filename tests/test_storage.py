@@ -189,8 +189,8 @@ def test_several_studies_per_file(db):
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"budget": 101}, r"budget=100, but this search has budget=101"),
-        ({"keep": 0.05}, r"keep=0.02, but this search has keep=0.05"),
+        ({"round_size": 7}, r"round_size=None, but this search has round_size=7"),
+        ({"keep": 0.05}, r"keep=0.5, but this search has keep=0.05"),
         ({"minimize": False}, r"minimize=True"),
         ({"rng": SEED + 1}, r"was run with seed"),
         (

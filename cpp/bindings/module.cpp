@@ -7,6 +7,7 @@ void register_region(py::module_& m);
 void register_designs(py::module_& m);
 void register_importance(py::module_& m);
 void register_schedule(py::module_& m);
+void register_search(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "hyperzoom's compiled core (private: use the hyperzoom package).";
@@ -22,4 +23,6 @@ PYBIND11_MODULE(_core, m) {
     register_importance(importance);
     auto schedule = m.def_submodule("schedule", "Rungs, brackets, promotions and PBT draws.");
     register_schedule(schedule);
+    auto search = m.def_submodule("search", "The coarse-to-fine state machine.");
+    register_search(search);
 }

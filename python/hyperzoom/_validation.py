@@ -16,15 +16,17 @@ __all__ = ["as_count", "as_real", "as_workers", "auto_workers"]
 AUTO_PARALLEL_VALUES = 1 << 17
 
 
-def as_count(n: Any, name: str = "n", *, minimum: int = 0) -> int:
-    """Return ``n`` as an ``int`` >= ``minimum``; integral types only.
+def as_count(
+    n: Any, name: str = "n", *, minimum: int = 0, maximum: int | None = None
+) -> int:
+    """Return ``n`` as an ``int`` >= ``minimum`` (and <= ``maximum``); integers only.
 
     Raises
     ------
     TypeError
         If ``n`` is not an integer (floats, even 3.0, and bools are refused).
     ValueError
-        If ``n < minimum``.
+        If ``n < minimum`` or ``n > maximum``.
     """
     if isinstance(n, (bool,)) or not isinstance(n, numbers.Integral):
         msg = f"`{name}` must be an integer, but got {n!r} ({type(n).__name__})."
@@ -32,6 +34,9 @@ def as_count(n: Any, name: str = "n", *, minimum: int = 0) -> int:
     value = int(n)
     if value < minimum:
         msg = f"`{name}` must be >= {minimum}, but got {value}."
+        raise ValueError(msg)
+    if maximum is not None and value > maximum:
+        msg = f"`{name}` must be <= {maximum}, but got {value}."
         raise ValueError(msg)
     return value
 

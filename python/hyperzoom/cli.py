@@ -170,7 +170,8 @@ def _show(
     sense = "minimise" if s["minimize"] else "maximise"
     n = len(result.trials)
     print(
-        f"study {info['name']!r} in {path}: {n} of {s['budget']} trials stored "
+        f"study {info['name']!r} in {path}: {n} trials stored (latest budget "
+        f"{s['budget'] if s['budget'] is not None else 'none'}) "
         f"({result.trials.n_failed} failed), {s['strategy']}, {sense}"
     )
     print(
@@ -265,8 +266,10 @@ def _run(
     kw.update(settings)
     if budget is not None:
         kw["budget"] = budget
-    if kw["budget"] is inspect.Parameter.empty:
-        parser.error(f"give --budget, or a 'budget' in `settings` of {file!r}")
+    if kw["budget"] is None and kw.get("time_limit") is None:
+        parser.error(
+            f"give --budget, or a 'budget' (or 'time_limit') in `settings` of {file!r}"
+        )
     if isinstance(kw["budget"], int) and kw["budget"] < 1:
         parser.error(f"the budget must be >= 1, but got {kw['budget']!r}")
     path = path or kw["storage"] or str(Path(file).with_suffix(".db"))
@@ -286,18 +289,21 @@ def _run(
             n = len(_storage.load_study(path, study).trials)
             print(f"resuming study {study!r} in {path}: {n} trials stored")
     start = time.perf_counter()
-    last = [-1]
+    step = max(1, (kw["budget"] or 0) // 10)
+    mark = [step]
 
     def report(opt: CoarseToFine, stored: int, new: int) -> None:
-        finished = opt.n_rounds if opt.done else opt.round
-        if finished == last[0] or (new == 0 and not opt.done):
-            return  # one line per round, none while stored rounds are replayed
-        last[0] = finished
+        # About ten lines a run, none while stored rounds are replayed.
+        if not opt.done and (new == 0 or stored < mark[0]):
+            return
+        while mark[0] <= stored:
+            mark[0] += step
         r = opt.result()
         best = f"{r.best_value:.6g}" if math.isfinite(r.best_value) else "-"
+        total = "" if opt.budget is None else f"/{opt.budget}"
         print(
-            f"round {finished}/{opt.n_rounds} done: {stored}/{opt.budget} trials "
-            f"stored ({new} run now), best {best}",
+            f"{opt.round} rounds done (run {opt.run}): {stored}{total} trials stored "
+            f"({new} run now), best {best}",
             flush=True,
         )
 
@@ -316,6 +322,11 @@ def _run(
             workers=kw["workers"],
             progress=bool(kw["progress"]),
             report=report,
+            deadline=(
+                None
+                if kw["time_limit"] is None
+                else time.monotonic() + float(kw["time_limit"])
+            ),
         )
     except AllTrialsFailedError as exc:
         print(f"hyperzoom run: {exc}", file=sys.stderr)

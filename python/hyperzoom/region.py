@@ -82,6 +82,14 @@ class Region:
     allowed : array_like of bool, optional
         One flag per option of every ``Choice`` parameter, in order (all allowed when
         omitted).
+    center, basis, half_widths : array_like, optional
+        For a region of the coarse-to-fine search, which may be rotated: its centre
+        (shape ``(d,)``, unit coordinates), its principal axes (the columns of
+        ``basis``, shape ``(p, p)`` over the ``p`` non-choice parameters in order) and
+        its half-widths along them (shape ``(p,)``). ``lo`` and ``hi`` are then its
+        bounding box. None for a plain box.
+    run : int
+        The run of the search the region belongs to (0, then one more per restart).
 
     Examples
     --------
@@ -94,10 +102,19 @@ class Region:
     ('relu', 'tanh')
     """
 
-    __slots__ = ("allowed", "hi", "lo", "space")
+    __slots__ = ("allowed", "basis", "center", "half_widths", "hi", "lo", "run", "space")
 
     def __init__(
-        self, space: Space, lo: Any, hi: Any, allowed: Any | None = None
+        self,
+        space: Space,
+        lo: Any,
+        hi: Any,
+        allowed: Any | None = None,
+        *,
+        center: Any | None = None,
+        basis: Any | None = None,
+        half_widths: Any | None = None,
+        run: int = 0,
     ) -> None:
         axes = _axes(space)
         self.space = space
@@ -120,11 +137,29 @@ class Region:
         self.lo.flags.writeable = False
         self.hi.flags.writeable = False
         self.allowed.flags.writeable = False
+        self.run = int(run)
+        self.center: np.ndarray | None = None
+        self.basis: np.ndarray | None = None
+        self.half_widths: np.ndarray | None = None
+        if center is not None or basis is not None or half_widths is not None:
+            p = sum(not isinstance(dist, Choice) for dist in space.params.values())
+            self.center = np.array(center, dtype=np.float64).reshape(space.d)
+            self.basis = np.array(basis, dtype=np.float64).reshape(p, p)
+            self.half_widths = np.array(half_widths, dtype=np.float64).reshape(p)
+            for a in (self.center, self.basis, self.half_widths):
+                a.flags.writeable = False
 
     @classmethod
-    def full(cls, space: Space) -> Region:
+    def full(cls, space: Space, *, run: int = 0) -> Region:
         """Return the whole space as a region."""
-        return cls(space, np.zeros(space.d), np.ones(space.d))
+        return cls(space, np.zeros(space.d), np.ones(space.d), run=run)
+
+    @property
+    def rotated(self) -> bool:
+        """True when the region's axes are not those of the parameters."""
+        if self.basis is None:
+            return False
+        return not np.allclose(np.abs(self.basis).max(axis=0), 1.0)
 
     # -- views in the user's units -------------------------------------------------
     @property

@@ -1,29 +1,46 @@
 """Coarse-to-fine search: ``hz.search`` and the ask/tell optimiser it runs on.
 
-How a budget becomes rounds
----------------------------
-``rounds`` (default: ``clip(2 floor(log2(budget / (2 (d + 1)))), 1, 24)``) splits the
-budget. With ``retest=k``, ``k`` evaluations are reserved after each round (or after
-every ``retest_every``-th round, and always after the last): the best ``k`` trials are
-evaluated again before the next zoom (and once more at the end), the elite is ranked by the mean of each configuration's evaluations, and the
-reported best is the best re-tested configuration. The remaining draws are split evenly
-over the rounds, the first round taking the remainder. Round 0 is a Latin hypercube over the whole space. Every later round:
+How the search proceeds
+-----------------------
+The search is a sequence of *runs*; each run is a sequence of *rounds*, and no round's
+size ever depends on the total budget. So the search is *anytime*: the trials of
+``budget=B`` are the first ``B`` trials of ``budget=4 * B`` (the best value can only
+improve with more budget), a stored study can be continued with a larger budget, and
+``budget=None`` with ``time_limit=`` (or an ask/tell loop you stop) works as well.
 
-1. the *elite* is the best ``keep`` share (default 2%) of all successful trials so far
-   (at least ``max(2, ceil(d / 2))`` trials),
-   ranked by the mean of each configuration's evaluations (re-tests included);
-2. the next region is the elite's bounding box on every scaled axis, grown by
-   ``margin`` times its width on each side, at least ``min_width`` wide, panned (grown
-   by half the old width) towards any edge of the old region that the elite presses
-   against, and clipped to the space; integer axes keep whole cells, choices keep
-   exactly the options the elite uses (never none);
-3. ``1 - explore`` of the round is a Latin hypercube inside the region (extending the
-   previous round's design when the region did not move and that design has at most
-   10,000 points, so the two rounds together form one Latin hypercube), ``explore`` of
-   it a Latin hypercube over the whole space, so a wrong early zoom can recover.
+Run ``k`` (``k = 0, 1, ...``):
 
-``strategy="random"`` draws the whole budget at random from the space; ``"grid"``
-evaluates the largest grid (spaced on each scaled axis) that fits the budget.
+1. a *coarse* round: a Latin hypercube of ``first_round * 2**k`` points over the whole
+   space (default ``first_round = max(10, 2 d + 4)``);
+2. the first *region*: the box of the best quarter of those points on every scaled axis
+   (log for ``LogUniform``, ``log(1 - x)`` for ``InvLogUniform``, the cells of integer
+   parameters), at least ``min_width`` wide; choices keep the options those points use;
+3. *zoomed* rounds of ``round_size * 2**k`` points (default ``round_size = 4 + 3 ln p``
+   for ``p`` ordered parameters), each a Latin hypercube inside the current region.
+   After each, the region moves to the weighted centre of the round's best ``keep``
+   share and is reshaped by what they say (the update rules of CMA-ES: the region
+   shrinks while it keeps finding better points, widens while it keeps moving the same
+   way, and turns its axes to follow a valley, so rotated and ill-conditioned problems
+   are not left to axis-aligned boxes); choices narrow to the options the best use,
+   integer parameters always keep their neighbouring values within reach;
+4. the run ends when its region has shrunk to the precision of a double (converged),
+   when its values stop changing ("flat"), when it has not improved for
+   ``120 + 30 p / round_size`` rounds ("stalled") or when its axes become too unequal;
+   then run ``k + 1`` starts afresh with rounds twice as large (as IPOP-CMA-ES does), so
+   a search caught in one basin of a multimodal function looks elsewhere, wider.
+
+A region is a box on the scaled axes, possibly rotated: ``result.regions[r]`` holds its
+bounding box (``lo``, ``hi``, ``bounds``), and its ``center``, ``basis`` (principal axes)
+and ``half_widths``. Points that a region reaches past the edge of the space are
+mirrored back into it.
+
+With ``retest=k``, ``k`` evaluations follow every ``retest_every``-th round: the best ``k``
+trials so far are evaluated again, trials are ranked by the mean of their evaluations,
+and the reported best is the best re-tested configuration.
+
+``strategy="random"`` draws independent uniform points (in rounds of 1,024: also
+anytime); ``"grid"`` evaluates the largest grid (spaced on each scaled axis) that fits
+the budget (the one strategy that depends on it).
 
 Everything random comes from ``rng``; rounds are synchronous, and each value is stored
 at its trial's index, so the same seed gives the same trials and result whatever the
@@ -35,19 +52,21 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
 
-from . import designs
+from . import _core, designs
 from ._optional import require
 from ._rng import as_generator
 from ._validation import as_count, as_real, as_workers
 from .evaluate import evaluate, resolve_mode
 from .executors import as_executor
-from .region import Region, select_elite
+from .region import Region, _axes, select_elite
 from .space import Configs, Space
 from .typing import RngLike
 
@@ -61,10 +80,11 @@ __all__ = [
 ]
 
 STRATEGIES = ("coarse-to-fine", "random", "grid")
-#: Rounds of up to this many points extend the last round's Latin hypercube when the
-#: region did not move (a Latin union of 2n points); larger rounds are dense enough
-#: that a fresh design is as good, and about twice as cheap to draw.
-_EXTEND_MAX = 10_000
+#: Points in a round of random search (fixed, so random search is anytime too).
+_RANDOM_ROUND = 1024
+#: Largest round size a user may ask for, and how often a restart doubles the rounds.
+_MAX_ROUND = 1 << 24
+_MAX_DOUBLINGS = 10
 _OK, _FAILED, _PENDING = 0, 1, 2
 
 
@@ -74,21 +94,6 @@ class AllTrialsFailedError(RuntimeError):
     def __init__(self, message: str, result: SearchResult | None = None) -> None:
         super().__init__(message)
         self.result = result
-
-
-def default_rounds(budget: int, d: int) -> int:
-    """Return the default number of rounds for a budget (see the module docstring).
-
-    Examples
-    --------
-    >>> from hyperzoom.search import default_rounds
-    >>> default_rounds(100, 7), default_rounds(2000, 7), default_rounds(10_000_000, 7)
-    (4, 12, 24)
-    """
-    if budget < 1:
-        return 1
-    octaves = math.floor(math.log2(max(budget / (2 * (d + 1)), 1.0)))
-    return int(min(24, max(1, 2 * octaves)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -273,10 +278,19 @@ class CoarseToFine:
     ``ask()`` returns the next configurations to evaluate (the rest of the current
     round, or at most ``n``), as a :class:`~hyperzoom.Configs` whose ``ids`` name the
     trials; ``tell(configs_or_ids, values)`` reports their losses (NaN or infinity marks
-    a failure). A round's region is computed once all its trials are told; until then
-    ``ask()`` returns an empty ``Configs``.
+    a failure). A round's next region is computed once all its trials are told; until
+    then ``ask()`` returns an empty ``Configs``.
 
-    Parameters are those of :func:`search`.
+    The schedule of rounds never depends on ``budget`` (see :mod:`hyperzoom.search`):
+    with ``budget=None`` the optimiser runs until you stop asking, and the trials of a
+    budget ``B`` are the first ``B`` trials of any larger budget.
+
+    One optimiser may be shared by threads: ``ask``, ``tell`` and ``result`` hold a
+    lock, so no trial is lost or asked twice. A ``tell`` that raises ``ValueError`` or
+    ``TypeError`` changes nothing. After :class:`AllTrialsFailedError` the optimiser
+    goes on with the next round (the error reports; it does not stop the optimiser).
+
+    Parameters are those of :func:`search` (``budget`` may be None: no limit).
 
     Examples
     --------
@@ -289,7 +303,7 @@ class CoarseToFine:
     ...     loss = (np.log10(c["lr"]) + 2.5) ** 2 + (np.log10(1 - c["beta"]) + 2) ** 2
     ...     opt.tell(c, loss)
     >>> r = opt.result()
-    >>> len(r.trials), r.best_value < 0.05
+    >>> len(r.trials), r.best_value < 1e-6
     (200, True)
     """
 
@@ -297,13 +311,12 @@ class CoarseToFine:
         self,
         space: Space,
         *,
-        budget: int,
+        budget: int | None = None,
         strategy: str = "coarse-to-fine",
-        rounds: int | None = None,
-        keep: float = 0.02,
-        margin: float = 0.05,
+        round_size: int | None = None,
+        first_round: int | None = None,
+        keep: float = 0.5,
         min_width: float = 0.05,
-        explore: float = 0.1,
         retest: int = 0,
         retest_every: int = 1,
         minimize: bool = True,
@@ -315,108 +328,116 @@ class CoarseToFine:
             msg = f"`space` must be a hyperzoom Space, but got {type(space).__name__}."
             raise TypeError(msg)
         self.space = space
-        self.budget = as_count(budget, "budget", minimum=1)
-        if strategy not in STRATEGIES:
+        self.budget = None if budget is None else as_count(budget, "budget", minimum=1)
+        if not isinstance(strategy, str) or strategy not in STRATEGIES:
             msg = f"{strategy!r} is not a valid strategy. It must be one of {set(STRATEGIES)!r}."
             raise ValueError(msg)
         self.strategy = strategy
+        self.round_size = (
+            None
+            if round_size is None
+            else as_count(round_size, "round_size", minimum=2, maximum=_MAX_ROUND)
+        )
+        self.first_round = (
+            None
+            if first_round is None
+            else as_count(first_round, "first_round", minimum=1, maximum=_MAX_ROUND)
+        )
         self.keep = as_real(keep, "keep")
         if not 0.0 < self.keep <= 1.0:
             msg = f"`keep` must be in (0, 1], but got {self.keep!r}."
             raise ValueError(msg)
-        self.margin = as_real(margin, "margin")
-        if self.margin < 0.0:
-            msg = f"`margin` must be >= 0, but got {self.margin!r}."
-            raise ValueError(msg)
         self.min_width = as_real(min_width, "min_width")
         if not 0.0 <= self.min_width <= 1.0:
             msg = f"`min_width` must be in [0, 1], but got {self.min_width!r}."
-            raise ValueError(msg)
-        self.explore = as_real(explore, "explore")
-        if not 0.0 <= self.explore < 1.0:
-            msg = f"`explore` must be in [0, 1), but got {self.explore!r}."
             raise ValueError(msg)
         self.retest = as_count(retest, "retest")
         self.retest_every = as_count(retest_every, "retest_every", minimum=1)
         if design not in ("lhs", "random"):
             msg = f"{design!r} is not a valid design. It must be one of {{'lhs', 'random'}}."
             raise ValueError(msg)
+        if not isinstance(minimize, (bool, np.bool_)):
+            msg = f"`minimize` must be True or False, but got {minimize!r}."
+            raise TypeError(msg)
         self.design = design
         self.minimize = bool(minimize)
-        self._min_elite = max(2, (space.d + 1) // 2)
-        self._pool = np.empty(0, dtype=np.int64)  # best trials so far, best first
-        self._pool_end = 0  # trials [0, pool_end) have been through the pool
-        self._n_ok = 0
-        self._pool_size = max(self._min_elite, math.ceil(self.keep * self.budget))
-        self.workers = as_workers(workers, self.budget * max(space.d, 1))
+        if strategy == "grid" and self.budget is None:
+            msg = "`strategy='grid'` needs a `budget`: the grid is the largest that fits it."
+            raise ValueError(msg)
+        if self.retest and strategy != "coarse-to-fine":
+            msg = f"`retest={self.retest}` needs strategy='coarse-to-fine', not {strategy!r}."
+            raise ValueError(msg)
+        self.workers = as_workers(workers, _MAX_ROUND * max(space.d, 1))
         self._gen = as_generator(rng)
+        self._lock = threading.RLock()
 
-        # -- the plan ----------------------------------------------------------------
+        self._zoom: Any = None
         if strategy == "coarse-to-fine":
-            n_rounds = (
-                default_rounds(self.budget, space.d)
-                if rounds is None
-                else as_count(rounds, "rounds", minimum=1)
+            self._zoom = _core.search.Zoom(
+                _axes(space),
+                self.round_size or 0,
+                self.first_round or 0,
+                self.keep,
+                self.min_width,
+                _MAX_DOUBLINGS,
             )
-            n_rounds = min(n_rounds, self.budget)
-            phases = sum(
-                1
-                for r in range(n_rounds)
-                if (r + 1) % self.retest_every == 0 or r == n_rounds - 1
-            )
-            reserve = self.retest * phases
-            if reserve >= self.budget - n_rounds + 1 and self.retest:
-                msg = (
-                    f"`retest={self.retest}` re-evaluations at {phases} points of "
-                    f"{n_rounds} rounds leave too few of the {self.budget} evaluations "
-                    "for the rounds."
-                )
-                raise ValueError(msg)
-            draws = self.budget - reserve
-            base = draws // n_rounds
-            self._sizes = [base + draws % n_rounds] + [base] * (n_rounds - 1)
-        else:
-            if rounds is not None:
-                as_count(rounds, "rounds", minimum=1)
-            self._sizes = [self.budget]
         self._grid_unit: np.ndarray | None = None
         if strategy == "grid":
+            assert self.budget is not None
             self._grid_unit = _grid_unit(space, self.budget)
-            self._sizes = [int(self._grid_unit.shape[0])]
 
-        # -- storage (preallocated: search overhead stays per round, not per trial) --
-        cap = self.budget
-        d = space.d
-        self._unit = np.empty((cap, d))
-        self._value = np.full(cap, np.nan)
-        self._status = np.full(cap, _PENDING, dtype=np.int8)
-        self._round = np.zeros(cap, dtype=np.int64)
-        self._batch = np.zeros(cap, dtype=np.int64)
-        self._retest_of = np.full(cap, -1, dtype=np.int64)
-        self._whole = np.zeros(cap, dtype=bool)  # drawn from the whole space
+        # -- storage: grown by doubling (preallocated when the budget is known) ------
+        cap = min(self.budget, 1 << 16) if self.budget is not None else 1 << 10
+        self._cap = 0
+        self._alloc(cap)
         self._errors: dict[int, str] = {}
         self._n = 0  # trials asked
         self._n_told = 0
-
-        self._region = Region.full(space)
-        self.regions: list[Region] = []
-        self._r = 0  # current round
-        self._queue: np.ndarray | None = (
-            None  # unit rows of the current phase, not yet asked
-        )
+        self._region_rows: list[tuple[Any, ...]] = []  # raw region of each round
+        self._regions: list[Region] = []  # built from the rows on first use
+        self._r = -1  # current round
+        self._queue: np.ndarray | None = None  # unit rows of the phase, not yet asked
         self._queue_kind = "round"
         self._queue_retest: np.ndarray | None = None
-        self._phase_ids: list[np.ndarray] = []
-        self._prev_local: np.ndarray | None = None
-        self._prev_region: Region | None = None
-        self._done = False
+        self._phase_start = 0  # first trial id of the current phase
+        self._phase_len = 0  # trials in the current phase
+        self._phase_left = 0  # trials of the phase not yet told
+        self._exhausted = False  # the plan has nothing more (grid: one round)
         self._start_round()
+
+    def _alloc(self, cap: int) -> None:
+        """Grow the trial arrays to hold ``cap`` trials (amortised doubling)."""
+        if cap <= self._cap:
+            return
+        cap = max(cap, 2 * self._cap)
+        if self.budget is not None:
+            cap = min(cap, self.budget)
+        d = self.space.d
+        n = self._cap
+
+        def grow(old: np.ndarray | None, shape: tuple[int, ...], fill: Any, dtype: Any):
+            new = np.full(shape, fill, dtype=dtype)
+            if old is not None:
+                new[:n] = old[:n]
+            return new
+
+        g = self.__dict__.get
+        self._unit = grow(g("_unit"), (cap, d), 0.0, np.float64)
+        self._value = grow(g("_value"), (cap,), np.nan, np.float64)
+        self._status = grow(g("_status"), (cap,), _PENDING, np.int8)
+        self._round = grow(g("_round"), (cap,), 0, np.int64)
+        self._batch = grow(g("_batch"), (cap,), 0, np.int64)
+        self._retest_of = grow(g("_retest_of"), (cap,), -1, np.int64)
+        self._whole = grow(g("_whole"), (cap,), False, bool)
+        self._cap = cap
 
     # -- public state -----------------------------------------------------------------
     @property
     def done(self) -> bool:
-        """True once the whole budget is evaluated (or the plan is exhausted)."""
-        return self._done
+        """True once the whole budget is evaluated (never, without a budget)."""
+        if self._exhausted:
+            return self._phase_left == 0
+        return self.budget is not None and self._n_told >= self.budget
 
     @property
     def round(self) -> int:
@@ -424,38 +445,61 @@ class CoarseToFine:
         return self._r
 
     @property
-    def region(self) -> Region:
-        """The region the current round samples."""
-        return self._region
+    def run(self) -> int:
+        """The current run: 0, then one more after each restart."""
+        return 0 if self._zoom is None else int(self._zoom.run)
 
     @property
-    def n_rounds(self) -> int:
-        """Rounds in the plan."""
-        return len(self._sizes)
+    def region(self) -> Region:
+        """The region the current round samples."""
+        return self._region_at(self._r)
+
+    @property
+    def regions(self) -> list[Region]:
+        """The region of every round so far."""
+        return [self._region_at(r) for r in range(len(self._region_rows))]
+
+    @property
+    def n_asked(self) -> int:
+        """Trials handed out by ``ask`` so far."""
+        return self._n
+
+    @property
+    def n_told(self) -> int:
+        """Trials told so far."""
+        return self._n_told
 
     # -- ask / tell -------------------------------------------------------------------
     def ask(self, n: int | None = None) -> Configs:
-        """Return up to ``n`` configurations to evaluate next (all that are due if None)."""
+        """Return up to ``n`` configurations to evaluate next (all that are due if None).
+
+        Returns an empty ``Configs`` while the current round waits for results, and
+        once the budget is spent.
+        """
         if n is not None:
-            n = as_count(n)
-        if self._done or self._queue is None or self._queue.shape[0] == 0:
-            return self._configs(
-                np.empty((0, self.space.d)), np.empty(0, dtype=np.int64)
-            )
-        take = self._queue.shape[0] if n is None else min(n, self._queue.shape[0])
-        unit, self._queue = self._queue[:take], self._queue[take:]
-        ids = np.arange(self._n, self._n + take, dtype=np.int64)
-        rows = slice(self._n, self._n + take)
-        if not np.shares_memory(unit, self._unit):  # rounds are drawn in place already
+            n = as_count(n, "n")
+        with self._lock:
+            avail = 0 if self._queue is None else self._queue.shape[0]
+            if self.budget is not None:
+                avail = min(avail, self.budget - self._n)
+            take = avail if n is None else min(n, avail)
+            if take <= 0:
+                return self._configs(
+                    np.empty((0, self.space.d)), np.empty(0, dtype=np.int64)
+                )
+            assert self._queue is not None
+            unit, self._queue = self._queue[:take], self._queue[take:]
+            start = self._n
+            self._alloc(start + take)
+            rows = slice(start, start + take)
             self._unit[rows] = unit
-        self._round[rows] = self._r
-        if self._queue_kind == "retest":
-            assert self._queue_retest is not None
-            self._retest_of[rows] = self._queue_retest[:take]
-            self._queue_retest = self._queue_retest[take:]
-        self._n += take
-        self._phase_ids.append(ids)
-        return self._configs(unit, ids)
+            if self._queue_kind == "retest":
+                assert self._queue_retest is not None
+                self._retest_of[rows] = self._queue_retest[:take]
+                self._queue_retest = self._queue_retest[take:]
+            self._n += take
+            ids = np.arange(start, start + take, dtype=np.int64)
+            return self._configs(self._unit[rows], ids)
 
     def tell(
         self,
@@ -467,13 +511,19 @@ class CoarseToFine:
     ) -> None:
         """Report the values of asked trials (NaN or infinity marks a failure).
 
+        Everything is checked before anything is recorded: a call that raises
+        ``ValueError`` or ``TypeError`` changes nothing and may be retried.
+
         Raises
         ------
         ValueError
-            For unknown or already told ids, or values of the wrong length.
+            For unknown or already told ids, or values (``errors``, ``batch``) of the
+            wrong length.
+        TypeError
+            For ids that are not integers or values that are not real numbers.
         AllTrialsFailedError
             When this tell completes a round in which every trial failed (everything
-            told is kept; ``.result`` holds it).
+            told is kept, ``.result`` holds it, and the optimiser goes on).
         """
         if isinstance(configs_or_ids, Configs):
             if configs_or_ids.ids is None:
@@ -486,14 +536,40 @@ class CoarseToFine:
                 msg = f"trial ids must be integers, but got dtype {ids.dtype}."
                 raise TypeError(msg)
         ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+        if ids.ndim != 1:
+            msg = f"trial ids must be one-dimensional, but got shape {ids.shape}."
+            raise ValueError(msg)
         vals = np.atleast_1d(np.asarray(values))
         if vals.dtype.kind not in "biuf":
-            msg = f"`values` must be real numbers, but got dtype {vals.dtype}."
+            msg = (
+                "`values` must be real numbers (NaN marks a failure), but got dtype "
+                f"{vals.dtype}."
+            )
             raise TypeError(msg)
         vals = np.asarray(vals, dtype=np.float64)
         if vals.shape != ids.shape:
             msg = f"`values` must have shape {ids.shape} (one per trial), but got {vals.shape}."
             raise ValueError(msg)
+        if errors is not None and len(errors) != ids.size:
+            msg = f"`errors` must hold one entry per trial ({ids.size}), but got {len(errors)}."
+            raise ValueError(msg)
+        batches = None
+        if batch is not None:
+            batches = np.asarray(batch)
+            if batches.dtype.kind not in "iu":
+                msg = f"`batch` must hold integers, but got dtype {batches.dtype}."
+                raise TypeError(msg)
+            batches = np.broadcast_to(batches.astype(np.int64), ids.shape)
+        with self._lock:
+            self._tell_locked(ids, vals, errors, batches)
+
+    def _tell_locked(
+        self,
+        ids: np.ndarray,
+        vals: np.ndarray,
+        errors: list[str | None] | None,
+        batches: np.ndarray | None,
+    ) -> None:
         if ids.size and (ids.min() < 0 or ids.max() >= self._n):
             bad = ids[(ids < 0) | (ids >= self._n)][0]
             msg = f"trial id {int(bad)} was never asked (ids run from 0 to {self._n - 1})."
@@ -511,19 +587,22 @@ class CoarseToFine:
             which = int(told[0]) if told.size else int(ids[0])
             msg = f"trial id {which} was already told (or appears twice)."
             raise ValueError(msg)
+        # -- everything is valid: apply ------------------------------------------------
         finite = np.isfinite(vals)
         all_finite = bool(finite.all())
         self._value[where] = vals if all_finite else np.where(finite, vals, np.nan)
         self._status[where] = _OK
         if not all_finite:
             self._status[ids[~finite]] = _FAILED
-        if batch is not None:
-            self._batch[where] = np.asarray(batch, dtype=np.int64)
+        if batches is not None:
+            self._batch[where] = batches
         for k in np.flatnonzero(~finite) if not all_finite else ():
             text = errors[int(k)] if errors is not None and errors[int(k)] else None
             self._errors[int(ids[k])] = text or f"objective returned {vals[k]!r}"
         self._n_told += ids.size
-        self._maybe_advance()
+        self._phase_left -= ids.size
+        if self._phase_left == 0:
+            self._advance()
 
     # -- results ------------------------------------------------------------------------
     def scores(self) -> np.ndarray:
@@ -548,6 +627,10 @@ class CoarseToFine:
 
     def result(self) -> SearchResult:
         """Return everything told so far as a :class:`SearchResult`."""
+        with self._lock:
+            return self._result()
+
+    def _result(self) -> SearchResult:
         told = np.flatnonzero(self._status[: self._n] != _PENDING)
         scores = self.scores()
         ranking = scores if self.minimize else -scores
@@ -585,7 +668,9 @@ class CoarseToFine:
             retest_of=view(self._retest_of),
             whole=view(self._whole),
         )
-        regions = list(self.regions)
+        # Only rounds that have a told trial are part of the result.
+        n_rounds = int(self._round[told[-1]]) + 1 if told.size else 0
+        regions = [self._region_at(r) for r in range(n_rounds)]
         return SearchResult(
             self.space, trials, regions, best_id, best_value, self.minimize
         )
@@ -601,140 +686,112 @@ class CoarseToFine:
         c.ids = ids
         return c
 
-    def _lhs(self, n: int) -> np.ndarray:
+    def _design(self, n: int) -> np.ndarray:
         d = self.space.d
-        if n == 0:
-            return np.empty((0, d))
-        if self.design == "lhs":
+        if self.design == "lhs" and self.strategy == "coarse-to-fine":
             return np.asarray(
                 designs.latin_hypercube(n, d, rng=self._gen, workers=self.workers)
             )
         return np.asarray(designs.random_design(n, d, rng=self._gen))
 
+    def _region_at(self, r: int) -> Region:
+        while len(self._regions) <= r:
+            row = self._region_rows[len(self._regions)]
+            if row[0] is None:
+                self._regions.append(Region.full(self.space, run=row[-1]))
+            else:
+                lo, hi, allowed, center, basis, half, _ordered, run = row
+                self._regions.append(
+                    Region(
+                        self.space,
+                        lo,
+                        hi,
+                        allowed,
+                        center=center,
+                        basis=basis,
+                        half_widths=half,
+                        run=run,
+                    )
+                )
+        return self._regions[r]
+
     def _start_round(self) -> None:
-        if self._r >= len(self._sizes):
-            self._done = True
-            self._queue = None
-            return
-        size = self._sizes[self._r]
-        self.regions.append(self._region)
-        # The round is drawn straight into the rows its trials will occupy.
-        slot = self._unit[self._n : self._n + size]
-        whole = self._whole[self._n : self._n + size]
-        whole[:] = True
+        self._r += 1
+        zoom = self._zoom
         if self.strategy == "grid":
-            assert self._grid_unit is not None
-            slot[:] = self._grid_unit
-        elif self.strategy == "random":
-            self.design = "random"
-            slot[:] = self._lhs(size)
-        elif self._r == 0:
-            slot[:] = self._lhs(size)
-        else:
-            n_explore = round(self.explore * size)
-            n_in = size - n_explore
-            local = self._local_design(n_in)
-            slot[:n_in] = self._region.to_unit(local, workers=self.workers)
-            slot[n_in:] = self._lhs(n_explore)
-            whole[:n_in] = False
-        self._queue = slot
-        self._queue_kind = "round"
-        self._phase_ids = []
-
-    def _local_design(self, n: int) -> np.ndarray:
-        """Draw a design in the region's own cube, extending the last one if it stayed."""
-        if (
-            self.design == "lhs"
-            and self._prev_region is not None
-            and self._prev_region == self._region
-            and self._prev_local is not None
-            and self._prev_local.shape[0] <= _EXTEND_MAX
-        ):
-            local = np.asarray(
-                designs.extend_lhs(
-                    self._prev_local, n, rng=self._gen, workers=self.workers
-                )
-            )
-        else:
-            local = self._lhs(n)
-        # Only the last round's design is kept: extending it from n to 2n points gives
-        # a Latin union at O(n) cost per round, however long the region stays put.
-        self._prev_local = local
-        self._prev_region = self._region
-        return local
-
-    def _maybe_advance(self) -> None:
-        if self._queue is None or self._queue.shape[0] > 0:
-            return
-        asked = (
-            np.concatenate(self._phase_ids)
-            if self._phase_ids
-            else np.empty(0, np.int64)
-        )
-        if asked.size == 0 or np.any(self._status[asked] == _PENDING):
-            return
-        if self._queue_kind == "round":
-            round_ids = asked
-            if np.all(self._status[round_ids] == _FAILED):
-                first = self._errors.get(int(round_ids[0]), "unknown error")
-                msg = (
-                    f"every trial of round {self._r} ({round_ids.size} trials) failed; "
-                    f"the first error: {first}"
-                )
-                raise AllTrialsFailedError(msg, self.result())
-            last = self._r + 1 >= len(self._sizes)
-            due = (self._r + 1) % self.retest_every == 0 or last
-            if self.retest and self.strategy == "coarse-to-fine" and due:
-                self._start_retest()
+            if self._r > 0:
+                self._exhausted = True
+                self._queue = None
                 return
-        self._zoom()
+            assert self._grid_unit is not None
+            rows = self._grid_unit
+            whole = True
+            self._region_rows.append((None, 0))
+        elif zoom is None:  # random search: fixed-size rounds keep it anytime
+            rows = self._design(_RANDOM_ROUND)
+            whole = True
+            self._region_rows.append((None, 0))
+        else:
+            coarse = bool(zoom.coarse)
+            v = self._design(int(zoom.round_size))
+            rows = zoom.sample(v)
+            whole = coarse
+            run = int(zoom.run)
+            self._region_rows.append((None, run) if coarse else (*zoom.region(), run))
+        n = rows.shape[0]
+        self._alloc(self._n + n)
+        self._round[self._n : self._n + n] = self._r
+        self._whole[self._n : self._n + n] = whole
+        self._begin_phase(rows, "round")
+
+    def _begin_phase(self, rows: np.ndarray, kind: str) -> None:
+        self._queue = rows
+        self._queue_kind = kind
+        self._phase_start = self._n
+        self._phase_len = rows.shape[0]
+        left = self._phase_len
+        if self.budget is not None:
+            left = min(left, self.budget - self._n)
+        self._phase_left = left
+
+    def _advance(self) -> None:
+        """The current phase is told: learn from it and start the next."""
+        start, length = self._phase_start, self._phase_len
+        if self.budget is not None and start + length > self.budget:
+            return  # the budget cut this phase short: the search is done
+        rows = slice(start, start + length)
+        if self._queue_kind == "retest":
+            self._start_round()
+            return
+        values = self._value[rows]
+        failed = not np.isfinite(values).any()
+        if self._zoom is not None:
+            losses = values if self.minimize else -values
+            self._zoom.tell(np.ascontiguousarray(losses))
+        if self.retest and not failed and (self._r + 1) % self.retest_every == 0:
+            self._start_retest()
+        else:
+            self._start_round()
+        if failed:
+            first = self._errors.get(start, "unknown error")
+            msg = (
+                f"every trial of round {int(self._round[start])} ({length} trials) "
+                f"failed; the first error: {first}"
+            )
+            raise AllTrialsFailedError(msg, self._result())
 
     def _start_retest(self) -> None:
         scores = self.scores()
         ranking = scores if self.minimize else -scores
         top = select_elite(ranking, self.retest)
-        self._queue = self._unit[top].copy()
-        self._queue_retest = top.astype(np.int64)
-        self._queue_kind = "retest"
-        self._phase_ids = []
-
-    def _elite(self) -> np.ndarray:
-        """Return the elite: the best ``keep`` share of the successful trials so far."""
-        new = slice(self._pool_end, self._n)
-        self._n_ok += int(np.count_nonzero(self._status[new] == _OK))
-        k = max(self._min_elite, math.ceil(self.keep * self._n_ok))
-        if self.retest:
-            # Re-tests change the means of earlier trials: rank them all again.
-            scores = self.scores()
-            return select_elite(scores if self.minimize else -scores, k)
-        # Without re-tests a trial's rank value never changes, so the best `pool_size`
-        # trials so far (the largest elite the budget can need) plus the newcomers hold
-        # every future elite: each zoom costs O(pool + round), not O(all trials).
-        cand = np.concatenate([self._pool, np.arange(self._pool_end, self._n)])
-        vals = self._value[cand]
-        rank = vals if self.minimize else -vals
-        self._pool = cand[select_elite(rank, self._pool_size, sorted=False)]
-        self._pool_end = self._n
-        pool_vals = self._value[self._pool]
-        top = select_elite(pool_vals if self.minimize else -pool_vals, k, sorted=False)
-        elite: np.ndarray = self._pool[top]
-        return elite
-
-    def _zoom(self) -> None:
-        self._r += 1
-        if self._r >= len(self._sizes):
-            self._done = True
-            self._queue = None
+        if top.size == 0:
+            self._start_round()
             return
-        if self.strategy == "coarse-to-fine":
-            elite = self._elite()
-            self._region = self._region.shrink(
-                self._unit[: self._n],
-                elite,
-                margin=self.margin,
-                min_width=self.min_width,
-            )
-        self._start_round()
+        self._alloc(self._n + top.size)
+        self._round[self._n : self._n + top.size] = self._r
+        self._whole[self._n : self._n + top.size] = False
+        self._queue_retest = top.astype(np.int64)
+        self._begin_phase(self._unit[top].copy(), "retest")
 
 
 def _grid_unit(space: Space, budget: int) -> np.ndarray:
@@ -762,14 +819,14 @@ def search(
     objective: Callable[..., Any],
     space: Space,
     *,
-    budget: int,
+    budget: int | None = None,
+    time_limit: float | None = None,
     strategy: str = "coarse-to-fine",
-    rounds: int | None = None,
+    round_size: int | None = None,
+    first_round: int | None = None,
     batch_size: int | None = None,
-    keep: float = 0.02,
-    margin: float = 0.05,
+    keep: float = 0.5,
     min_width: float = 0.05,
-    explore: float = 0.1,
     retest: int = 0,
     retest_every: int = 1,
     minimize: bool = True,
@@ -791,26 +848,32 @@ def search(
         See :mod:`hyperzoom.evaluate` for how the form is chosen.
     space : Space
         The parameters and their scales.
-    budget : int
-        Total number of evaluations (re-tests included).
+    budget : int, optional
+        Total number of evaluations (re-tests included). The search is anytime: its
+        trials are the first ``budget`` trials of any larger budget.
+    time_limit : float, optional
+        Seconds after which no new trial is started (the trials under way finish and
+        are kept). At least one of ``budget`` and ``time_limit`` must be given.
     strategy : {"coarse-to-fine", "random", "grid"}
         Coarse to fine (default, see :mod:`hyperzoom.search`), random search over the
         whole space, or the largest grid that fits the budget.
-    rounds : int, optional
-        Number of coarse-to-fine rounds (default from the budget).
+    round_size : int, optional
+        Points in each zoomed round of the first run (default ``4 + 3 ln p`` for ``p``
+        non-choice parameters; raise it to keep many workers busy).
+    first_round : int, optional
+        Points in the first coarse round (default ``max(10, 2 d + 4)``).
     batch_size : int, optional
         Largest batch handed to a vectorised objective (default: a whole round).
     keep : float in (0, 1]
-        Share of the successful trials that forms the elite.
-    margin, min_width, explore : float
-        Region growth around the elite, the smallest region width on each unit axis,
-        and the share of every round drawn from the whole space.
+        Share of each zoomed round whose best points move and reshape the region.
+    min_width : float in [0, 1]
+        The smallest width of a run's first region on each unit axis (a floor for
+        exploration; later regions shrink below it as they converge).
     retest : int
         Re-evaluate the best ``retest`` trials after each round and rank by the mean
         (the reported best is then the best re-tested configuration).
     retest_every : int
-        Re-test after every ``retest_every``-th round (and after the last) instead of
-        after every round.
+        Re-test after every ``retest_every``-th round instead of after every round.
     minimize : bool
         Minimise (default) or maximise.
     mode : {"batch", "kwargs", "dict"}, optional
@@ -831,9 +894,10 @@ def search(
         An SQLite study file (created if missing; see :mod:`hyperzoom.storage`). Every
         trial is committed as it completes, and a run that was stopped (even killed)
         resumes when started again with the same ``study``: stored trials are not run
-        again, and the trials equal those of an uninterrupted run. ``rng`` must then be
-        an ``int`` or a ``SeedSequence`` (or None: a new study draws a seed and stores
-        it, a stored study uses its own).
+        again, and the trials equal those of an uninterrupted run. A study may be
+        continued with another (larger) budget. ``rng`` must then be an ``int`` or a
+        ``SeedSequence`` (or None: a new study draws a seed and stores it, a stored
+        study uses its own).
     study : str, optional
         The study's name in ``storage`` (default ``"default"``). Resuming it with
         another space, seed or setting raises ``ValueError`` naming what differs.
@@ -858,8 +922,14 @@ def search(
     >>> def loss(c):  # best at lr = 10^-2.5, beta = 0.99
     ...     return (np.log10(c["lr"]) + 2.5) ** 2 + (np.log10(1 - c["beta"]) + 2) ** 2
     >>> result = hz.search(loss, space, budget=500, rng=20241128)
-    >>> round(float(np.log10(result.best["lr"])), 1), round(result.best["beta"], 3)
+    >>> round(float(np.log10(result.best["lr"])), 3), round(result.best["beta"], 4)
     (-2.5, 0.99)
+
+    Anytime: a smaller budget gives the first trials of a larger one.
+
+    >>> small = hz.search(loss, space, budget=100, rng=20241128)
+    >>> bool(np.array_equal(small.trials.unit, result.trials.unit[:100]))
+    True
 
     With a study file, a second call resumes (here: finds everything done):
 
@@ -873,25 +943,38 @@ def search(
     if not isinstance(space, Space):
         msg = f"`space` must be a hyperzoom Space, but got {type(space).__name__}."
         raise TypeError(msg)
+    if budget is None and time_limit is None:
+        msg = "give a `budget` (evaluations), a `time_limit` (seconds), or both."
+        raise ValueError(msg)
+    if time_limit is not None:
+        time_limit = as_real(time_limit, "time_limit")
+        if not time_limit > 0.0:
+            msg = f"`time_limit` must be > 0 seconds, but got {time_limit!r}."
+            raise ValueError(msg)
     mode = resolve_mode(objective, space, mode)
     executor = as_executor(executor)
     if batch_size is not None:
         batch_size = as_count(batch_size, "batch_size", minimum=1)
+    settings = {
+        "budget": budget,
+        "strategy": strategy,
+        "round_size": round_size,
+        "first_round": first_round,
+        "keep": keep,
+        "min_width": min_width,
+        "retest": retest,
+        "retest_every": retest_every,
+        "minimize": minimize,
+    }
+    # Without an executor, a time-limited scalar search asks one trial at a time, so
+    # the limit is checked between trials.
+    chunk = batch_size
+    if time_limit is not None and chunk is None and mode != "batch" and executor is None:
+        chunk = 1
+    deadline = None if time_limit is None else time.monotonic() + time_limit
     if storage is not None:
         from .storage import search_stored
 
-        settings = {
-            "budget": budget,
-            "strategy": strategy,
-            "rounds": rounds,
-            "keep": keep,
-            "margin": margin,
-            "min_width": min_width,
-            "explore": explore,
-            "retest": retest,
-            "retest_every": retest_every,
-            "minimize": minimize,
-        }
         return search_stored(
             objective,
             space,
@@ -904,30 +987,20 @@ def search(
             batch_size=batch_size,
             workers=workers,
             progress=progress,
+            deadline=deadline,
+            chunk=chunk,
         )
     if study is not None:
         msg = f"`study={study!r}` needs `storage=` (a study file) to be stored in."
         raise ValueError(msg)
-    opt = CoarseToFine(
-        space,
-        budget=budget,
-        strategy=strategy,
-        rounds=rounds,
-        keep=keep,
-        margin=margin,
-        min_width=min_width,
-        explore=explore,
-        retest=retest,
-        retest_every=retest_every,
-        minimize=minimize,
-        rng=rng,
-        workers=workers,
-    )
+    opt = CoarseToFine(space, **settings, rng=rng, workers=workers)
     bar = _progress_bar(progress, opt.budget)
     batches = 0
     try:
         while not opt.done:
-            configs = opt.ask()
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            configs = opt.ask(chunk)
             if len(configs) == 0:  # pragma: no cover - ask/tell keeps phases in step
                 break
             try:

@@ -104,15 +104,17 @@ _KINDS: dict[str, type[Distribution]] = {
 SETTINGS = (
     "budget",
     "strategy",
-    "rounds",
+    "round_size",
+    "first_round",
     "keep",
-    "margin",
     "min_width",
-    "explore",
     "retest",
     "retest_every",
     "minimize",
 )
+#: Settings stored but free to change on resume: a search is anytime, so a study can be
+#: continued with a larger budget (the stored one is that of the latest run).
+_FREE_SETTINGS = ("budget",)
 
 #: The columns of a study record, in the order ``_Study`` reads them.
 _STUDY_SELECT = "SELECT id, name, space, settings, seed, version, created FROM hz_study"
@@ -475,18 +477,21 @@ class _Study:
             )
             raise ValueError(msg) from exc
 
-    def load_trials(self, conn: sqlite3.Connection, d: int, budget: int) -> None:
+    def load_trials(self, conn: sqlite3.Connection, d: int) -> None:
+        """Read the stored trials (arrays sized by the stored rows, never by settings)."""
         rows = conn.execute(
             "SELECT id, unit, value, error, batch FROM hz_trial WHERE study=? ORDER BY id",
             (self.id,),
         ).fetchall()
         n = len(rows)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-        if n and (ids[0] < 0 or ids[-1] >= budget):
+        # Ids are the trials' order of asking: a stored run leaves at most one phase
+        # partly evaluated, so ids far beyond the row count mean a damaged file.
+        if n and (ids[0] < 0 or ids[-1] >= 2 * n + (1 << 16)):
             msg = (
                 f"study {self.name!r} in {_where(self.path)} holds trial id "
-                f"{int(ids[-1] if ids[-1] >= budget else ids[0])}, outside its budget "
-                f"of {budget}: the file is damaged."
+                f"{int(ids[-1] if ids[0] >= 0 else ids[0])} among {n} trials: the file "
+                "is damaged."
             )
             raise ValueError(msg)
         blob = b"".join(r[1] for r in rows)
@@ -496,16 +501,38 @@ class _Study:
                 f"that are not {d} float64 each: the file is damaged."
             )
             raise ValueError(msg)
-        self.have = np.zeros(budget, dtype=bool)
+        size = int(ids[-1]) + 1 if n else 0
+        self.have = np.zeros(size, dtype=bool)
         self.have[ids] = True
-        self.unit = np.empty((budget, d))
+        self.unit = np.empty((size, d))
         self.unit[ids] = np.frombuffer(blob, dtype=np.float64).reshape(n, d)
-        self.value = np.full(budget, np.nan)
+        self.value = np.full(size, np.nan)
         self.value[ids] = np.array([r[2] for r in rows], dtype=np.float64)
-        self.batch = np.zeros(budget, dtype=np.int64)
+        self.batch = np.zeros(size, dtype=np.int64)
         self.batch[ids] = np.fromiter((r[4] for r in rows), dtype=np.int64, count=n)
         self.errors = {int(r[0]): r[3] for r in rows if r[3] is not None}
         self.n = n
+
+    def stored(self, ids: np.ndarray) -> np.ndarray:
+        """Return which of ``ids`` are stored."""
+        inside = ids < self.have.size
+        out = np.zeros(ids.shape, dtype=bool)
+        out[inside] = self.have[ids[inside]]
+        return out
+
+    def search_settings(self) -> dict[str, Any]:
+        """The stored settings of a search, checked against this version's."""
+        keys = set(self.settings)
+        if keys != set(SETTINGS):
+            msg = (
+                f"study {self.name!r} in {_where(self.path)} was written by hyperzoom "
+                f"{self.version}, whose search planned its rounds from the budget; this "
+                "version's search is anytime and cannot replay it (settings "
+                f"{sorted(keys ^ set(SETTINGS))!r} differ). Open it with hyperzoom "
+                f"{self.version}, or start a new study."
+            )
+            raise ValueError(msg)
+        return dict(self.settings)
 
 
 def _find(conn: sqlite3.Connection, path: Path, name: str | None) -> _Study:
@@ -532,7 +559,7 @@ def _tell_stored(opt: CoarseToFine, configs: Configs, study: _Study) -> np.ndarr
     """Tell ``opt`` the stored values among ``configs``; return the mask of stored rows."""
     ids = configs.ids
     assert ids is not None
-    have: np.ndarray = study.have[ids]
+    have: np.ndarray = study.stored(ids)
     if not have.any():
         return have
     known = ids[have]
@@ -694,8 +721,13 @@ def load_study(path: str | os.PathLike[str], name: str | None = None) -> Any:
 
                     caller = replay_caller(conn, study)
                 else:
-                    opt = CoarseToFine(space, **study.settings, rng=_rng_of(study.seed))
-                    study.load_trials(conn, space.d, opt.budget)
+                    # Replayed without a budget: every stored trial, whatever budget
+                    # the latest run had.
+                    settings = study.search_settings()
+                    if settings["strategy"] != "grid":  # the grid depends on it
+                        settings["budget"] = None
+                    opt = CoarseToFine(space, **settings, rng=_rng_of(study.seed))
+                    study.load_trials(conn, space.d)
             finally:
                 conn.execute("COMMIT")
     finally:
@@ -722,11 +754,14 @@ def search_stored(
     workers: int | None,
     progress: bool | None,
     report: Callable[[CoarseToFine, int, int], None] | None = None,
+    deadline: float | None = None,
+    chunk: int | None = None,
 ) -> SearchResult:
     """Run :func:`hyperzoom.search` with a study store (its ``storage=`` path).
 
     ``report(opt, stored, new)``, when given, is called after each phase with the
-    number of trials now stored and how many of them this run evaluated.
+    number of trials now stored and how many of them this run evaluated. No new trial
+    starts after ``deadline`` (a ``time.monotonic()`` value); ``chunk`` caps each ask.
     """
     path, study = _study_target(storage, study)
     given_seed = _seed_record(rng)
@@ -738,9 +773,19 @@ def search_stored(
             opt = CoarseToFine(
                 space, **settings, rng=_rng_of(rec.seed), workers=workers
             )
-            rec.load_trials(conn, space.d, opt.budget)
+            rec.load_trials(conn, space.d)
             return _run(
-                opt, rec, conn, objective, mode, executor, batch_size, progress, report
+                opt,
+                rec,
+                conn,
+                objective,
+                mode,
+                executor,
+                batch_size,
+                progress,
+                report,
+                deadline,
+                chunk,
             )
     finally:
         conn.close()
@@ -772,11 +817,13 @@ def _open_study(
     # Validate the settings (and normalise them: 0.1 and np.float64(0.1) are equal) on
     # a throwaway plan before anything is written.
     probe = CoarseToFine(space, **settings, rng=0, workers=1)
-    normal = {k: getattr(probe, k) for k in SETTINGS if k != "rounds"}
-    normal["rounds"] = None if settings["rounds"] is None else int(settings["rounds"])
+    normal = {k: getattr(probe, k) for k in SETTINGS}
     settings.update(normal)
     stored = {k: settings[k] for k in SETTINGS}
-    return _open_record(conn, path, name, space_doc, stored, seed)
+    free = () if stored["strategy"] == "grid" else _FREE_SETTINGS  # grids fit the budget
+    rec = _open_record(conn, path, name, space_doc, stored, seed, free=free)
+    rec.search_settings()
+    return rec
 
 
 def _kind(settings: dict[str, Any]) -> str:
@@ -795,11 +842,14 @@ def _open_record(
     space_doc: list[dict[str, Any]],
     settings: dict[str, Any],
     seed: dict[str, Any] | None,
+    *,
+    free: tuple[str, ...] = (),
 ) -> _Study:
     """Return the stored study ``name``, creating it, or checking that it matches.
 
     ``settings`` are JSON data, every key of which must match a stored study's
-    (``"method"`` names a scheduler; a search has none).
+    (``"method"`` names a scheduler; a search has none), except the ``free`` keys,
+    which are updated to this run's values.
     """
     from . import __version__
 
@@ -843,7 +893,7 @@ def _open_record(
         msg = f"{where} was run on another space: {diff}. Use another study name."
         raise ValueError(msg)
     for k, value in settings.items():
-        if _text(rec.settings.get(k)) != _text(value):
+        if k not in free and _text(rec.settings.get(k)) != _text(value):
             msg = (
                 f"{where} was run with {k}={rec.settings.get(k)!r}, but this "
                 f"{_kind(settings)} has {k}={value!r}. Use the stored setting to "
@@ -858,6 +908,13 @@ def _open_record(
             "seed (or rng=None) to resume it, or use another study name."
         )
         raise ValueError(msg)
+    changed = {k: settings[k] for k in free if _text(rec.settings.get(k)) != _text(settings[k])}
+    if changed and set(rec.settings) >= set(changed):
+        rec.settings.update(changed)
+        with _immediate(conn):
+            conn.execute(
+                "UPDATE hz_study SET settings=? WHERE id=?", (_text(rec.settings), rec.id)
+            )
     return rec
 
 
@@ -934,16 +991,20 @@ def _run(
     batch_size: int | None,
     progress: bool | None,
     report: Callable[[CoarseToFine, int, int], None] | None,
+    deadline: float | None = None,
+    chunk: int | None = None,
 ) -> SearchResult:
     bar = _progress_bar(progress, opt.budget)
     batches = int(study.batch.max()) + 1 if study.n else 0
     stored, new = study.n, 0
     try:
         while not opt.done:
-            configs = opt.ask()
+            configs = opt.ask(chunk)
             if len(configs) == 0:  # pragma: no cover - ask/tell keeps phases in step
                 break
             have = _tell_stored(opt, configs, study)
+            if not have.all() and deadline is not None and time.monotonic() >= deadline:
+                break  # time is up: stored trials are replayed, no new one starts
             if bar is not None:
                 bar.update(int(np.count_nonzero(have)))
             if not have.all():
