@@ -383,7 +383,11 @@ SCRIPT = textwrap.dedent(
             raise RuntimeError("diverged")
         return (np.log10(lr) + 2.5) ** 2 + (np.log10(1 - beta) + 2) ** 2 + (act == "tanh")
 
-    settings = {"budget": 240, "rng": SEED, "retest": 1}
+    settings = {
+        "budget": int(os.environ.get("HZ_TEST_BUDGET", "240")),
+        "rng": SEED,
+        "retest": 1,
+    }
 
     if __name__ == "__main__":
         hz.search(objective, space, storage=sys.argv[1], study="killed", **settings)
@@ -441,3 +445,76 @@ def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path):
             "SELECT count(*), count(DISTINCT id) FROM hz_trial"
         ).fetchone()
     assert rows == (240, 240)  # nothing lost, nothing duplicated
+
+
+def test_killed_continuation_with_a_larger_budget_equals_the_uninterrupted_run(tmp_path):
+    script = tmp_path / "tune.py"
+    script.write_text(SCRIPT)
+    db = tmp_path / "grown.db"
+    small = subprocess.run(
+        [sys.executable, str(script), str(db)],
+        env=dict(os.environ, HZ_TEST_BUDGET="80"),
+        check=False,
+    )
+    assert small.returncode == 0
+    assert _count(db) == 80
+    env = dict(os.environ, HZ_TEST_SLEEP="0.004", HZ_TEST_BUDGET="240")
+    rnd = random.Random(SEED + 1)
+    kills = 0
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, str(script), str(db)], env=env)
+        before = _count(db)
+        deadline = time.monotonic() + 20
+        while _count(db) <= before and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(rnd.uniform(0.0, 0.1))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        if _count(db) == 240:
+            break
+    assert kills >= 2
+    done = subprocess.run([sys.executable, str(script), str(db)], env=env, check=False)
+    assert done.returncode == 0
+    ns = runpy.run_path(str(script), run_name="reference")
+    settings = ns["settings"] | {"budget": 240}
+    reference = hz.search(ns["objective"], ns["space"], **settings)
+    resumed = hz.load_study(db, "killed")
+    assert_same_result(reference, resumed)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT count(*), count(DISTINCT id) FROM hz_trial").fetchone()
+    assert rows == (240, 240)
+
+
+def test_a_smaller_budget_replays_the_first_trials(db):
+    big = hz.search(loss, SPACE, budget=150, rng=SEED, storage=db, study="b")
+    small = hz.search(loss, SPACE, budget=50, rng=SEED, storage=db, study="b")
+    np.testing.assert_array_equal(small.trials.unit, big.trials.unit[:50])
+    assert len(hz.load_study(db, "b").trials) == 150
+
+
+def test_a_time_limited_stored_search_resumes(db):
+    first = hz.search(loss, SPACE, time_limit=0.05, rng=SEED, storage=db, study="t")
+    assert len(first.trials) > 0
+    grown = hz.search(loss, SPACE, budget=len(first.trials) + 60, rng=SEED, storage=db, study="t")
+    plain = hz.search(loss, SPACE, budget=len(first.trials) + 60, rng=SEED)
+    assert_same_result(plain, grown)
+
+
+def test_a_study_of_the_budget_split_search_is_refused_clearly(db):
+    hz.search(loss, SPACE, budget=30, rng=SEED, storage=db, study="old")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE hz_study SET settings=? WHERE name='old'",
+            (
+                '{"budget": 30, "strategy": "coarse-to-fine", "rounds": null, '
+                '"keep": 0.02, "margin": 0.05, "min_width": 0.05, "explore": 0.1, '
+                '"retest": 0, "retest_every": 1, "minimize": true}',
+            ),
+        )
+    with pytest.raises(ValueError, match=r"planned its rounds from the budget"):
+        hz.load_study(db, "old")
+    with pytest.raises(ValueError, match=r"planned its rounds from the budget"):
+        hz.search(loss, SPACE, budget=30, rng=SEED, storage=db, study="old")

@@ -232,6 +232,7 @@ void Zoom::begin_region(const double* values, std::size_t n) {
     const Weights w = weights_for(mu);
     for (std::size_t a = 0; a < p_; ++a) {
         const std::size_t j = ordered_[a];
+        // Centred on the best share's weighted mean, as wide as its spread.
         double mean = 0.0;
         for (std::size_t e = 0; e < mu; ++e) mean += w.w[e] * u_[rank[e] * d + j];
         double var = 0.0;

@@ -821,9 +821,7 @@ def _open_study(
     settings.update(normal)
     stored = {k: settings[k] for k in SETTINGS}
     free = () if stored["strategy"] == "grid" else _FREE_SETTINGS  # grids fit the budget
-    rec = _open_record(conn, path, name, space_doc, stored, seed, free=free)
-    rec.search_settings()
-    return rec
+    return _open_record(conn, path, name, space_doc, stored, seed, free=free)
 
 
 def _kind(settings: dict[str, Any]) -> str:
@@ -881,6 +879,8 @@ def _open_record(
                 (name,),
             ).fetchone()
     rec = _Study(path, row)
+    if _kind(rec.settings) == "search" == _kind(settings):
+        rec.search_settings()  # a study of an older search is refused before comparing
     where = f"study {name!r} in {_where(path)}"
     if _kind(rec.settings) != _kind(settings):
         msg = (
