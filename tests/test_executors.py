@@ -243,18 +243,18 @@ def test_dask_client_becomes_an_executor(client: Any) -> None:
 
 
 def test_dask_search_equals_in_process(client: Any) -> None:
-    base = hz.search(scalar_loss, SPACE, budget=40, rounds=2, rng=11)
+    base = hz.search(scalar_loss, SPACE, budget=40, rng=11)
     on_dask = hz.search(
-        scalar_loss, SPACE, budget=40, rounds=2, rng=11, executor=client
+        scalar_loss, SPACE, budget=40, rng=11, executor=client
     )
     assert_same_search(base, on_dask)
 
     def batch_loss(c: Any) -> Any:
         return (np.log10(c["lr"]) + 2.5) ** 2 + (np.log10(1 - c["beta"]) + 2) ** 2
 
-    base = hz.search(batch_loss, SPACE, budget=60, rounds=2, rng=12)
+    base = hz.search(batch_loss, SPACE, budget=60, rng=12)
     chunks = hz.search(
-        batch_loss, SPACE, budget=60, rounds=2, rng=12, executor=client, batch_size=7
+        batch_loss, SPACE, budget=60, rng=12, executor=client, batch_size=7
     )
     np.testing.assert_allclose(base.trials.value, chunks.trials.value, rtol=1e-12)
 
@@ -298,8 +298,8 @@ def test_dask_large_states_travel_by_reference(client: Any) -> None:
 def test_dask_worker_killed_mid_trial_is_retried(client: Any, tmp_path: Path) -> None:
     client.wait_for_workers(2, timeout=60)  # a worker killed earlier is back
     objective = functools.partial(die_once, marker=str(tmp_path / "died"))
-    base = hz.search(scalar_loss, SPACE, budget=12, rounds=1, rng=15)
-    run = hz.search(objective, SPACE, budget=12, rounds=1, rng=15, executor=client)
+    base = hz.search(scalar_loss, SPACE, budget=12, rng=15)
+    run = hz.search(objective, SPACE, budget=12, rng=15, executor=client)
     assert (tmp_path / "died").exists()  # a worker did die
     assert all(e is None for e in run.trials.error)  # nothing lost
     assert_same_search(base, run)
@@ -338,8 +338,8 @@ def test_ray_search_and_schedules_equal_in_process(ray_executor: Any) -> None:
     ex = ray_executor
     assert ex._max_workers == 2
     assert_same_search(
-        hz.search(scalar_loss, SPACE, budget=30, rounds=2, rng=21),
-        hz.search(scalar_loss, SPACE, budget=30, rounds=2, rng=21, executor=ex),
+        hz.search(scalar_loss, SPACE, budget=30, rng=21),
+        hz.search(scalar_loss, SPACE, budget=30, rng=21, executor=ex),
     )
     kw: dict[str, Any] = {"min_budget": 1, "max_budget": 9, "eta": 3, "rng": 22}
     assert_valid_asha(
@@ -357,8 +357,8 @@ def test_ray_worker_killed_mid_trial_is_retried(
     ray_executor: Any, tmp_path: Path
 ) -> None:
     objective = functools.partial(die_once, marker=str(tmp_path / "died"))
-    base = hz.search(scalar_loss, SPACE, budget=8, rounds=1, rng=24)
-    run = hz.search(objective, SPACE, budget=8, rounds=1, rng=24, executor=ray_executor)
+    base = hz.search(scalar_loss, SPACE, budget=8, rng=24)
+    run = hz.search(objective, SPACE, budget=8, rng=24, executor=ray_executor)
     assert (tmp_path / "died").exists()
     assert all(e is None for e in run.trials.error)
     assert_same_search(base, run)

@@ -21,7 +21,7 @@ void register_search(py::module_& m) {
                  return hz::Zoom(axes, p);
              }),
              "axes"_a, "round_size"_a = 0, "first_round"_a = 0, "keep"_a = 0.5,
-             "min_width"_a = 0.05, "max_doublings"_a = 10)
+             "min_width"_a = 0.05, "max_doublings"_a = 16)
         .def_property_readonly("coarse", &hz::Zoom::coarse)
         .def_property_readonly("round_size", &hz::Zoom::round_size)
         .def_property_readonly("run", &hz::Zoom::run)
@@ -30,7 +30,7 @@ void register_search(py::module_& m) {
         .def_property_readonly("event", &hz::Zoom::last_event)
         .def(
             "sample",
-            [](hz::Zoom& z, const c_double& v) {
+            [](hz::Zoom& z, const c_double& v, int workers) {
                 const auto n = static_cast<py::ssize_t>(z.round_size());
                 const auto d = static_cast<py::ssize_t>(z.d());
                 require(v.ndim() == 2 && v.shape(0) == n && v.shape(1) == d,
@@ -39,11 +39,11 @@ void register_search(py::module_& m) {
                 double* up = u.mutable_data();
                 {
                     py::gil_scoped_release release;  // pure C++ from here on
-                    z.sample(v.data(), up);
+                    z.sample(v.data(), up, workers);
                 }
                 return u;
             },
-            "v"_a, "The current round's unit rows from a design v in [0, 1]^d.")
+            "v"_a, "workers"_a = 1, "The current round's unit rows from a design v in [0, 1]^d.")
         .def(
             "tell",
             [](hz::Zoom& z, const c_double& values) {

@@ -2,6 +2,8 @@
 // region's geometry). Everything here is deterministic: no RNG, no threads, no globals.
 #include "hyperzoom/search.hpp"
 
+#include "hyperzoom/parallel.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -149,7 +151,7 @@ void Zoom::start_run() {
     since_eigen_ = 0;
 }
 
-void Zoom::sample(const double* v, double* u) {
+void Zoom::sample(const double* v, double* u, int workers) {
     const std::size_t n = round_size(), d = axes_.d();
     if (coarse_) {
         // The whole space: the design is the round.
@@ -159,38 +161,48 @@ void Zoom::sample(const double* v, double* u) {
     }
     // Choice axes: the allowed options laid end to end (region_to_unit keeps weights).
     Region box{std::vector<double>(d, 0.0), std::vector<double>(d, 1.0), allowed_};
-    region_to_unit(axes_, box, v, n, u, 1);
+    region_to_unit(axes_, box, v, n, u, workers);
     z_.assign(n * p_, 0.0);
-    std::vector<double> dz(p_);
-    for (std::size_t i = 0; i < n; ++i) {
-        double* z = z_.data() + i * p_;
-        for (std::size_t a = 0; a < p_; ++a) {
-            z[a] = kSqrt3 * (2.0 * v[i * d + ordered_[a]] - 1.0);
-            dz[a] = dd_[a] * z[a];
-        }
-        for (std::size_t a = 0; a < p_; ++a) {
-            double y = 0.0;
-            for (std::size_t b = 0; b < p_; ++b) y += b_[a * p_ + b] * dz[b];
-            const std::size_t j = ordered_[a];
-            double x = reflect(m_[a] + sigma_ * y);
-            if (axes_.cells[j] > 0) {
-                // Whole cells: stay a hair inside [0, 1) so floor(x k) is a valid cell.
-                const double eps = 1e-9 / static_cast<double>(axes_.cells[j]);
-                x = std::min(std::max(x, eps), 1.0 - eps);
+    // Rows are independent: any split over threads gives the same bits.
+    parallel_for(n, workers, 1 << 12, 1, [&](std::size_t lo, std::size_t hi) {
+        std::vector<double> dz(p_);
+        for (std::size_t i = lo; i < hi; ++i) {
+            double* z = z_.data() + i * p_;
+            for (std::size_t a = 0; a < p_; ++a) {
+                z[a] = kSqrt3 * (2.0 * v[i * d + ordered_[a]] - 1.0);
+                dz[a] = dd_[a] * z[a];
             }
-            u[i * d + j] = x;
+            for (std::size_t a = 0; a < p_; ++a) {
+                double y = 0.0;
+                for (std::size_t b = 0; b < p_; ++b) y += b_[a * p_ + b] * dz[b];
+                const std::size_t j = ordered_[a];
+                double x = reflect(m_[a] + sigma_ * y);
+                if (axes_.cells[j] > 0) {
+                    // Whole cells: stay a hair inside [0, 1) so floor(x k) is a valid cell.
+                    const double eps = 1e-9 / static_cast<double>(axes_.cells[j]);
+                    x = std::min(std::max(x, eps), 1.0 - eps);
+                }
+                u[i * d + j] = x;
+            }
         }
-    }
+    });
     u_.assign(u, u + n * d);
 }
 
-std::vector<std::size_t> Zoom::ranking(const double* values, std::size_t n) const {
+std::vector<std::size_t> Zoom::ranking(const double* values, std::size_t n, std::size_t k) const {
     std::vector<std::size_t> idx;
     idx.reserve(n);
     for (std::size_t i = 0; i < n; ++i)
         if (std::isfinite(values[i])) idx.push_back(i);
-    std::stable_sort(idx.begin(), idx.end(),
-                     [values](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+    // Only the best k are needed in order: ties by index make the order unique.
+    auto better = [values](std::size_t a, std::size_t b) {
+        return values[a] < values[b] || (values[a] == values[b] && a < b);
+    };
+    k = std::min(k, idx.size());
+    const auto kk = static_cast<std::ptrdiff_t>(k);
+    if (k > 0 && k < idx.size()) std::nth_element(idx.begin(), idx.begin() + kk - 1, idx.end(), better);
+    std::sort(idx.begin(), idx.begin() + kk, better);
+    idx.resize(k);
     return idx;
 }
 
@@ -209,26 +221,27 @@ void Zoom::narrow_choices(const std::vector<std::size_t>& best, std::size_t m) {
 std::size_t Zoom::tell(const double* values, std::size_t n) {
     if (n != round_size())
         throw std::invalid_argument("`values` must hold one value per row of the round.");
-    const std::vector<std::size_t> rank = ranking(values, n);
+    std::size_t finite = 0;
+    for (std::size_t i = 0; i < n; ++i) finite += std::isfinite(values[i]) ? 1 : 0;
+    if (u_.size() != n * axes_.d())
+        throw std::logic_error("tell() before sample() in a round.");
     ++round_;
-    if (rank.empty()) {
+    if (finite == 0) {
         if (!coarse_) ++since_better_;
         return 0;
     }
-    if (u_.size() != n * axes_.d())
-        throw std::logic_error("tell() before sample() in a round.");
     if (coarse_) {
-        begin_region(values, n);
+        begin_region(values, n, finite);
     } else {
-        update(values, n);
+        update(values, n, finite);
     }
-    return rank.size();
+    return finite;
 }
 
-void Zoom::begin_region(const double* values, std::size_t n) {
-    const std::vector<std::size_t> rank = ranking(values, n);
+void Zoom::begin_region(const double* values, std::size_t n, std::size_t finite) {
+    const std::size_t mu = std::min(finite, std::max<std::size_t>(2, finite / 4));
+    const std::vector<std::size_t> rank = ranking(values, n, mu);
     const std::size_t d = axes_.d();
-    const std::size_t mu = std::min(rank.size(), std::max<std::size_t>(2, rank.size() / 4));
     const Weights w = weights_for(mu);
     for (std::size_t a = 0; a < p_; ++a) {
         const std::size_t j = ordered_[a];
@@ -274,12 +287,12 @@ void Zoom::decompose() {
     since_eigen_ = 0;
 }
 
-void Zoom::update(const double* values, std::size_t n) {
-    const std::vector<std::size_t> rank = ranking(values, n);
+void Zoom::update(const double* values, std::size_t n, std::size_t finite) {
     const std::size_t lambda = n;
     const std::size_t mu = std::min(
-        rank.size(),
+        finite,
         std::max<std::size_t>(1, static_cast<std::size_t>(params_.keep * static_cast<double>(lambda))));
+    const std::vector<std::size_t> rank = ranking(values, n, mu);
     const Weights w = weights_for(mu);
     const double mueff = w.mueff;
     const double p = static_cast<double>(std::max<std::size_t>(p_, 1));
@@ -372,7 +385,8 @@ void Zoom::update(const double* values, std::size_t n) {
         hi = std::max(hi, history_[i]);
         lo = std::min(lo, history_[i]);
     }
-    for (std::size_t i : rank) {
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(values[i])) continue;
         hi = std::max(hi, values[i]);
         lo = std::min(lo, values[i]);
     }

@@ -61,6 +61,10 @@ def as_real(x: Any, name: str) -> float:
     return value
 
 
+#: Asked once: os.cpu_count() costs tens of microseconds on some systems.
+_CORES = os.cpu_count() or 1
+
+
 def as_workers(workers: Any, n_values: int = 0) -> int:
     """Resolve ``workers``: None is automatic, -1 is every core, >= 1 is that many.
 
@@ -75,7 +79,7 @@ def as_workers(workers: Any, n_values: int = 0) -> int:
     ValueError
         If ``workers`` is 0 or below -1.
     """
-    cores = os.cpu_count() or 1
+    cores = _CORES
     if workers is None:
         return cores if n_values >= AUTO_PARALLEL_VALUES else 1
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):

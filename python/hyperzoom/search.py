@@ -84,7 +84,7 @@ STRATEGIES = ("coarse-to-fine", "random", "grid")
 _RANDOM_ROUND = 1024
 #: Largest round size a user may ask for, and how often a restart doubles the rounds.
 _MAX_ROUND = 1 << 24
-_MAX_DOUBLINGS = 10
+_MAX_DOUBLINGS = 16
 _OK, _FAILED, _PENDING = 0, 1, 2
 
 
@@ -367,7 +367,9 @@ class CoarseToFine:
         if self.retest and strategy != "coarse-to-fine":
             msg = f"`retest={self.retest}` needs strategy='coarse-to-fine', not {strategy!r}."
             raise ValueError(msg)
-        self.workers = as_workers(workers, _MAX_ROUND * max(space.d, 1))
+        # Threads per call are chosen by each call's size (None: automatic), so small
+        # rounds never pay for starting threads; results never depend on the choice.
+        self.workers = None if workers is None else as_workers(workers)
         self._gen = as_generator(rng)
         self._lock = threading.RLock()
 
@@ -387,7 +389,7 @@ class CoarseToFine:
             self._grid_unit = _grid_unit(space, self.budget)
 
         # -- storage: grown by doubling (preallocated when the budget is known) ------
-        cap = min(self.budget, 1 << 16) if self.budget is not None else 1 << 10
+        cap = min(self.budget, 1 << 24) if self.budget is not None else 1 << 10
         self._cap = 0
         self._alloc(cap)
         self._errors: dict[int, str] = {}
@@ -679,7 +681,7 @@ class CoarseToFine:
     def _configs(self, unit: np.ndarray, ids: np.ndarray) -> Configs:
         # The unit rows come from the designs and the region map, so they are valid:
         # skip from_unit's checks and copy.
-        cols = self.space._compiled.from_unit(unit, self.workers)
+        cols = self.space._compiled.from_unit(unit, self._threads(unit.size))
         unit = unit.view()
         unit.flags.writeable = False  # a window on the optimiser's storage
         c = self.space._configs(cols, unit)
@@ -690,9 +692,14 @@ class CoarseToFine:
         d = self.space.d
         if self.design == "lhs" and self.strategy == "coarse-to-fine":
             return np.asarray(
-                designs.latin_hypercube(n, d, rng=self._gen, workers=self.workers)
+                designs.latin_hypercube(
+                    n, d, rng=self._gen, workers=self._threads(n * d)
+                )
             )
         return np.asarray(designs.random_design(n, d, rng=self._gen))
+
+    def _threads(self, n_values: int) -> int:
+        return as_workers(self.workers, n_values)
 
     def _region_at(self, r: int) -> Region:
         while len(self._regions) <= r:
@@ -734,7 +741,7 @@ class CoarseToFine:
         else:
             coarse = bool(zoom.coarse)
             v = self._design(int(zoom.round_size))
-            rows = zoom.sample(v)
+            rows = zoom.sample(v, self._threads(v.size))
             whole = coarse
             run = int(zoom.run)
             self._region_rows.append((None, run) if coarse else (*zoom.region(), run))

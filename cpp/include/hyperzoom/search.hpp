@@ -16,7 +16,7 @@ struct ZoomParams {
     std::size_t first_round = 0;  // points in the first coarse round (0: max(10, 2 d + 4))
     double keep = 0.5;            // share of a zoomed round that moves the region
     double min_width = 0.05;      // the first region of a run is at least this wide (unit axes)
-    std::size_t max_doublings = 10;  // each restart doubles the rounds, this many times at most
+    std::size_t max_doublings = 16;  // each restart doubles the rounds, this many times at most
 };
 
 // Symmetric eigendecomposition by cyclic Jacobi rotations. `a` (p x p, row-major) is
@@ -50,8 +50,9 @@ public:
     [[nodiscard]] const std::string& last_event() const noexcept { return event_; }
     [[nodiscard]] const std::vector<std::size_t>& ordered() const noexcept { return ordered_; }
 
-    // Map a design v (round_size() x d, in [0, 1]) to the unit rows u of the current round.
-    void sample(const double* v, double* u);
+    // Map a design v (round_size() x d, in [0, 1]) to the unit rows u of the current round
+    // (rows split over `workers` threads; the result never depends on the split).
+    void sample(const double* v, double* u, int workers = 1);
     // The values of the current round's rows in sampling order (NaN: failed). Moves to the
     // next round. Returns the number of finite values (0: nothing was learnt).
     std::size_t tell(const double* values, std::size_t n);
@@ -67,10 +68,12 @@ public:
 
 private:
     void start_run();
-    void begin_region(const double* values, std::size_t n);
-    void update(const double* values, std::size_t n);
+    void begin_region(const double* values, std::size_t n, std::size_t finite);
+    void update(const double* values, std::size_t n, std::size_t finite);
     void decompose();
-    [[nodiscard]] std::vector<std::size_t> ranking(const double* values, std::size_t n) const;
+    // Indices of the best k finite values, best first (ties by index).
+    [[nodiscard]] std::vector<std::size_t> ranking(const double* values, std::size_t n,
+                                                   std::size_t k) const;
     void narrow_choices(const std::vector<std::size_t>& best, std::size_t m);
 
     Axes axes_;
