@@ -14,7 +14,7 @@ chance. Shares of independent main effects add up to at most one; the rest is no
 interactions. Bootstrap resamples of the trials (drawn by the compiled core) give the
 intervals. The estimate is cleanest on a space-filling design (random or Latin
 hypercube): on a search result it uses, by default, the trials drawn from the whole
-space (round 0 and every round's exploration share), not the zoomed rounds, whose
+space (the coarse round that opens each run), not the zoomed rounds, whose
 samples correlate the parameters.
 """
 
@@ -151,7 +151,7 @@ def importance(
         Coverage of the intervals.
     trials : {"whole", "all"}
         With a search result: ``"whole"`` (default) uses the trials drawn from the
-        whole space (round 0 and every round's exploration share: a space-filling
+        whole space (the coarse round that opens each run of the search: a space-filling
         sample); ``"all"`` uses every trial, whose zoomed rounds correlate the
         parameters and so blur their separate effects.
     rng : int, SeedSequence, Generator or None

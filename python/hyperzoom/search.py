@@ -142,8 +142,8 @@ class Trials:
         self.round = round
         self.batch = batch
         self.retest_of = retest_of
-        #: True for trials drawn from the whole space (round 0 and each round's
-        #: exploration share): together a space-filling sample.
+        #: True for trials drawn from the whole space (the coarse round of each
+        #: run): together a space-filling sample.
         self.whole = np.ones(id.shape[0], dtype=bool) if whole is None else whole
         self._errors = errors
         self._configs: Configs | None = None
