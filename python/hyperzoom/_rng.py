@@ -64,7 +64,11 @@ def as_generator(rng: RngLike, *, name: str = "rng") -> np.random.Generator:
 
 
 def _words(gen: np.random.Generator) -> np.ndarray:
-    return gen.integers(0, 2**32, size=3, dtype=np.uint64).astype(np.uint32)
+    # Two raw 64-bit outputs of the bit generator, read as four 32-bit words (the first
+    # three are the key and stream words). ``random_raw`` costs about a microsecond;
+    # ``Generator.integers`` costs fifteen, which a call for one value cannot afford.
+    words: np.ndarray = gen.bit_generator.random_raw(2).view(np.uint32)[:3].copy()
+    return words
 
 
 def seed_words(rng: RngLike, *, name: str = "rng") -> np.ndarray:
