@@ -398,7 +398,10 @@ class CoarseToFine:
         self._region_rows: list[tuple[Any, ...]] = []  # raw region of each round
         self._regions: list[Region] = []  # built from the rows on first use
         self._r = -1  # current round
-        self._queue: np.ndarray | None = None  # unit rows of the phase, not yet asked
+        self._queue: np.ndarray | None = None  # unit rows of the current phase
+        self._queue_len = 0  # rows in the phase
+        self._queue_at = 0  # rows of the phase asked so far
+        self._queue_cols: dict[str, np.ndarray] = {}
         self._queue_kind = "round"
         self._queue_retest: np.ndarray | None = None
         self._phase_start = 0  # first trial id of the current phase
@@ -411,9 +414,10 @@ class CoarseToFine:
         """Grow the trial arrays to hold ``cap`` trials (amortised doubling)."""
         if cap <= self._cap:
             return
-        cap = max(cap, 2 * self._cap)
-        if self.budget is not None:
-            cap = min(cap, self.budget)
+        needed = cap
+        cap = max(needed, 2 * self._cap)
+        if self.budget is not None:  # a phase may reach past the budget: room for it
+            cap = min(cap, max(needed, self.budget))
         d = self.space.d
         n = self._cap
 
@@ -478,30 +482,34 @@ class CoarseToFine:
         Returns an empty ``Configs`` while the current round waits for results, and
         once the budget is spent.
         """
-        if n is not None:
+        if n is not None and (type(n) is not int or n < 0):
             n = as_count(n, "n")
         with self._lock:
-            avail = 0 if self._queue is None else self._queue.shape[0]
+            avail = self._queue_len - self._queue_at
             if self.budget is not None:
                 avail = min(avail, self.budget - self._n)
             take = avail if n is None else min(n, avail)
             if take <= 0:
-                return self._configs(
-                    np.empty((0, self.space.d)), np.empty(0, dtype=np.int64)
-                )
-            assert self._queue is not None
-            unit, self._queue = self._queue[:take], self._queue[take:]
+                return self._empty()
+            # The phase's rows and columns were computed once when it started: a call
+            # only slices them (a call for one configuration costs microseconds).
+            a, b = self._queue_at, self._queue_at + take
+            self._queue_at = b
             start = self._n
-            self._alloc(start + take)
             rows = slice(start, start + take)
-            self._unit[rows] = unit
             if self._queue_kind == "retest":
                 assert self._queue_retest is not None
-                self._retest_of[rows] = self._queue_retest[:take]
-                self._queue_retest = self._queue_retest[take:]
+                self._retest_of[rows] = self._queue_retest[a:b]
             self._n += take
-            ids = np.arange(start, start + take, dtype=np.int64)
-            return self._configs(self._unit[rows], ids)
+            unit = self._unit[rows]
+            unit.flags.writeable = False  # a window on the optimiser's storage
+            columns = {k: col[a:b] for k, col in self._queue_cols.items()}
+            return Configs(
+                self.space, columns, unit, ids=np.arange(start, start + take)
+            )
+
+    def _empty(self) -> Configs:
+        return self._configs(np.empty((0, self.space.d)), np.empty(0, dtype=np.int64))
 
     def tell(
         self,
@@ -537,18 +545,21 @@ class CoarseToFine:
             if ids.dtype.kind not in "iu":
                 msg = f"trial ids must be integers, but got dtype {ids.dtype}."
                 raise TypeError(msg)
-        ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
-        if ids.ndim != 1:
-            msg = f"trial ids must be one-dimensional, but got shape {ids.shape}."
-            raise ValueError(msg)
-        vals = np.atleast_1d(np.asarray(values))
-        if vals.dtype.kind not in "biuf":
-            msg = (
-                "`values` must be real numbers (NaN marks a failure), but got dtype "
-                f"{vals.dtype}."
-            )
-            raise TypeError(msg)
-        vals = np.asarray(vals, dtype=np.float64)
+        if ids.dtype != np.int64 or ids.ndim != 1:
+            ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+            if ids.ndim != 1:
+                msg = f"trial ids must be one-dimensional, but got shape {ids.shape}."
+                raise ValueError(msg)
+        vals = values
+        if type(vals) is not np.ndarray or vals.dtype != np.float64 or vals.ndim != 1:
+            vals = np.atleast_1d(np.asarray(values))
+            if vals.dtype.kind not in "biuf":
+                msg = (
+                    "`values` must be real numbers (NaN marks a failure), but got dtype "
+                    f"{vals.dtype}."
+                )
+                raise TypeError(msg)
+            vals = np.asarray(vals, dtype=np.float64)
         if vals.shape != ids.shape:
             msg = f"`values` must have shape {ids.shape} (one per trial), but got {vals.shape}."
             raise ValueError(msg)
@@ -563,7 +574,38 @@ class CoarseToFine:
                 raise TypeError(msg)
             batches = np.broadcast_to(batches.astype(np.int64), ids.shape)
         with self._lock:
-            self._tell_locked(ids, vals, errors, batches)
+            if ids.size == 1:
+                self._tell_one(int(ids[0]), float(vals[0]), errors, batches)
+            else:
+                self._tell_locked(ids, vals, errors, batches)
+
+    def _tell_one(
+        self,
+        i: int,
+        v: float,
+        errors: list[str | None] | None,
+        batches: np.ndarray | None,
+    ) -> None:
+        """The fast path of ``tell`` for one trial: scalar checks, no array scans."""
+        if not 0 <= i < self._n:
+            msg = f"trial id {i} was never asked (ids run from 0 to {self._n - 1})."
+            raise ValueError(msg)
+        if self._status[i] != _PENDING:
+            msg = f"trial id {i} was already told (or appears twice)."
+            raise ValueError(msg)
+        if math.isfinite(v):
+            self._value[i] = v
+            self._status[i] = _OK
+        else:
+            self._status[i] = _FAILED
+            text = errors[0] if errors is not None and errors[0] else None
+            self._errors[i] = text or f"objective returned {v!r}"
+        if batches is not None:
+            self._batch[i] = batches[0]
+        self._n_told += 1
+        self._phase_left -= 1
+        if self._phase_left == 0:
+            self._advance()
 
     def _tell_locked(
         self,
@@ -729,6 +771,7 @@ class CoarseToFine:
             if self._r > 0:
                 self._exhausted = True
                 self._queue = None
+                self._queue_len = self._queue_at = 0
                 return
             assert self._grid_unit is not None
             rows = self._grid_unit
@@ -752,6 +795,19 @@ class CoarseToFine:
         self._begin_phase(rows, "round")
 
     def _begin_phase(self, rows: np.ndarray, kind: str) -> None:
+        n = rows.shape[0]
+        self._alloc(self._n + n)
+        # The rows go straight into the trials' storage; their columns are computed and
+        # decoded once for the phase, and ask() hands out slices of both.
+        self._unit[self._n : self._n + n] = rows
+        space = self.space
+        cols = space._compiled.from_unit(rows, self._threads(rows.size))
+        self._queue_cols = {
+            name: dist._decode(col)
+            for name, dist, col in zip(space.names, space.params.values(), cols)
+        }
+        self._queue_len = n
+        self._queue_at = 0
         self._queue = rows
         self._queue_kind = kind
         self._phase_start = self._n
