@@ -68,7 +68,39 @@ struct CompiledSpace {
 
 }  // namespace
 
+// The flat index of the first value outside [lo, hi] (NaN is outside), or -1. One pass,
+// no temporaries: the range check of a call for one value costs what the call costs.
+template <class T>
+std::int64_t first_outside(const T* x, std::size_t n, T lo, T hi) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (!(x[i] >= lo && x[i] <= hi)) return static_cast<std::int64_t>(i);
+    return -1;
+}
+
 void register_scales(py::module_& m) {
+    m.def(
+        "first_outside",
+        [](const py::array& x, double lo, double hi) -> std::int64_t {
+            // Contiguous float64 only; the caller converts (and refuses other kinds).
+            const auto n = static_cast<std::size_t>(x.size());
+            if (!(x.flags() & py::array::c_style) || !x.dtype().is(py::dtype::of<double>()))
+                throw std::invalid_argument("`x` must be a C-contiguous float64 array.");
+            const auto* p = static_cast<const double*>(x.data());
+            py::gil_scoped_release release;  // pure C++ from here on
+            return first_outside(p, n, lo, hi);
+        },
+        "x"_a, "lo"_a, "hi"_a, "Index of the first value outside [lo, hi] (NaN too), or -1.");
+    m.def(
+        "first_outside_int",
+        [](const py::array& x, std::int64_t lo, std::int64_t hi) -> std::int64_t {
+            const auto n = static_cast<std::size_t>(x.size());
+            if (!(x.flags() & py::array::c_style) || !x.dtype().is(py::dtype::of<std::int64_t>()))
+                throw std::invalid_argument("`x` must be a C-contiguous int64 array.");
+            const auto* p = static_cast<const std::int64_t*>(x.data());
+            py::gil_scoped_release release;  // pure C++ from here on
+            return first_outside(p, n, lo, hi);
+        },
+        "x"_a, "lo"_a, "hi"_a, "Index of the first value outside [lo, hi], or -1.");
     py::class_<CompiledSpace>(m, "CompiledSpace")
         .def(py::init<const c_int64&, const c_double&, const c_double&,
                       const std::vector<std::optional<c_double>>&>(),

@@ -41,6 +41,8 @@ def as_generator(rng: RngLike, *, name: str = "rng") -> np.random.Generator:
     >>> float(g.random()) == float(as_generator(12345).random())
     True
     """
+    if type(rng) is np.random.Generator:  # the common case, and a call for one value
+        return rng
     if rng is None or isinstance(
         rng, (np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)
     ):

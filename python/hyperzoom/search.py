@@ -86,6 +86,7 @@ _RANDOM_ROUND = 1024
 _MAX_ROUND = 1 << 24
 _MAX_DOUBLINGS = 16
 _OK, _FAILED, _PENDING = 0, 1, 2
+_INT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.float64)
 
 
 class AllTrialsFailedError(RuntimeError):
@@ -402,6 +403,8 @@ class CoarseToFine:
         self._queue_len = 0  # rows in the phase
         self._queue_at = 0  # rows of the phase asked so far
         self._queue_cols: dict[str, np.ndarray] = {}
+        self._queue_unit = np.empty((0, space.d))
+        self._queue_ids = np.empty(0, dtype=np.int64)
         self._queue_kind = "round"
         self._queue_retest: np.ndarray | None = None
         self._phase_start = 0  # first trial id of the current phase
@@ -486,26 +489,26 @@ class CoarseToFine:
             n = as_count(n, "n")
         with self._lock:
             avail = self._queue_len - self._queue_at
-            if self.budget is not None:
-                avail = min(avail, self.budget - self._n)
-            take = avail if n is None else min(n, avail)
+            if self.budget is not None and self.budget - self._n < avail:
+                avail = self.budget - self._n
+            take = avail if n is None or n > avail else n
             if take <= 0:
                 return self._empty()
-            # The phase's rows and columns were computed once when it started: a call
+            # The phase's rows, columns and ids were made once when it started: a call
             # only slices them (a call for one configuration costs microseconds).
             a, b = self._queue_at, self._queue_at + take
             self._queue_at = b
             start = self._n
-            rows = slice(start, start + take)
             if self._queue_kind == "retest":
                 assert self._queue_retest is not None
-                self._retest_of[rows] = self._queue_retest[a:b]
-            self._n += take
-            unit = self._unit[rows]
-            unit.flags.writeable = False  # a window on the optimiser's storage
-            columns = {k: col[a:b] for k, col in self._queue_cols.items()}
-            return Configs(
-                self.space, columns, unit, ids=np.arange(start, start + take)
+                self._retest_of[start : start + take] = self._queue_retest[a:b]
+            self._n = start + take
+            return Configs._window(
+                self.space,
+                self._queue_cols,
+                slice(a, b),
+                self._queue_unit[a:b],
+                self._queue_ids[a:b],
             )
 
     def _empty(self) -> Configs:
@@ -545,13 +548,13 @@ class CoarseToFine:
             if ids.dtype.kind not in "iu":
                 msg = f"trial ids must be integers, but got dtype {ids.dtype}."
                 raise TypeError(msg)
-        if ids.dtype != np.int64 or ids.ndim != 1:
+        if ids.dtype is not _INT64 or ids.ndim != 1:
             ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
             if ids.ndim != 1:
                 msg = f"trial ids must be one-dimensional, but got shape {ids.shape}."
                 raise ValueError(msg)
         vals = values
-        if type(vals) is not np.ndarray or vals.dtype != np.float64 or vals.ndim != 1:
+        if type(vals) is not np.ndarray or vals.dtype is not _FLOAT64 or vals.ndim != 1:
             vals = np.atleast_1d(np.asarray(values))
             if vals.dtype.kind not in "biuf":
                 msg = (
@@ -806,6 +809,11 @@ class CoarseToFine:
             name: dist._decode(col)
             for name, dist, col in zip(space.names, space.params.values(), cols)
         }
+        # Read-only windows on the trials' storage, sliced by ask().
+        unit = self._unit[self._n : self._n + n]
+        unit.flags.writeable = False
+        self._queue_unit = unit
+        self._queue_ids = np.arange(self._n, self._n + n, dtype=np.int64)
         self._queue_len = n
         self._queue_at = 0
         self._queue = rows

@@ -151,7 +151,8 @@ class Distribution:
         >>> bool(((x >= 1e-4) & (x <= 1.0)).all())
         True
         """
-        n = as_count(n)
+        if type(n) is not int or n < 0:
+            n = as_count(n)
         words = seed_words(rng)
         return self._draw(words, n, as_workers(workers, n))
 
@@ -197,9 +198,12 @@ class Distribution:
         return col
 
     def _check_bounds(self, arr: np.ndarray, name: str) -> None:
-        bad = ~((arr >= self.low) & (arr <= self.high))
-        if bad.any():
-            idx = int(np.flatnonzero(bad.reshape(-1))[0])
+        # One compiled pass over contiguous float64 or int64 values (what _encode makes).
+        if arr.dtype == np.int64:
+            idx = _core.scales.first_outside_int(arr, int(self.low), int(self.high))
+        else:
+            idx = _core.scales.first_outside(arr, float(self.low), float(self.high))
+        if idx >= 0:
             msg = (
                 f"`{name}` must lie in [{self.low!r}, {self.high!r}] for {self!r}, "
                 f"but got {_plain(arr.reshape(-1)[idx])!r} at index {idx}."
@@ -236,9 +240,8 @@ def _as_unit_array(u: Any, name: str) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         msg = f"`{name}` must be an array of floats in [0, 1], but got {u!r}."
         raise TypeError(msg) from exc
-    bad = ~((arr >= 0.0) & (arr <= 1.0))
-    if bad.any():
-        idx = int(np.flatnonzero(bad.reshape(-1))[0])
+    idx = _core.scales.first_outside(arr, 0.0, 1.0)
+    if idx >= 0:
         msg = (
             f"`{name}` must lie in [0, 1], but got {_plain(arr.reshape(-1)[idx])!r} "
             f"at flat index {idx}."
@@ -1015,7 +1018,7 @@ class Configs:
     [1, 6]
     """
 
-    __slots__ = ("_columns", "_space", "_unit", "_unit_source", "ids")
+    __slots__ = ("_cols", "_rows", "_space", "_unit", "_unit_source", "ids")
 
     def __init__(
         self,
@@ -1026,11 +1029,34 @@ class Configs:
         ids: np.ndarray | None = None,
     ) -> None:
         self._space = space
-        self._columns = columns
+        self._cols = columns
+        self._rows: slice | None = None  # set by _window: columns are slices of _cols
         self._unit = unit
         self._unit_source = unit_source
         #: Trial ids when the configurations came from an ask/tell optimiser, else None.
         self.ids = ids
+
+    @classmethod
+    def _window(
+        cls,
+        space: Space,
+        columns: dict[str, np.ndarray],
+        rows: slice,
+        unit: np.ndarray,
+        ids: np.ndarray,
+    ) -> Configs:
+        """Return rows ``rows`` of ``columns``, sliced only when a column is read."""
+        c = cls(space, columns, unit, None, ids)
+        c._rows = rows
+        return c
+
+    @property
+    def _columns(self) -> dict[str, np.ndarray]:
+        if self._rows is not None:
+            rows = self._rows
+            self._cols = {k: v[rows] for k, v in self._cols.items()}
+            self._rows = None
+        return self._cols
 
     @property
     def space(self) -> Space:
@@ -1075,6 +1101,8 @@ class Configs:
         return iter(self._columns.items())
 
     def __len__(self) -> int:
+        if self._unit is not None:
+            return int(self._unit.shape[0])
         if not self._columns:
             return 0 if self._unit is None else int(self._unit.shape[0])
         return int(next(iter(self._columns.values())).shape[0])
@@ -1091,6 +1119,8 @@ class Configs:
         return {k: _plain(v[i]) for k, v in self._columns.items()}
 
     def __getitem__(self, key: Any) -> Any:
+        if type(key) is str and self._rows is not None and key in self._cols:
+            return self._cols[key][self._rows]  # one column of a window: slice it alone
         if isinstance(key, str):
             try:
                 return self._columns[key]

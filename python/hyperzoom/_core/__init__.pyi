@@ -5,3 +5,4 @@ from . import random as random
 from . import region as region
 from . import scales as scales
 from . import schedule as schedule
+from . import search as search

@@ -3,6 +3,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+def first_outside(x: npt.NDArray[np.float64], lo: float, hi: float) -> int: ...
+def first_outside_int(x: npt.NDArray[np.int64], lo: int, hi: int) -> int: ...
+
 class CompiledSpace:
     def __init__(
         self,
