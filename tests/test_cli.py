@@ -98,7 +98,9 @@ def test_run_with_a_larger_budget_continues_the_study(stored, tmp_path):
     assert "300/300 trials stored (150 run now)" in out.stdout
     ns: dict = {}
     exec(compile(SEARCH_FILE, "tune", "exec"), ns)  # noqa: S102 - our own test file
-    plain = hz.search(ns["objective"], ns["space"], **(ns["settings"] | {"budget": 300}))
+    plain = hz.search(
+        ns["objective"], ns["space"], **(ns["settings"] | {"budget": 300})
+    )
     loaded = hz.load_study(db, "tune")
     assert loaded.trials.unit.tolist() == plain.trials.unit.tolist()
     assert loaded.best == plain.best

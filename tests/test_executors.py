@@ -245,7 +245,7 @@ def test_dask_client_becomes_an_executor(client: Any) -> None:
 def test_dask_search_equals_in_process(client: Any) -> None:
     base = hz.search(scalar_loss, SPACE, budget=40, rng=11)
     on_dask = hz.search(
-        scalar_loss, SPACE, budget=40, rng=11, executor=client
+        scalar_loss, SPACE, budget=40, rng=11, executor=client, asynchronous=False
     )
     assert_same_search(base, on_dask)
 
@@ -299,7 +299,9 @@ def test_dask_worker_killed_mid_trial_is_retried(client: Any, tmp_path: Path) ->
     client.wait_for_workers(2, timeout=60)  # a worker killed earlier is back
     objective = functools.partial(die_once, marker=str(tmp_path / "died"))
     base = hz.search(scalar_loss, SPACE, budget=12, rng=15)
-    run = hz.search(objective, SPACE, budget=12, rng=15, executor=client)
+    run = hz.search(
+        objective, SPACE, budget=12, rng=15, executor=client, asynchronous=False
+    )
     assert (tmp_path / "died").exists()  # a worker did die
     assert all(e is None for e in run.trials.error)  # nothing lost
     assert_same_search(base, run)
@@ -339,7 +341,9 @@ def test_ray_search_and_schedules_equal_in_process(ray_executor: Any) -> None:
     assert ex._max_workers == 2
     assert_same_search(
         hz.search(scalar_loss, SPACE, budget=30, rng=21),
-        hz.search(scalar_loss, SPACE, budget=30, rng=21, executor=ex),
+        hz.search(
+            scalar_loss, SPACE, budget=30, rng=21, executor=ex, asynchronous=False
+        ),
     )
     kw: dict[str, Any] = {"min_budget": 1, "max_budget": 9, "eta": 3, "rng": 22}
     assert_valid_asha(
@@ -358,7 +362,9 @@ def test_ray_worker_killed_mid_trial_is_retried(
 ) -> None:
     objective = functools.partial(die_once, marker=str(tmp_path / "died"))
     base = hz.search(scalar_loss, SPACE, budget=8, rng=24)
-    run = hz.search(objective, SPACE, budget=8, rng=24, executor=ray_executor)
+    run = hz.search(
+        objective, SPACE, budget=8, rng=24, executor=ray_executor, asynchronous=False
+    )
     assert (tmp_path / "died").exists()
     assert all(e is None for e in run.trials.error)
     assert_same_search(base, run)

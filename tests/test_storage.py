@@ -447,7 +447,9 @@ def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path):
     assert rows == (240, 240)  # nothing lost, nothing duplicated
 
 
-def test_killed_continuation_with_a_larger_budget_equals_the_uninterrupted_run(tmp_path):
+def test_killed_continuation_with_a_larger_budget_equals_the_uninterrupted_run(
+    tmp_path,
+):
     script = tmp_path / "tune.py"
     script.write_text(SCRIPT)
     db = tmp_path / "grown.db"
@@ -484,7 +486,9 @@ def test_killed_continuation_with_a_larger_budget_equals_the_uninterrupted_run(t
     resumed = hz.load_study(db, "killed")
     assert_same_result(reference, resumed)
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT count(*), count(DISTINCT id) FROM hz_trial").fetchone()
+        rows = conn.execute(
+            "SELECT count(*), count(DISTINCT id) FROM hz_trial"
+        ).fetchone()
     assert rows == (240, 240)
 
 
@@ -498,7 +502,9 @@ def test_a_smaller_budget_replays_the_first_trials(db):
 def test_a_time_limited_stored_search_resumes(db):
     first = hz.search(loss, SPACE, time_limit=0.05, rng=SEED, storage=db, study="t")
     assert len(first.trials) > 0
-    grown = hz.search(loss, SPACE, budget=len(first.trials) + 60, rng=SEED, storage=db, study="t")
+    grown = hz.search(
+        loss, SPACE, budget=len(first.trials) + 60, rng=SEED, storage=db, study="t"
+    )
     plain = hz.search(loss, SPACE, budget=len(first.trials) + 60, rng=SEED)
     assert_same_result(plain, grown)
 

@@ -45,6 +45,33 @@ void register_search(py::module_& m) {
             },
             "v"_a, "workers"_a = 1, "The current round's unit rows from a design v in [0, 1]^d.")
         .def(
+            "raw",
+            [](const hz::Zoom& z) {
+                const auto& r = z.raw();
+                const auto p = static_cast<py::ssize_t>(z.ordered().size());
+                py::array_t<double> out({p == 0 ? py::ssize_t{0} : static_cast<py::ssize_t>(r.size()) / p, p});
+                std::copy(r.begin(), r.end(), out.mutable_data());
+                return out;
+            },
+            "The current round's draws before mirroring, (round_size, p).")
+        .def(
+            "observe",
+            [](hz::Zoom& z, const c_double& unit, const c_double& raw, const c_double& values) {
+                const auto n = static_cast<py::ssize_t>(z.round_size());
+                const auto d = static_cast<py::ssize_t>(z.d());
+                const auto p = static_cast<py::ssize_t>(z.ordered().size());
+                require(unit.ndim() == 2 && unit.shape(0) == n && unit.shape(1) == d,
+                        "`unit` must have shape (round_size, d).");
+                require(raw.ndim() == 2 && raw.shape(0) == n && raw.shape(1) == p,
+                        "`raw` must have shape (round_size, p).");
+                require(values.ndim() == 1 && values.shape(0) == n,
+                        "`values` must have shape (round_size,).");
+                py::gil_scoped_release release;  // pure C++ from here on
+                return z.observe(unit.data(), raw.data(), values.data(), static_cast<std::size_t>(n));
+            },
+            "unit"_a, "raw"_a, "values"_a,
+            "Learn from any round_size points, drawn from whatever region (asynchronous).")
+        .def(
             "tell",
             [](hz::Zoom& z, const c_double& values) {
                 require(values.ndim() == 1, "`values` must be one-dimensional.");

@@ -20,6 +20,10 @@ constexpr double kSqrt3 = 1.7320508075688772;
 constexpr double kTolWidth = 1e-13;
 // Largest ratio of the region's longest to its shortest axis before a run restarts.
 constexpr double kMaxAxisRatio = 1e7;
+// Choices: the share every option keeps (divided by the number of options), and how far
+// each zoomed round moves the shares towards the options its best points use.
+constexpr double kChoiceFloor = 0.2;
+constexpr double kChoiceRate = 0.3;
 
 struct Weights {
     std::vector<double> w;
@@ -137,6 +141,11 @@ void Zoom::start_run() {
     since_better_ = 0;
     history_.clear();
     allowed_.assign(axes_.mask_size, 1);
+    q_.assign(axes_.mask_size, 0.0);
+    for (std::size_t j : categorical_) {
+        const auto& e = axes_.edges[j];
+        for (std::size_t c = 0; c + 1 < e.size(); ++c) q_[axes_.mask_offset[j] + c] = e[c + 1] - e[c];
+    }
     m_.assign(p_, 0.5);
     c_.assign(p_ * p_, 0.0);
     b_.assign(p_ * p_, 0.0);
@@ -157,12 +166,29 @@ void Zoom::sample(const double* v, double* u, int workers) {
         // The whole space: the design is the round.
         std::copy(v, v + n * d, u);
         u_.assign(v, v + n * d);
+        raw_.assign(n * p_, 0.0);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t a = 0; a < p_; ++a) raw_[i * p_ + a] = v[i * d + ordered_[a]];
         return;
     }
-    // Choice axes: the allowed options laid end to end (region_to_unit keeps weights).
-    Region box{std::vector<double>(d, 0.0), std::vector<double>(d, 1.0), allowed_};
-    region_to_unit(axes_, box, v, n, u, workers);
+    // Choice axes: each option gets its learnt share of the design's stratum [0, 1), and
+    // the point lands at the same relative place inside the option's own cell.
+    for (std::size_t j : categorical_) {
+        const auto& e = axes_.edges[j];
+        const std::size_t off = axes_.mask_offset[j], k = e.size() - 1;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double t = v[i * d + j];
+            double before = 0.0;
+            std::size_t c = 0;
+            while (c + 1 < k && t >= before + q_[off + c]) before += q_[off + c++];
+            const double frac = std::min(std::max((t - before) / q_[off + c], 0.0), 1.0);
+            const double width = e[c + 1] - e[c];
+            const double eps = 1e-9 * width;
+            u[i * d + j] = std::min(std::max(e[c] + frac * width, e[c] + eps), e[c + 1] - eps);
+        }
+    }
     z_.assign(n * p_, 0.0);
+    raw_.assign(n * p_, 0.0);
     // Rows are independent: any split over threads gives the same bits.
     parallel_for(n, workers, 1 << 12, 1, [&](std::size_t lo, std::size_t hi) {
         std::vector<double> dz(p_);
@@ -176,7 +202,8 @@ void Zoom::sample(const double* v, double* u, int workers) {
                 double y = 0.0;
                 for (std::size_t b = 0; b < p_; ++b) y += b_[a * p_ + b] * dz[b];
                 const std::size_t j = ordered_[a];
-                double x = reflect(m_[a] + sigma_ * y);
+                raw_[i * p_ + a] = m_[a] + sigma_ * y;
+                double x = reflect(raw_[i * p_ + a]);
                 if (axes_.cells[j] > 0) {
                     // Whole cells: stay a hair inside [0, 1) so floor(x k) is a valid cell.
                     const double eps = 1e-9 / static_cast<double>(axes_.cells[j]);
@@ -206,16 +233,61 @@ std::vector<std::size_t> Zoom::ranking(const double* values, std::size_t n, std:
     return idx;
 }
 
-void Zoom::narrow_choices(const std::vector<std::size_t>& best, std::size_t m) {
+void Zoom::learn_choices(const std::vector<std::size_t>& best, const std::vector<double>& w,
+                         double rate) {
     const std::size_t d = axes_.d();
     for (std::size_t j : categorical_) {
         const std::size_t off = axes_.mask_offset[j];
         const auto k = static_cast<std::size_t>(-axes_.cells[j]);
-        std::vector<std::uint8_t> next(k, 0);
-        for (std::size_t e = 0; e < m; ++e)
-            next[static_cast<std::size_t>(axes_.cell(j, u_[best[e] * d + j]))] = 1;
-        std::copy(next.begin(), next.end(), allowed_.begin() + static_cast<std::ptrdiff_t>(off));
+        // Move each option's share towards how often the best points use it, keeping a
+        // floor so that no option is ever lost for good (a wrong early pick can recover).
+        std::vector<double> freq(k, 0.0);
+        for (std::size_t e = 0; e < best.size(); ++e)
+            freq[static_cast<std::size_t>(axes_.cell(j, u_[best[e] * d + j]))] += w[e];
+        const double floor = kChoiceFloor / static_cast<double>(k);
+        double total = 0.0;
+        for (std::size_t c = 0; c < k; ++c) {
+            double& q = q_[off + c];
+            q = std::max((1.0 - rate) * q + rate * freq[c], floor);
+            total += q;
+        }
+        for (std::size_t c = 0; c < k; ++c) {
+            q_[off + c] /= total;
+            // Shown as allowed: the options the region favours beyond the floor.
+            allowed_[off + c] = q_[off + c] > 1.5 * floor ? 1 : 0;
+        }
     }
+}
+
+std::size_t Zoom::observe(const double* unit, const double* raw, const double* values,
+                          std::size_t n) {
+    if (n != round_size())
+        throw std::invalid_argument("`values` must hold one value per row of the round.");
+    const std::size_t d = axes_.d();
+    u_.assign(unit, unit + n * d);
+    if (!coarse_) {
+        // Each point's draw relative to the current region: z = D^-1 B^T (x - m) / sigma.
+        // Points drawn from an older region may lie far outside this one; their length
+        // is capped at the longest a draw from this region can have (sqrt(3 p)).
+        z_.assign(n * p_, 0.0);
+        const double cap = std::sqrt(3.0 * static_cast<double>(p_));
+        std::vector<double> y(p_);
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t a = 0; a < p_; ++a) y[a] = (raw[i * p_ + a] - m_[a]) / sigma_;
+            double norm2 = 0.0;
+            double* z = z_.data() + i * p_;
+            for (std::size_t b = 0; b < p_; ++b) {
+                double s = 0.0;
+                for (std::size_t a = 0; a < p_; ++a) s += b_[a * p_ + b] * y[a];
+                z[b] = s / dd_[b];
+                norm2 += z[b] * z[b];
+            }
+            const double norm = std::sqrt(norm2);
+            if (norm > cap)
+                for (std::size_t b = 0; b < p_; ++b) z[b] *= cap / norm;
+        }
+    }
+    return tell(values, n);
 }
 
 std::size_t Zoom::tell(const double* values, std::size_t n) {
@@ -271,7 +343,7 @@ void Zoom::begin_region(const double* values, std::size_t n, std::size_t finite)
     sigma_ = 1.0;
     std::fill(ps_.begin(), ps_.end(), 0.0);
     std::fill(pc_.begin(), pc_.end(), 0.0);
-    narrow_choices(rank, mu);
+    learn_choices(rank, w.w, 0.5);
     best_ = values[rank.front()];
     have_best_ = true;
     since_better_ = 0;
@@ -366,7 +438,7 @@ void Zoom::update(const double* values, std::size_t n, std::size_t finite) {
         const double dmax = *std::max_element(dd_.begin(), dd_.end());
         if (sigma_ * dmax > 0.5 / kSqrt3 * 2.0) sigma_ = 0.5 / kSqrt3 * 2.0 / dmax;
     }
-    narrow_choices(rank, mu);
+    learn_choices(rank, w.w, kChoiceRate);
 
     // Progress of the run, and the reasons to leave this region for a fresh coarse round.
     const double round_best = values[rank.front()];

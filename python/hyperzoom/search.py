@@ -55,7 +55,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Any
 
 import numpy as np
@@ -64,10 +64,19 @@ from . import _core, designs
 from ._optional import require
 from ._rng import as_generator
 from ._validation import as_count, as_real, as_workers
-from .evaluate import evaluate, resolve_mode
+from .evaluate import (
+    _call_dict,
+    _call_kwargs,
+    _error_text,
+    _outcome,
+    _Raised,
+    _scalar_value,
+    evaluate,
+    resolve_mode,
+)
 from .executors import as_executor
 from .region import Region, _axes, select_elite
-from .space import Configs, Space
+from .space import Choice, Configs, Space
 from .typing import RngLike
 
 __all__ = [
@@ -322,6 +331,7 @@ class CoarseToFine:
         retest_every: int = 1,
         minimize: bool = True,
         design: str = "lhs",
+        asynchronous: bool = False,
         rng: RngLike = None,
         workers: int | None = None,
     ) -> None:
@@ -362,6 +372,13 @@ class CoarseToFine:
             raise TypeError(msg)
         self.design = design
         self.minimize = bool(minimize)
+        if not isinstance(asynchronous, (bool, np.bool_)):
+            msg = f"`asynchronous` must be True or False, but got {asynchronous!r}."
+            raise TypeError(msg)
+        self.asynchronous = bool(asynchronous)
+        self._p = sum(not isinstance(dist, Choice) for dist in space.params.values())
+        self._buffer: list[int] = []  # asynchronous: arrivals since the last update
+        self._updates = 0  # asynchronous: region updates so far
         if strategy == "grid" and self.budget is None:
             msg = "`strategy='grid'` needs a `budget`: the grid is the largest that fits it."
             raise ValueError(msg)
@@ -438,6 +455,9 @@ class CoarseToFine:
         self._batch = grow(g("_batch"), (cap,), 0, np.int64)
         self._retest_of = grow(g("_retest_of"), (cap,), -1, np.int64)
         self._whole = grow(g("_whole"), (cap,), False, bool)
+        if self.asynchronous:
+            self._raw = grow(g("_raw"), (cap, self._p), 0.0, np.float64)
+            self._drawn = grow(g("_drawn"), (cap,), -1, np.int64)
         self._cap = cap
 
     # -- public state -----------------------------------------------------------------
@@ -445,7 +465,7 @@ class CoarseToFine:
     def done(self) -> bool:
         """True once the whole budget is evaluated (never, without a budget)."""
         if self._exhausted:
-            return self._phase_left == 0
+            return self._n_told >= self._n
         return self.budget is not None and self._n_told >= self.budget
 
     @property
@@ -489,6 +509,10 @@ class CoarseToFine:
             n = as_count(n, "n")
         with self._lock:
             avail = self._queue_len - self._queue_at
+            if avail == 0 and self.asynchronous and not self._exhausted:
+                if self.budget is None or self._n < self.budget:
+                    self._start_round()  # no barrier: draw from the current region
+                    avail = self._queue_len - self._queue_at
             if self.budget is not None and self.budget - self._n < avail:
                 avail = self.budget - self._n
             take = avail if n is None or n > avail else n
@@ -606,6 +630,9 @@ class CoarseToFine:
         if batches is not None:
             self._batch[i] = batches[0]
         self._n_told += 1
+        if self.asynchronous:
+            self._arrive([i])
+            return
         self._phase_left -= 1
         if self._phase_left == 0:
             self._advance()
@@ -647,6 +674,9 @@ class CoarseToFine:
             text = errors[int(k)] if errors is not None and errors[int(k)] else None
             self._errors[int(ids[k])] = text or f"objective returned {vals[k]!r}"
         self._n_told += ids.size
+        if self.asynchronous:
+            self._arrive(ids.tolist())
+            return
         self._phase_left -= ids.size
         if self._phase_left == 0:
             self._advance()
@@ -803,6 +833,11 @@ class CoarseToFine:
         # The rows go straight into the trials' storage; their columns are computed and
         # decoded once for the phase, and ask() hands out slices of both.
         self._unit[self._n : self._n + n] = rows
+        if self.asynchronous and kind == "round":
+            zoom = self._zoom
+            self._drawn[self._n : self._n + n] = self._phase_key()
+            if zoom is not None and self._p:
+                self._raw[self._n : self._n + n] = zoom.raw()
         space = self.space
         cols = space._compiled.from_unit(rows, self._threads(rows.size))
         self._queue_cols = {
@@ -848,6 +883,56 @@ class CoarseToFine:
             msg = (
                 f"every trial of round {int(self._round[start])} ({length} trials) "
                 f"failed; the first error: {first}"
+            )
+            raise AllTrialsFailedError(msg, self._result())
+
+    def _phase_key(self) -> int:
+        """Which region the current draws come from: run and coarse-or-zoomed."""
+        zoom = self._zoom
+        if zoom is None:
+            return 0
+        return 2 * int(zoom.run) + (0 if zoom.coarse else 1)
+
+    def _arrive(self, ids: list[int]) -> None:
+        """Asynchronous: learn from results in the order they arrive (no barrier).
+
+        Every ``round_size`` results drawn from the current run's current kind of round
+        (coarse or zoomed) update the region; results of re-tests and of an earlier run
+        are kept but teach nothing. Un-asked draws from the old region are dropped.
+        """
+        zoom = self._zoom
+        if zoom is None:
+            return
+        key = self._phase_key()
+        failed_update = -1
+        for i in ids:
+            if self._retest_of[i] >= 0 or self._drawn[i] != key:
+                continue
+            self._buffer.append(i)
+            if len(self._buffer) < int(zoom.round_size):
+                continue
+            rows = np.array(self._buffer, dtype=np.int64)
+            self._buffer = []
+            values = self._value[rows]
+            losses = values if self.minimize else -values
+            zoom.observe(
+                np.ascontiguousarray(self._unit[rows]),
+                np.ascontiguousarray(self._raw[rows]),
+                np.ascontiguousarray(losses),
+            )
+            self._updates += 1
+            if not np.isfinite(values).any():
+                failed_update = int(rows[0])
+            key = self._phase_key()
+            # Draws from the old region that nobody asked for are dropped.
+            self._queue_at = self._queue_len
+            if self.retest and self._updates % self.retest_every == 0:
+                self._start_retest()
+        if failed_update >= 0:
+            first = self._errors.get(failed_update, "unknown error")
+            msg = (
+                f"every trial of the last {int(zoom.round_size)} results failed; the "
+                f"first error: {first}"
             )
             raise AllTrialsFailedError(msg, self._result())
 
@@ -903,6 +988,7 @@ def search(
     minimize: bool = True,
     mode: str | None = None,
     executor: Executor | None = None,
+    asynchronous: bool | None = None,
     rng: RngLike = None,
     workers: int | None = None,
     progress: bool | None = None,
@@ -954,6 +1040,14 @@ def search(
         ``dask.distributed.Client`` or :func:`hyperzoom.executors.ray`. Scalar trials
         are submitted one each; vectorised batches one per ``batch_size`` chunk (on a
         cluster, ``batch_size`` sets the rows per task).
+    asynchronous : bool, optional
+        Keep every worker busy: as soon as a trial finishes, its value is told and a
+        new trial starts from the current region (regions update every ``round_size``
+        results, in the order they arrive), instead of waiting for the slowest trial
+        of each round. The default is True for scalar trials on an executor with more
+        than one worker (without ``storage``), False otherwise. Asynchronous runs give
+        the same trials for the same order of arrival; synchronous runs give the same
+        trials whatever the order.
     rng : int, SeedSequence, Generator or None
         Seed; the same seed gives the same trials and result on any executor.
     workers : int, optional
@@ -1026,6 +1120,20 @@ def search(
     executor = as_executor(executor)
     if batch_size is not None:
         batch_size = as_count(batch_size, "batch_size", minimum=1)
+    slots = _slots(executor)
+    if asynchronous is None:
+        asynchronous = (
+            storage is None and mode != "batch" and executor is not None and slots > 1
+        )
+    elif not isinstance(asynchronous, (bool, np.bool_)):
+        msg = f"`asynchronous` must be True, False or None, but got {asynchronous!r}."
+        raise TypeError(msg)
+    elif asynchronous and storage is not None:
+        msg = (
+            "`asynchronous=True` cannot be stored yet: a study file replays synchronous "
+            "rounds. Pass asynchronous=False (or leave it None) with `storage`."
+        )
+        raise ValueError(msg)
     settings = {
         "budget": budget,
         "strategy": strategy,
@@ -1064,8 +1172,17 @@ def search(
     if study is not None:
         msg = f"`study={study!r}` needs `storage=` (a study file) to be stored in."
         raise ValueError(msg)
-    opt = CoarseToFine(space, **settings, rng=rng, workers=workers)
+    opt = CoarseToFine(
+        space, **settings, asynchronous=bool(asynchronous), rng=rng, workers=workers
+    )
     bar = _progress_bar(progress, opt.budget)
+    if asynchronous and executor is not None and mode != "batch":
+        try:
+            _drive_async(opt, objective, mode, executor, slots, deadline, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        return opt.result()
     batches = 0
     try:
         while not opt.done:
@@ -1093,6 +1210,64 @@ def search(
         if bar is not None:
             bar.close()
     return opt.result()
+
+
+def _slots(executor: Executor | None) -> int:
+    """How many trials the executor runs at once (1 without one; cores if it won't say)."""
+    if executor is None:
+        return 1
+    guess = getattr(executor, "_max_workers", None)
+    if isinstance(guess, int) and guess >= 1:
+        return guess
+    return _validation_cores()
+
+
+def _validation_cores() -> int:
+    from ._validation import _CORES
+
+    return _CORES
+
+
+def _drive_async(
+    opt: CoarseToFine,
+    objective: Callable[..., Any],
+    mode: str,
+    executor: Executor,
+    slots: int,
+    deadline: float | None,
+    bar: Any,
+) -> None:
+    """Keep ``slots`` scalar trials in flight; tell each result the moment it arrives."""
+    call = _call_kwargs if mode == "kwargs" else _call_dict
+    in_flight: dict[Future[Any], int] = {}
+    calls = 0
+    while True:
+        while len(in_flight) < slots:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            c = opt.ask(1)
+            if len(c) == 0:
+                break
+            in_flight[executor.submit(call, objective, c[0])] = int(c.ids[0])
+        if not in_flight:
+            return
+        done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+        # Results that complete together are told by id: the order is then fixed by
+        # the order of completion alone.
+        for f in sorted(done, key=lambda f: in_flight[f]):
+            i = in_flight.pop(f)
+            out = _outcome(f)
+            if isinstance(out, (_Raised, BaseException)):
+                value = math.nan
+                error: str | None = (
+                    out.text if isinstance(out, _Raised) else _error_text(out)
+                )
+            else:
+                value, error = _scalar_value(out)
+            opt.tell([i], [value], errors=[error], batch=[calls])
+            calls += 1
+            if bar is not None:
+                bar.update(1)
 
 
 def _progress_bar(progress: bool | None, total: int) -> Any:

@@ -36,7 +36,8 @@ void eigen_symmetric(std::vector<double>& a, std::size_t p, std::vector<double>&
 // reflected into [0, 1]. Its update is CMA-ES's (weighted recombination of the best share,
 // rank-one and rank-mu covariance updates, cumulative step-size adaptation), so the box
 // shrinks as long as it finds better points, grows when it keeps moving one way, and turns
-// to follow a valley. Choice axes narrow to the options the best points use.
+// to follow a valley. Choice axes learn each option's share of a round from how often the
+// best points use it, above a floor that keeps every option within reach.
 class Zoom {
 public:
     Zoom(Axes axes, const ZoomParams& params);
@@ -56,10 +57,17 @@ public:
     // The values of the current round's rows in sampling order (NaN: failed). Moves to the
     // next round. Returns the number of finite values (0: nothing was learnt).
     std::size_t tell(const double* values, std::size_t n);
+    // The asynchronous form of tell: any round_size() points (unit rows, their raw draws
+    // before mirroring, their values), whatever region they were drawn from; each point
+    // counts by where it lies relative to the current region.
+    std::size_t observe(const double* unit, const double* raw, const double* values,
+                        std::size_t n);
+    // The current round's draws before mirroring into the space (round_size() x p).
+    [[nodiscard]] const std::vector<double>& raw() const noexcept { return raw_; }
 
     // The current region: its centre (d; 0.5 on choice axes), its principal axes (p x p,
     // columns, row-major), half-widths along them (p), bounding box on every unit axis and
-    // the allowed options of each choice axis.
+    // the options each choice axis favours (above the floor share every option keeps).
     [[nodiscard]] std::vector<double> center() const;
     [[nodiscard]] std::vector<double> basis() const { return b_; }
     [[nodiscard]] std::vector<double> half_widths() const;
@@ -74,7 +82,8 @@ private:
     // Indices of the best k finite values, best first (ties by index).
     [[nodiscard]] std::vector<std::size_t> ranking(const double* values, std::size_t n,
                                                    std::size_t k) const;
-    void narrow_choices(const std::vector<std::size_t>& best, std::size_t m);
+    void learn_choices(const std::vector<std::size_t>& best, const std::vector<double>& w,
+                       double rate);
 
     Axes axes_;
     ZoomParams params_;
@@ -93,8 +102,9 @@ private:
     std::size_t since_eigen_ = 0;
 
     // the rows of the current round: unit coordinates and unit-variance draws z
-    std::vector<double> u_, z_;
+    std::vector<double> u_, z_, raw_;
     std::vector<std::uint8_t> allowed_;
+    std::vector<double> q_;  // per option of every choice axis: its share of a round
 
     // progress of the current run
     double best_ = 0.0;

@@ -1,0 +1,217 @@
+"""Asynchronous coarse to fine: no barrier between rounds, the same trials for the same
+order of arrival, every trial run once, failures isolated."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import hyperzoom as hz
+
+SPACE = hz.Space(
+    lr=hz.LogUniform(1e-4, 1.0),
+    beta=hz.InvLogUniform(0.9, 0.999),
+    layers=hz.IntUniform(1, 6),
+    act=hz.Choice(["relu", "tanh", "gelu"]),
+)
+
+
+def vec_loss(c: hz.Configs) -> np.ndarray:
+    return (
+        (np.log10(c["lr"]) + 2.5) ** 2
+        + (np.log10(1 - c["beta"]) + 2) ** 2
+        + 0.1 * (c["layers"] - 3) ** 2
+        + 0.3 * (c["act"] != "gelu")
+    )
+
+
+def scalar_loss(lr: float, beta: float, layers: int, act: str) -> float:
+    return (
+        (math.log10(lr) + 2.5) ** 2
+        + (math.log10(1 - beta) + 2) ** 2
+        + 0.1 * (layers - 3) ** 2
+        + 0.3 * (act != "gelu")
+    )
+
+
+def drive(opt: hz.CoarseToFine, in_flight: int, order_seed: int, loss=vec_loss):
+    """Keep `in_flight` trials asked; complete them in an order scripted by a seed."""
+    rnd = random.Random(order_seed)
+    pending: list[hz.Configs] = []
+    asked: list[int] = []
+    while not opt.done:
+        while len(pending) < in_flight:
+            c = opt.ask(1)
+            if len(c) == 0:
+                break
+            asked.extend(c.ids.tolist())
+            pending.append(c)
+        if not pending:
+            break
+        c = pending.pop(rnd.randrange(len(pending)))
+        opt.tell(c, loss(c))
+    return opt.result(), asked
+
+
+def test_every_trial_runs_once_and_the_search_converges(seed: int) -> None:
+    opt = hz.CoarseToFine(SPACE, budget=600, rng=seed, asynchronous=True)
+    r, asked = drive(opt, 8, seed % 1000)
+    assert asked == list(range(600))  # never an id twice, none skipped
+    assert len(r.trials) == 600
+    assert r.trials.n_failed == 0
+    assert r.best_value < 1e-3
+    assert len(opt.ask()) == 0  # nothing past the budget
+
+
+def test_same_order_of_arrival_same_trials(seed: int) -> None:
+    runs = []
+    for order in (11, 11, 12):
+        opt = hz.CoarseToFine(SPACE, budget=300, rng=seed, asynchronous=True)
+        runs.append(drive(opt, 6, order)[0])
+    np.testing.assert_array_equal(runs[0].trials.unit, runs[1].trials.unit)
+    np.testing.assert_array_equal(runs[0].trials.value, runs[1].trials.value)
+    assert not np.array_equal(runs[0].trials.unit, runs[2].trials.unit)
+
+
+def test_ask_never_waits_for_pending_trials(seed: int) -> None:
+    sync = hz.CoarseToFine(SPACE, budget=200, rng=seed)
+    first = sync.ask()
+    assert len(sync.ask(1)) == 0  # synchronous: the round is out, wait for results
+    opt = hz.CoarseToFine(SPACE, budget=200, rng=seed, asynchronous=True)
+    got = [opt.ask(1) for _ in range(len(first) + 5)]
+    assert all(len(c) == 1 for c in got)  # asynchronous: always something to run
+    ids = [int(c.ids[0]) for c in got]
+    assert ids == list(range(len(first) + 5))
+    # the first round is the same draw in both modes
+    np.testing.assert_array_equal(
+        np.concatenate([c.unit for c in got[: len(first)]]), first.unit
+    )
+
+
+def test_an_asynchronous_optimiser_without_results_keeps_drawing_coarse_points(
+    seed: int,
+) -> None:
+    opt = hz.CoarseToFine(SPACE, rng=seed, asynchronous=True)
+    c = opt.ask(100)
+    got = len(c)
+    while got < 100:
+        got += len(opt.ask(100 - got))
+    assert got == 100
+    assert opt.region.center is None  # still the whole space: nothing learnt yet
+
+
+def test_failures_are_isolated(seed: int) -> None:
+    def flaky(c):
+        v = vec_loss(c)
+        return np.where(c["act"] == "tanh", np.nan, v)
+
+    opt = hz.CoarseToFine(SPACE, budget=300, rng=seed, asynchronous=True)
+    r, _ = drive(opt, 5, 3, loss=flaky)
+    t = r.trials
+    assert len(t) == 300
+    assert np.array_equal(t.status == "failed", t.configs["act"] == "tanh")
+    assert r.best["act"] != "tanh"
+
+
+def test_bad_tells_are_refused(seed: int) -> None:
+    opt = hz.CoarseToFine(SPACE, budget=50, rng=seed, asynchronous=True)
+    c = opt.ask(3)
+    with pytest.raises(ValueError, match="never asked"):
+        opt.tell([3], [1.0])
+    opt.tell(c[:1], vec_loss(c[:1]))
+    with pytest.raises(ValueError, match="already told"):
+        opt.tell(c[:1], [1.0])
+    with pytest.raises(TypeError, match="`asynchronous` must be True or False"):
+        hz.CoarseToFine(SPACE, asynchronous="yes")  # type: ignore[arg-type]
+
+
+class ScriptedExecutor(Executor):
+    """Runs each call at once, but completes the futures in a scripted random order."""
+
+    _max_workers = 4
+
+    def __init__(self, seed: int, total: int) -> None:
+        self._rnd = random.Random(seed)
+        self._held: list[tuple[Future, object]] = []
+        self._lock = threading.Lock()
+        self._left = total  # once every call is in, the rest complete (shuffled)
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        f: Future = Future()
+        with self._lock:
+            self._held.append((f, fn(*args, **kwargs)))
+            self._left -= 1
+            while self._held and (
+                len(self._held) >= self._max_workers or self._left == 0
+            ):
+                g, out = self._held.pop(self._rnd.randrange(len(self._held)))
+                g.set_result(out)
+                if self._left:
+                    break
+        return f
+
+
+def test_search_on_an_executor_is_asynchronous_by_default(seed: int) -> None:
+    runs = [
+        hz.search(
+            scalar_loss, SPACE, budget=200, rng=seed, executor=ScriptedExecutor(5, 200)
+        )
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(runs[0].trials.unit, runs[1].trials.unit)
+    sync = hz.search(scalar_loss, SPACE, budget=200, rng=seed)
+    assert not np.array_equal(runs[0].trials.unit, sync.trials.unit)
+    with ThreadPoolExecutor(3) as ex:
+        same = hz.search(
+            scalar_loss, SPACE, budget=200, rng=seed, executor=ex, asynchronous=False
+        )
+    np.testing.assert_array_equal(same.trials.unit, sync.trials.unit)
+
+
+def test_asynchronous_search_keeps_the_workers_busy(seed: int) -> None:
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def slow(lr, beta, layers, act):
+        with lock:
+            starts.append(time.monotonic())
+        time.sleep(0.02 if layers != 6 else 0.1)  # one kind of trial is 5x slower
+        return scalar_loss(lr, beta, layers, act)
+
+    with ThreadPoolExecutor(4) as ex:
+        r = hz.search(slow, SPACE, budget=80, rng=seed, executor=ex)
+    assert len(r.trials) == 80
+    assert len(set(r.trials.id.tolist())) == 80
+    assert np.isfinite(r.best_value)
+
+
+def test_a_failing_objective_fails_its_trial_on_an_executor(seed: int) -> None:
+    def flaky(lr, beta, layers, act):
+        if act == "tanh":
+            raise RuntimeError("tanh diverged")
+        return scalar_loss(lr, beta, layers, act)
+
+    with ThreadPoolExecutor(3) as ex:
+        r = hz.search(flaky, SPACE, budget=120, rng=seed, executor=ex)
+    t = r.trials
+    failed = t.status == "failed"
+    assert np.array_equal(failed, t.configs["act"] == "tanh")
+    assert all("RuntimeError: tanh diverged" in e for e in t.error[failed])
+
+
+def test_asynchronous_storage_is_refused_clearly(tmp_path, seed: int) -> None:
+    with pytest.raises(ValueError, match="`asynchronous=True` cannot be stored yet"):
+        hz.search(
+            scalar_loss,
+            SPACE,
+            budget=10,
+            rng=seed,
+            asynchronous=True,
+            storage=tmp_path / "s.db",
+        )
