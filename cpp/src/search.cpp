@@ -433,7 +433,9 @@ void Zoom::update(const double* values, std::size_t n, std::size_t finite) {
             if (sigma_ * sigma_ * c_[a * p_ + a] < floor_sd * floor_sd)
                 c_[a * p_ + a] = floor_sd * floor_sd / (sigma_ * sigma_);
         }
-        if (p_ <= 64 || ++since_eigen_ * 10 * p_ * (c1 + cmu) >= 1.0) decompose();
+        // Large p: decompose lazily, as CMA-ES does (every 1 / (10 p (c1 + cmu)) rounds).
+        ++since_eigen_;
+        if (p_ <= 64 || static_cast<double>(since_eigen_ * 10 * p_) * (c1 + cmu) >= 1.0) decompose();
         // A box wider than the space says nothing more: cap it there.
         const double dmax = *std::max_element(dd_.begin(), dd_.end());
         if (sigma_ * dmax > 0.5 / kSqrt3 * 2.0) sigma_ = 0.5 / kSqrt3 * 2.0 / dmax;
