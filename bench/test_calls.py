@@ -32,7 +32,8 @@ def test_space_sample(benchmark, full, n: int) -> None:
     g = np.random.default_rng(SEED)
     c = benchmark(lambda: space.sample(n, rng=g))
     assert len(c) == n
-    assert (c["lr"] >= LOW).all() and (c["lr"] <= HIGH).all()
+    assert (c["lr"] >= LOW).all()
+    assert (c["lr"] <= HIGH).all()
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -142,7 +143,9 @@ def test_ask_tell_one(benchmark) -> None:
 
 @pytest.mark.benchmark(group="ask(1) + tell, 7 parameters")
 def test_optuna_random_ask_suggest_tell_baseline(benchmark) -> None:
-    optuna = pytest.importorskip("optuna", reason="Optuna is an optional bench dependency")
+    optuna = pytest.importorskip(
+        "optuna", reason="Optuna is an optional bench dependency"
+    )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
 

@@ -151,7 +151,8 @@ def test_regions_stay_in_the_space_and_hold_their_round(seed: int) -> None:
         inside = region.contains(r.trials.unit[rows])
         assert inside.mean() >= 0.5
         unit = r.trials.unit[rows][:, :3]
-        assert (unit >= region.lo[:3]).all() and (unit <= region.hi[:3]).all()
+        assert (unit >= region.lo[:3]).all()
+        assert (unit <= region.hi[:3]).all()
         assert all(len(region.bounds[name]) >= 1 for name in ("act",))
     assert (
         min(g.volume() for g in r.regions) < 0.05

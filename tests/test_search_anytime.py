@@ -137,7 +137,8 @@ def test_regions_turn_to_follow_a_rotated_valley(seed: int) -> None:
     rotated = [g for g in r.regions if g.basis is not None and g.rotated]
     assert rotated
     g = rotated[len(rotated) // 2]
-    assert g.half_widths is not None and g.basis is not None
+    assert g.half_widths is not None
+    assert g.basis is not None
     long_axis = g.basis[:, int(np.argmax(g.half_widths))]
     assert abs(abs(long_axis[0]) - abs(long_axis[1])) < 0.2  # along the diagonal
 

@@ -515,9 +515,11 @@ def test_a_study_of_the_budget_split_search_is_refused_clearly(db):
         conn.execute(
             "UPDATE hz_study SET settings=? WHERE name='old'",
             (
-                '{"budget": 30, "strategy": "coarse-to-fine", "rounds": null, '
-                '"keep": 0.02, "margin": 0.05, "min_width": 0.05, "explore": 0.1, '
-                '"retest": 0, "retest_every": 1, "minimize": true}',
+                (
+                    '{"budget": 30, "strategy": "coarse-to-fine", "rounds": null, '
+                    '"keep": 0.02, "margin": 0.05, "min_width": 0.05, "explore": 0.1, '
+                    '"retest": 0, "retest_every": 1, "minimize": true}'
+                ),
             ),
         )
     with pytest.raises(ValueError, match=r"planned its rounds from the budget"):

@@ -102,7 +102,16 @@ class Region:
     ('relu', 'tanh')
     """
 
-    __slots__ = ("allowed", "basis", "center", "half_widths", "hi", "lo", "run", "space")
+    __slots__ = (
+        "allowed",
+        "basis",
+        "center",
+        "half_widths",
+        "hi",
+        "lo",
+        "run",
+        "space",
+    )
 
     def __init__(
         self,

@@ -441,7 +441,9 @@ class CoarseToFine:
         d = self.space.d
         n = self._cap
 
-        def grow(old: np.ndarray | None, shape: tuple[int, ...], fill: Any, dtype: Any):
+        def grow(
+            old: np.ndarray | None, shape: tuple[int, ...], fill: Any, dtype: Any
+        ) -> np.ndarray:
             new = np.full(shape, fill, dtype=dtype)
             if old is not None:
                 new[:n] = old[:n]
@@ -509,10 +511,14 @@ class CoarseToFine:
             n = as_count(n, "n")
         with self._lock:
             avail = self._queue_len - self._queue_at
-            if avail == 0 and self.asynchronous and not self._exhausted:
-                if self.budget is None or self._n < self.budget:
-                    self._start_round()  # no barrier: draw from the current region
-                    avail = self._queue_len - self._queue_at
+            if (
+                avail == 0
+                and self.asynchronous
+                and not self._exhausted
+                and (self.budget is None or self._n < self.budget)
+            ):
+                self._start_round()  # no barrier: draw from the current region
+                avail = self._queue_len - self._queue_at
             if self.budget is not None and self.budget - self._n < avail:
                 avail = self.budget - self._n
             take = avail if n is None or n > avail else n
@@ -613,7 +619,7 @@ class CoarseToFine:
         errors: list[str | None] | None,
         batches: np.ndarray | None,
     ) -> None:
-        """The fast path of ``tell`` for one trial: scalar checks, no array scans."""
+        """Tell one trial: the fast path of ``tell`` (scalar checks, no array scans)."""
         if not 0 <= i < self._n:
             msg = f"trial id {i} was never asked (ids run from 0 to {self._n - 1})."
             raise ValueError(msg)
@@ -861,7 +867,7 @@ class CoarseToFine:
         self._phase_left = left
 
     def _advance(self) -> None:
-        """The current phase is told: learn from it and start the next."""
+        """Learn from the phase just told and start the next one."""
         start, length = self._phase_start, self._phase_len
         if self.budget is not None and start + length > self.budget:
             return  # the budget cut this phase short: the search is done
@@ -1134,7 +1140,7 @@ def search(
             "rounds. Pass asynchronous=False (or leave it None) with `storage`."
         )
         raise ValueError(msg)
-    settings = {
+    settings: dict[str, Any] = {
         "budget": budget,
         "strategy": strategy,
         "round_size": round_size,
@@ -1148,7 +1154,12 @@ def search(
     # Without an executor, a time-limited scalar search asks one trial at a time, so
     # the limit is checked between trials.
     chunk = batch_size
-    if time_limit is not None and chunk is None and mode != "batch" and executor is None:
+    if (
+        time_limit is not None
+        and chunk is None
+        and mode != "batch"
+        and executor is None
+    ):
         chunk = 1
     deadline = None if time_limit is None else time.monotonic() + time_limit
     if storage is not None:
@@ -1248,7 +1259,9 @@ def _drive_async(
             c = opt.ask(1)
             if len(c) == 0:
                 break
-            in_flight[executor.submit(call, objective, c[0])] = int(c.ids[0])
+            ids = c.ids
+            assert ids is not None
+            in_flight[executor.submit(call, objective, c[0])] = int(ids[0])
         if not in_flight:
             return
         done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
@@ -1270,7 +1283,7 @@ def _drive_async(
                 bar.update(1)
 
 
-def _progress_bar(progress: bool | None, total: int) -> Any:
+def _progress_bar(progress: bool | None, total: int | None) -> Any:
     if progress is False:
         return None
     try:

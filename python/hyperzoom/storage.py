@@ -521,7 +521,7 @@ class _Study:
         return out
 
     def search_settings(self) -> dict[str, Any]:
-        """The stored settings of a search, checked against this version's."""
+        """Return the stored settings of a search, checked against this version's."""
         keys = set(self.settings)
         if keys != set(SETTINGS):
             msg = (
@@ -820,7 +820,9 @@ def _open_study(
     normal = {k: getattr(probe, k) for k in SETTINGS}
     settings.update(normal)
     stored = {k: settings[k] for k in SETTINGS}
-    free = () if stored["strategy"] == "grid" else _FREE_SETTINGS  # grids fit the budget
+    free = (
+        () if stored["strategy"] == "grid" else _FREE_SETTINGS
+    )  # grids fit the budget
     return _open_record(conn, path, name, space_doc, stored, seed, free=free)
 
 
@@ -908,12 +910,15 @@ def _open_record(
             "seed (or rng=None) to resume it, or use another study name."
         )
         raise ValueError(msg)
-    changed = {k: settings[k] for k in free if _text(rec.settings.get(k)) != _text(settings[k])}
+    changed = {
+        k: settings[k] for k in free if _text(rec.settings.get(k)) != _text(settings[k])
+    }
     if changed and set(rec.settings) >= set(changed):
         rec.settings.update(changed)
         with _immediate(conn):
             conn.execute(
-                "UPDATE hz_study SET settings=? WHERE id=?", (_text(rec.settings), rec.id)
+                "UPDATE hz_study SET settings=? WHERE id=?",
+                (_text(rec.settings), rec.id),
             )
     return rec
 
