@@ -87,7 +87,10 @@ std::vector<std::vector<Rung>> hyperband_brackets(double min_budget, double max_
     std::vector<std::vector<Rung>> brackets;
     for (std::int64_t s = s_max; s >= 0; --s) {
         // n = ceil((s_max + 1) eta^s / (s + 1)) in integers (Li et al. 2018, Algorithm 1).
-        const std::int64_t n = ((s_max + 1) * ipow(eta, s) + s) / (s + 1);
+        const std::int64_t p = ipow(eta, s);
+        if (p > (std::numeric_limits<std::int64_t>::max() - s) / (s_max + 1))
+            throw std::invalid_argument("the plan is too large: its run counts overflow 64 bits.");
+        const std::int64_t n = ((s_max + 1) * p + s) / (s + 1);
         std::vector<Rung> rungs;
         for (std::int64_t i = 0; i <= s; ++i)
             rungs.push_back({n / ipow(eta, i), budget_at(max_budget, eta, s - i)});
