@@ -11,6 +11,8 @@ import numbers
 import os
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "as_count",
     "as_flag",
@@ -82,9 +84,7 @@ def as_flag(x: Any, name: str) -> bool:
     TypeError
         For anything else.
     """
-    if type(x) is bool:
-        return x
-    if type(x).__name__ == "bool_" and type(x).__module__ == "numpy":
+    if isinstance(x, (bool, np.bool_)):
         return bool(x)
     msg = f"`{name}` must be True or False, but got {x!r} ({type(x).__name__})."
     raise TypeError(msg)
@@ -130,8 +130,9 @@ def check_size(n: int, name: str, row_bytes: int, what: str = "points") -> int:
     need = n * max(int(row_bytes), 1)
     limit = memory_limit()
     if need > limit:
+        count = f"{n:,}" if n.bit_length() <= 128 else short_repr(n)
         msg = (
-            f"`{name}` = {n:,} {what} would need {_bytes(need)}, more than this "
+            f"`{name}` = {count} {what} would need {_bytes(need)}, more than this "
             f"machine's memory ({_bytes(limit)}); ask for fewer {what}."
         )
         raise ValueError(msg)
@@ -141,6 +142,8 @@ def check_size(n: int, name: str, row_bytes: int, what: str = "points") -> int:
 def _bytes(n: int) -> str:
     if n < 1024:
         return f"{n} bytes"
+    if n >= 1 << 70:  # beyond any float's comfort: say its power of two
+        return f"about 2**{n.bit_length() - 1} bytes"
     size = float(n)
     for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
         size /= 1024

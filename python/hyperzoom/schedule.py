@@ -920,6 +920,12 @@ def _hb_plan(
             msg = f"`brackets` must be a sequence of ints, but got {brackets!r}."
             raise TypeError(msg)
         chosen = [as_count(b, "brackets", minimum=0) for b in brackets]
+        if not chosen:
+            msg = (
+                "`brackets` must name at least one bracket of the plan's "
+                f"{len(plan)} (or be None for all), but got {brackets!r}."
+            )
+            raise ValueError(msg)
         bad = [b for b in chosen if b >= len(plan)]
         if bad:
             msg = f"`brackets` must index the plan's {len(plan)} brackets, but got {bad!r}."
