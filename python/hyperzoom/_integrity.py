@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -246,6 +247,24 @@ def trial_hashes(
     return _hash(words, n)
 
 
+_MASK = (1 << 64) - 1
+
+
+def _hash_one(words: Sequence[int]) -> int:
+    """:func:`_hash` of one row in Python integers (a row at a time: no NumPy calls)."""
+    h = 0xCBF29CE484222325
+    for w in words:
+        h = ((h ^ (w & _MASK)) * 0x100000001B3) & _MASK
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _MASK
+    h ^= h >> 33
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def _float_word(x: float) -> int:
+    return int(struct.unpack("=Q", struct.pack("=d", x))[0])
+
+
 def call_hash(
     study: int,
     cid: int,
@@ -258,23 +277,19 @@ def call_hash(
     before: int,
 ) -> int:
     """Return the checksum of one ``hz_call`` row (the state is not covered)."""
-    bits = np.frombuffer(unit, dtype=np.uint64) if len(unit) % 8 == 0 else None
-    if bits is None:  # a blob of the wrong size: hash its bytes' CRC instead
-        bits = np.array([zlib.crc32(unit), len(unit)], dtype=np.uint64)
-    words = [_ints(w, 1) for w in (study, cid, run)]
-    words.append(np.array([budget], dtype=np.float64).view(np.uint64))
-    words += [bits[j : j + 1] for j in range(bits.shape[0])]
-    words.append(_value_words(np.array([np.nan if value is None else value])))
-    words.append(np.array([_text_word(error)], dtype=np.uint64))
-    words += [_ints(seq, 1), _ints(before, 1)]
-    return int(_hash(words, 1)[0])
+    if len(unit) % 8 == 0:
+        bits = list(struct.unpack(f"={len(unit) // 8}Q", unit))
+    else:  # a blob of the wrong size: hash its bytes' CRC instead
+        bits = [zlib.crc32(unit), len(unit)]
+    value_word = _NULL_VALUE if value is None else _float_word(value)
+    words = [study, cid, run, _float_word(budget), *bits, value_word]
+    words += [_text_word(error), seq, before]
+    return _hash_one(words)
 
 
 def study_hash(row: Sequence[Any]) -> int:
     """Return the checksum of an ``hz_study`` row (id, name, space, ..., created)."""
-    words = [_ints(int(row[0]), 1)]
-    words += [np.array([_text_word(str(t))], dtype=np.uint64) for t in row[1:7]]
-    return int(_hash(words, 1)[0])
+    return _hash_one([int(row[0]), *(_text_word(str(t)) for t in row[1:7])])
 
 
 # ---------------------------------------------------------------------------------------
