@@ -282,7 +282,7 @@ def test_read_only_fallback_needs_no_pending_log(search_db, monkeypatch):
         return real(conn, path)
 
     monkeypatch.setattr(storage, "_inspect", failing)
-    monkeypatch.setattr(storage.os, "access", lambda p, mode: False)
+    monkeypatch.setattr(storage, "_mounted_read_only", lambda folder: True)
     assert len(hz.load_study(search_db).trials) == 120
     calls.clear()
     search_db.with_name(search_db.name + "-wal").write_bytes(b"")
@@ -429,3 +429,23 @@ def test_random_damage_is_never_a_silent_wrong_load(tmp_path, kind):
         else:
             assert _fingerprint(r) == expected
     assert outcomes["refused"] > 20
+
+
+class Stop(BaseException):
+    """Not an Exception: it ends the run, as a KeyboardInterrupt would."""
+
+
+def test_the_lock_goes_with_a_run_that_fails(tmp_path):
+    path = tmp_path / "f.db"
+    with pytest.raises(ValueError, match="must return shape"):
+        hz.search(lambda c: np.zeros(3), SPACE, budget=20, rng=1, storage=path)
+    r = hz.search(loss, SPACE, budget=20, rng=1, storage=path)  # not refused
+    assert len(r.trials) == 20
+
+    def stop(config, budget, state):
+        raise Stop
+
+    with pytest.raises(Stop):
+        hz.hyperband(stop, SPACE, max_budget=9, rng=1, storage=path, study="hb")
+    done = hz.hyperband(train, SPACE, max_budget=9, rng=1, storage=path, study="hb")
+    assert done.n_calls > 0

@@ -483,9 +483,16 @@ def _read_only_medium(path: Path) -> bool:
     Only then is an immutable open safe: a ``-wal`` file beside it could hold commits
     an immutable open would not see, so its presence rules that out too.
     """
-    folder = path.absolute().parent
     wal = path.with_name(path.name + "-wal")
-    return not os.access(folder, os.W_OK) and not wal.exists()
+    return _mounted_read_only(path.absolute().parent) and not wal.exists()
+
+
+def _mounted_read_only(folder: Path) -> bool:
+    """Whether ``folder`` is on a read-only file system (no process can write there)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # pragma: no cover - not POSIX
+        return not os.access(folder, os.W_OK)
 
 
 def _inspect(conn: sqlite3.Connection, path: Path) -> tuple[int, int, set[str]]:
