@@ -21,6 +21,8 @@ import pytest
 
 import hyperzoom as hz
 
+from .studyfiles import reseal
+
 SEED = 20261128
 
 SPACE = hz.Space(
@@ -344,6 +346,9 @@ def test_edited_call_does_not_match(db):
     run("successive_halving", Train(), storage=db)
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE hz_call SET budget = 2 WHERE id = 3")
+    with pytest.raises(ValueError, match="call 3 does not match its checksum"):
+        run("successive_halving", Train(), storage=db)
+    reseal(db)
     with pytest.raises(ValueError, match=r"call 3 was stored as run 3 to budget 2\.0"):
         run("successive_halving", Train(), storage=db)
 
@@ -381,17 +386,33 @@ def test_bad_storage_arguments(tmp_path, kw, exc, match):
         hz.asha(Train(), SPACE, min_budget=1, max_budget=9, n_trials=3, **kw)
 
 
-def test_a_schema_1_file_is_upgraded(db):
+@pytest.mark.parametrize("schema", [1, 2])
+def test_an_older_file_is_upgraded(db, schema):
     hz.search(lambda c: c["lr"], SPACE, budget=20, rng=1, storage=db, study="old")
-    with sqlite3.connect(db) as conn:  # make it a file written before hz_call existed
-        conn.execute("DROP TABLE hz_call")
-        conn.execute("PRAGMA user_version=1")
+    if schema == 2:
+        run("asha", Train(), storage=db, study="asha")
+    with sqlite3.connect(db) as conn:  # make it a file of an older schema
+        if schema == 1:  # written before hz_call existed
+            conn.execute("DROP TABLE hz_call")
+        else:  # written before rows carried checksums
+            conn.execute("ALTER TABLE hz_call DROP COLUMN crc")
+        conn.execute("ALTER TABLE hz_study DROP COLUMN crc")
+        conn.execute("ALTER TABLE hz_trial DROP COLUMN crc")
+        conn.execute(f"PRAGMA user_version={schema}")
     assert len(hz.load_study(db, "old").trials) == 20  # readable as it is
     run("hyperband", Train(), storage=db, study="new")
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert (
+            conn.execute("SELECT count(*) FROM hz_trial WHERE crc IS NULL").fetchone()[
+                0
+            ]
+            == 0
+        )
     assert len(hz.load_study(db, "old").trials) == 20
     assert hz.load_study(db, "new").method == "hyperband"
+    if schema == 2:
+        assert_same(hz.load_study(db, "asha"), run("asha", Train()), state=False)
 
 
 # -- kill -9 at random moments ----------------------------------------------------------

@@ -20,6 +20,8 @@ import pytest
 import hyperzoom as hz
 from hyperzoom import storage
 
+from .studyfiles import reseal
+
 SEED = 0x5EED_0F_57_0DA6E_A11_DA7A_5AFE
 
 SPACE = hz.Space(
@@ -325,6 +327,9 @@ def test_edited_trial_does_not_match(db):
         conn.execute(
             "UPDATE hz_trial SET unit=? WHERE id=5", (np.full(4, 0.5).tobytes(),)
         )
+    with pytest.raises(ValueError, match=r"damaged: 1 trial\(s\) do not match"):
+        hz.load_study(db)  # an edit is damage: the checksum says so
+    reseal(db)  # an edit that recomputes the checksums meets the replay's check
     with pytest.raises(ValueError, match="trial 5 was stored at unit coordinates"):
         hz.load_study(db)
     with pytest.raises(ValueError, match="does not match this search"):

@@ -27,6 +27,16 @@ inline void require(bool ok, const std::string& message) {
     if (!ok) throw std::invalid_argument(message);
 }
 
+// n rows of d doubles must be addressable (n * d * 8 < 2^62) before anything is allocated;
+// the Python layer refuses sizes beyond memory first, with the argument's own name.
+inline void require_rows(std::int64_t n, std::int64_t d, const char* name) {
+    require(n >= 0, std::string("`") + name + "` must be >= 0, but got " + std::to_string(n) + ".");
+    const auto width = static_cast<std::uint64_t>(d < 1 ? 1 : d);
+    require(static_cast<std::uint64_t>(n) <= (std::uint64_t{1} << 59) / width,
+            std::string("`") + name + "` = " + std::to_string(n) + " rows of " + std::to_string(d) +
+                " columns is too large to allocate.");
+}
+
 // The Stream of three uint32 seed words (shape (3,)) and a stream id; register_random.cpp.
 Stream stream_from(const c_uint32& seed, std::uint32_t stream);
 

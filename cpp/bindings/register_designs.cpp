@@ -19,6 +19,7 @@ py::array_t<double> matrix(std::int64_t n, std::int64_t d) {
 void require_shape(std::int64_t n, std::int64_t d) {
     require(n >= 0, "`n` must be >= 0, but got " + std::to_string(n) + ".");
     require(d >= 1, "`d` must be >= 1, but got " + std::to_string(d) + ".");
+    hz::bindings::require_rows(n, d, "n");
 }
 
 const c_double& require_2d(const c_double& x, const char* name) {
@@ -66,6 +67,7 @@ void register_designs(py::module_& m) {
             const auto n0 = static_cast<std::size_t>(design.shape(0));
             const auto d = static_cast<std::int64_t>(design.shape(1));
             require(d >= 1, "`design` must have at least one column.");
+            hz::bindings::require_rows(m + static_cast<std::int64_t>(n0), d, "m");
             const hz::Stream s = hz::bindings::stream_from(seed, 0);
             auto out = matrix(m, d);
             double* p = out.mutable_data();

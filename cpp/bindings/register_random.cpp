@@ -33,7 +33,7 @@ void register_random(py::module_& m) {
     m.def(
         "bits",
         [](const c_uint32& seed, std::uint32_t stream, std::uint64_t first, std::int64_t n) {
-            require(n >= 0, "`n` must be >= 0.");
+            hz::bindings::require_rows(n, 1, "n");
             const hz::Stream s = hz::bindings::stream_from(seed, stream);
             py::array_t<std::uint64_t> out(n);
             auto* p = out.mutable_data();
@@ -47,7 +47,7 @@ void register_random(py::module_& m) {
         "uniform",
         [](const c_uint32& seed, std::uint32_t stream, std::uint64_t first, std::int64_t n,
            int workers) {
-            require(n >= 0, "`n` must be >= 0.");
+            hz::bindings::require_rows(n, 1, "n");
             const hz::Stream s = hz::bindings::stream_from(seed, stream);
             py::array_t<double> out(n);
             auto* p = out.mutable_data();
@@ -65,7 +65,7 @@ void register_random(py::module_& m) {
         "bounded",
         [](const c_uint32& seed, std::uint32_t stream, std::uint64_t first, std::uint64_t bound,
            std::int64_t n) {
-            require(n >= 0, "`n` must be >= 0.");
+            hz::bindings::require_rows(n, 1, "n");
             require(bound >= 1, "`bound` must be >= 1.");
             const hz::Stream s = hz::bindings::stream_from(seed, stream);
             py::array_t<std::uint64_t> out(n);

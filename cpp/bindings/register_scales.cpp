@@ -110,7 +110,7 @@ void register_scales(py::module_& m) {
             "sample",
             [](const CompiledSpace& s, const c_uint32& seed, std::int64_t n, int workers,
                bool with_unit) {
-                require(n >= 0, "`n` must be >= 0.");
+                hz::bindings::require_rows(n, static_cast<std::int64_t>(s.d()), "n");
                 const hz::Stream stream = hz::bindings::stream_from(seed, 0);
                 const auto un = static_cast<std::size_t>(n);
                 auto [arrays, data] = s.allocate(un);
@@ -132,7 +132,7 @@ void register_scales(py::module_& m) {
         .def(
             "sample_unit",
             [](const CompiledSpace& s, const c_uint32& seed, std::int64_t n, int workers) {
-                require(n >= 0, "`n` must be >= 0.");
+                hz::bindings::require_rows(n, static_cast<std::int64_t>(s.d()), "n");
                 const hz::Stream stream = hz::bindings::stream_from(seed, 0);
                 py::array_t<double> u({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(s.d())});
                 double* up = u.mutable_data();

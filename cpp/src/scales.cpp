@@ -21,6 +21,7 @@ namespace {
 
 constexpr std::size_t kChunk = 512;  // values per inner step: a few KiB, stays in L1
 constexpr double kMaxExactInt = 9007199254740992.0;  // 2^53
+constexpr double kMaxIntLog = 35184372088832.0;     // 2^45: IntLogUniform's upper bound
 
 std::string num(double x) {
     char buf[64];
@@ -307,6 +308,11 @@ void prepare(Column& c) {
                 c.w = static_cast<double>(c.k);
             } else if (c.kind == Kind::int_log) {
                 if (!(lo >= 1.0)) throw std::invalid_argument("`1 <= low <= high` must hold, but got (low=" + num(lo) + ", high=" + num(hi) + ").");
+                // Above ~2^47 neighbouring integers are closer on a log axis than a double
+                // resolves: cells would collapse (w == 0 gives NaN) and values would not
+                // round-trip. 2^45 keeps a factor-4 margin (tested up to 2^46).
+                if (!(hi < kMaxIntLog))
+                    throw std::invalid_argument("`high` must be below 2**45 for an IntLogUniform, but got " + num(hi) + ".");
                 c.k = static_cast<std::int64_t>(hi) - c.ilo + 1;
                 c.a = std::log(lo);
                 c.w = std::log(hi + 1.0) - c.a;

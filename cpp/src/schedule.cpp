@@ -35,7 +35,7 @@ std::int64_t ipow(std::int64_t eta, std::int64_t e) {
     std::int64_t r = 1;
     for (std::int64_t i = 0; i < e; ++i) {
         if (r > std::numeric_limits<std::int64_t>::max() / eta)
-            throw std::invalid_argument("the plan is too large: eta^s overflows 64 bits.");
+            throw std::invalid_argument("`max_budget / min_budget` is too large for `eta`: eta^s overflows 64 bits.");
         r *= eta;
     }
     return r;
@@ -65,7 +65,7 @@ std::int64_t max_halvings(double min_budget, double max_budget, std::int64_t eta
     while (b * static_cast<double>(eta) <= max_budget * (1.0 + 1e-9)) {
         b *= static_cast<double>(eta);
         ++s;
-        if (s > 62) throw std::invalid_argument("the plan is too large: more than 62 halvings.");
+        if (s > 62) throw std::invalid_argument("`max_budget / min_budget` is too large: more than 62 halvings by `eta`.");
     }
     return s;
 }
@@ -87,7 +87,10 @@ std::vector<std::vector<Rung>> hyperband_brackets(double min_budget, double max_
     std::vector<std::vector<Rung>> brackets;
     for (std::int64_t s = s_max; s >= 0; --s) {
         // n = ceil((s_max + 1) eta^s / (s + 1)) in integers (Li et al. 2018, Algorithm 1).
-        const std::int64_t n = ((s_max + 1) * ipow(eta, s) + s) / (s + 1);
+        const std::int64_t p = ipow(eta, s);
+        if (p > (std::numeric_limits<std::int64_t>::max() - s) / (s_max + 1))
+            throw std::invalid_argument("`max_budget / min_budget` is too large for `eta`: the run counts overflow 64 bits.");
+        const std::int64_t n = ((s_max + 1) * p + s) / (s + 1);
         std::vector<Rung> rungs;
         for (std::int64_t i = 0; i <= s; ++i)
             rungs.push_back({n / ipow(eta, i), budget_at(max_budget, eta, s - i)});

@@ -1,12 +1,19 @@
 // test_core.cpp: known answers and invariants of the pure C++ core, without Python.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <stdexcept>
 #include <vector>
 
+#include "hyperzoom/designs.hpp"
+#include "hyperzoom/importance.hpp"
+#include "hyperzoom/parallel.hpp"
 #include "hyperzoom/random.hpp"
 #include "hyperzoom/region.hpp"
 #include "hyperzoom/scales.hpp"
+#include "hyperzoom/schedule.hpp"
 
 namespace hz = hyperzoom;
 
@@ -18,6 +25,222 @@ static int failures = 0;
             ++failures;                                                          \
         }                                                                        \
     } while (0)
+
+// The statement throws exactly `Exception` (std::invalid_argument for bad values).
+#define CHECK_THROWS(Exception, stmt)                                                   \
+    do {                                                                                \
+        bool thrown_ = false;                                                           \
+        try {                                                                           \
+            stmt;                                                                       \
+        } catch (const Exception&) {                                                    \
+            thrown_ = true;                                                             \
+        } catch (...) {                                                                 \
+        }                                                                               \
+        if (!thrown_) {                                                                 \
+            std::fprintf(stderr, "%s:%d: CHECK_THROWS failed: %s\n", __FILE__, __LINE__, #stmt); \
+            ++failures;                                                                 \
+        }                                                                               \
+    } while (0)
+
+namespace {
+
+hz::Column column(hz::Kind kind, double lo, double hi, std::vector<double> cum = {}) {
+    hz::Column c;
+    c.kind = kind;
+    c.lo = lo;
+    c.hi = hi;
+    c.cum = std::move(cum);
+    hz::prepare(c);
+    return c;
+}
+
+// Every strata of every column holds exactly one point.
+bool is_latin(const std::vector<double>& u, std::size_t n, std::size_t d) {
+    for (std::size_t j = 0; j < d; ++j) {
+        std::vector<int> seen(n, 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            const double x = u[i * d + j];
+            if (!(x >= 0.0 && x < 1.0)) return false;
+            const auto k = static_cast<std::size_t>(std::floor(x * static_cast<double>(n)));
+            if (k >= n || seen[k]++) return false;
+        }
+    }
+    return true;
+}
+
+void scales_edge_cases() {
+    const double ends[2] = {0.0, 1.0};
+    double out[2];
+    std::int64_t iout[2];
+    // Every continuous kind maps 0 to low and 1 to high exactly.
+    for (const auto& c : {column(hz::Kind::linear, -3.0, 5.0), column(hz::Kind::log, 1e-300, 1e300),
+                          column(hz::Kind::inv_log, -1e6, 0.999999), column(hz::Kind::linear, -1e307, 1e307)}) {
+        hz::column_from_unit(c, ends, 1, 2, hz::ColumnData{out, nullptr});
+        CHECK(out[0] == c.lo && out[1] == c.hi);
+    }
+    // Integer kinds: both ends, one-value ranges, and the largest allowed bounds.
+    for (const auto& c : {column(hz::Kind::integer, 7, 7), column(hz::Kind::integer, -9007199254740991.0, 9007199254740991.0),
+                          column(hz::Kind::int_log, 1, 1), column(hz::Kind::int_log, 35184372088831.0, 35184372088831.0),
+                          column(hz::Kind::int_log, 1, 35184372088831.0), column(hz::Kind::power_of_two, 1, 4503599627370496.0)}) {
+        hz::column_from_unit(c, ends, 1, 2, hz::ColumnData{nullptr, iout});
+        const double lo = c.kind == hz::Kind::power_of_two ? c.lo : c.lo;
+        CHECK(static_cast<double>(iout[0]) == lo && static_cast<double>(iout[1]) == c.hi);
+        double u[2];
+        hz::column_to_unit(c, hz::ColumnData{nullptr, iout}, 2, u, 1);
+        CHECK(std::isfinite(u[0]) && std::isfinite(u[1]) && u[0] >= 0.0 && u[1] <= 1.0);
+        std::int64_t back[2];
+        hz::column_from_unit(c, u, 1, 2, hz::ColumnData{nullptr, back});
+        CHECK(back[0] == iout[0] && back[1] == iout[1]);
+    }
+    // IntLogUniform round-trips every value near its largest allowed bound.
+    const auto big = column(hz::Kind::int_log, 1, 35184372088831.0);
+    std::vector<std::int64_t> v(2001), back(2001);
+    std::vector<double> u(2001);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = 35184372088831 - static_cast<std::int64_t>(i);
+    hz::column_to_unit(big, hz::ColumnData{nullptr, v.data()}, v.size(), u.data(), 1);
+    hz::column_from_unit(big, u.data(), 1, u.size(), hz::ColumnData{nullptr, back.data()});
+    CHECK(back == v);
+    // Categorical: weights give the cells; the ends are the first and last options.
+    const auto cat = column(hz::Kind::categorical, 0, 3, {0.25, 0.5, 1.0});
+    const double us[5] = {0.0, 0.2499, 0.25, 0.75, 1.0};
+    std::int64_t codes[5];
+    hz::column_from_unit(cat, us, 1, 5, hz::ColumnData{nullptr, codes});
+    CHECK(codes[0] == 0 && codes[1] == 0 && codes[2] == 1 && codes[3] == 2 && codes[4] == 2);
+    // n = 0 touches nothing.
+    hz::column_from_unit(cat, nullptr, 1, 0, hz::ColumnData{nullptr, nullptr});
+    // Bad parameters are refused with std::invalid_argument.
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::linear, 1.0, 1.0));
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::linear, -1e308, 1e308));
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::linear, 0.0, NAN));
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::log, 0.0, 1.0));
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::inv_log, 0.5, 1.0));
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::integer, 0.5, 3));
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::integer, 0, 9007199254740992.0));
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::int_log, 0, 3));
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::int_log, 1, 35184372088832.0));
+    CHECK_THROWS(std::invalid_argument, column(hz::Kind::power_of_two, 3, 8));
+}
+
+void designs_edge_cases() {
+    const hz::Stream s{11, 22, 33, 0};
+    for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{1000}}) {
+        for (bool centered : {false, true}) {
+            std::vector<double> u(n * 3);
+            hz::latin_hypercube(s, n, 3, centered, u.data(), 2);
+            CHECK(is_latin(u, n, 3));
+            // The same seed gives the same design whatever the number of threads.
+            std::vector<double> one(n * 3);
+            hz::latin_hypercube(s, n, 3, centered, one.data(), 1);
+            CHECK(one == u);
+            // Extending n -> 2n gives a Latin union.
+            std::vector<double> ext(n * 3);
+            hz::extend_lhs(s, u.data(), n, 3, n, centered, ext.data(), 2);
+            std::vector<double> both(u);
+            both.insert(both.end(), ext.begin(), ext.end());
+            CHECK(is_latin(both, 2 * n, 3));
+        }
+    }
+    hz::latin_hypercube(s, 0, 3, false, nullptr, 4);  // n = 0 writes nothing
+    hz::random_design(s, 0, 3, nullptr, 4);
+    // The optimisers keep every column's values (a Latin design stays Latin), and
+    // never end worse than they started.
+    for (auto crit : {hz::Criterion::maximin, hz::Criterion::cd}) {
+        for (std::size_t n : {std::size_t{2}, std::size_t{3}, std::size_t{40}}) {
+            std::vector<double> u(n * 2);
+            hz::latin_hypercube(s, n, 2, false, u.data(), 1);
+            hz::OptimizeOptions opt;
+            opt.criterion = crit;
+            opt.iterations = 500;
+            const auto rep = hz::optimize_design(s, u.data(), n, 2, opt, 2);
+            CHECK(is_latin(u, n, 2));
+            CHECK(rep.final <= rep.initial);
+        }
+    }
+    // Known answers: the centred discrepancy of one centre point, a 3-4-5 distance.
+    const double centre[2] = {0.5, 0.5};
+    CHECK(std::abs(hz::discrepancy(centre, 1, 2, hz::Discrepancy::cd, 1) - 0.1736111111111111) < 1e-12);
+    const double tri[6] = {0.0, 0.0, 0.3, 0.4, 1.0, 1.0};
+    CHECK(std::abs(hz::min_distance(tri, 3, 2, 2) - 0.5) < 1e-15);
+    // Grids: the last column varies fastest.
+    const double l0[2] = {0.0, 1.0}, l1[3] = {0.0, 0.5, 1.0};
+    const double* levels[2] = {l0, l1};
+    const std::size_t counts[2] = {2, 3};
+    std::vector<double> g(12);
+    hz::grid_fill(levels, counts, 2, g.data(), 2);
+    CHECK(g[0] == 0.0 && g[1] == 0.0 && g[3] == 0.5 && g[5] == 1.0 && g[6] == 1.0 && g[11] == 1.0);
+}
+
+void schedule_edge_cases() {
+    // Hyperband's table for R = 81, eta = 3 (Li et al. 2018, Table 1).
+    const auto hb = hz::hyperband_brackets(1, 81, 3);
+    CHECK(hb.size() == 5 && hb[0].size() == 5 && hb[0][0].n == 81 && hb[0][4].budget == 81.0);
+    CHECK(hb[1][0].n == 34 && hb[4][0].n == 5 && hb[4][0].budget == 81.0);
+    CHECK(hz::max_halvings(1, 1, 2) == 0);
+    // Plans too large for 64-bit counts are refused, never wrapped to negative counts.
+    CHECK_THROWS(std::invalid_argument, hz::hyperband_brackets(1e-9, 1e9, 2));
+    CHECK_THROWS(std::invalid_argument, hz::hyperband_brackets(1, 4611686018427387904.0, 2));
+    CHECK_THROWS(std::invalid_argument, hz::max_halvings(0.0, 1, 2));
+    CHECK_THROWS(std::invalid_argument, hz::max_halvings(1, NAN, 2));
+    CHECK_THROWS(std::invalid_argument, hz::max_halvings(2, 1, 2));
+    CHECK_THROWS(std::invalid_argument, hz::max_halvings(1, 9, 1));
+    CHECK_THROWS(std::invalid_argument, hz::sh_rungs(0, 1, 9, 3));
+    // Promotions: NaN never promoted, ties by id, k beyond n clipped.
+    const double loss[5] = {2.0, NAN, 1.0, 1.0, NAN};
+    const std::int64_t ids[5] = {10, 11, 12, 9, 13};
+    std::int64_t top[5];
+    CHECK(hz::promote_top(loss, ids, 5, 5, top) == 3);
+    CHECK(top[0] == 3 && top[1] == 2 && top[2] == 0);
+    CHECK(hz::promote_top(loss, ids, 5, 0, top) == 0);
+    const double all_nan[2] = {NAN, NAN};
+    CHECK(hz::promote_top(all_nan, ids, 2, 2, top) == 0);
+}
+
+void importance_edge_cases() {
+    hz::Axes axes;
+    axes.cells = {0, 0};
+    axes.edges = {{}, {}};
+    axes.prepare();
+    const hz::Stream s{5, 6, 7, 0};
+    std::vector<double> unit(2 * 200), y(200);
+    hz::random_design(s, 200, 2, unit.data(), 1);
+    for (std::size_t i = 0; i < 200; ++i) y[i] = unit[2 * i];  // only column 0 matters
+    const auto out = hz::importance(axes, unit.data(), y.data(), 200, 8, 20, s, 2);
+    CHECK(out.share[0] > 0.9 && out.share[1] < 0.1 && out.boot.size() == 40);
+    for (double b : out.boot) CHECK(b >= 0.0 && b <= 1.0);
+    const std::vector<double> same(200, 3.0);  // no variance: every share is 0
+    const auto flat = hz::importance(axes, unit.data(), same.data(), 200, 8, 0, s, 1);
+    CHECK(flat.share[0] == 0.0 && flat.share[1] == 0.0);
+    CHECK_THROWS(std::invalid_argument, hz::importance(axes, unit.data(), y.data(), 1, 8, 0, s, 1));
+    CHECK_THROWS(std::invalid_argument, hz::importance(axes, unit.data(), y.data(), 200, 0, 0, s, 1));
+}
+
+void region_edge_cases() {
+    const double vals[4] = {NAN, NAN, NAN, NAN};
+    std::int64_t out[4];
+    CHECK(hz::select_elite(vals, 4, 2, out) == 0);
+    const double two[2] = {5.0, -1.0};
+    CHECK(hz::select_elite(two, 2, 10, out) == 2 && out[0] == 1 && out[1] == 0);
+    CHECK(hz::select_elite(two, 2, 0, out) == 0);
+}
+
+void parallel_edge_cases() {
+    int calls = 0;
+    hz::parallel_for(0, 4, 1, 1, [&](std::size_t, std::size_t) { ++calls; });
+    CHECK(calls == 0);
+    std::vector<int> hit(1000, 0);
+    hz::parallel_for(1000, 7, 1, 16, [&](std::size_t b, std::size_t e) {
+        CHECK(b % 16 == 0);
+        for (std::size_t i = b; i < e; ++i) ++hit[i];
+    });
+    CHECK(std::all_of(hit.begin(), hit.end(), [](int h) { return h == 1; }));
+    // An exception in any range reaches the caller after every thread joined.
+    CHECK_THROWS(std::invalid_argument,
+                 hz::parallel_for(1000, 4, 1, 1, [](std::size_t b, std::size_t) {
+                     if (b > 0) throw std::invalid_argument("range");
+                 }));
+}
+
+}  // namespace
 
 int main() {
     // Random123 kat_vectors, "philox4x32 10".
@@ -69,6 +292,13 @@ int main() {
     std::int64_t elite[3];
     CHECK(hz::select_elite(vals, 6, 3, elite) == 3);
     CHECK(elite[0] == 2 && elite[1] == 4 && elite[2] == 3);
+
+    scales_edge_cases();
+    designs_edge_cases();
+    schedule_edge_cases();
+    importance_edge_cases();
+    region_edge_cases();
+    parallel_edge_cases();
 
     if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
     else std::printf("all C++ core checks passed\n");

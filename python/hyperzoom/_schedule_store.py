@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _integrity
 from .evaluate import _Lost
 from .executors import is_executor_failure
 from .schedule import (
@@ -52,6 +53,7 @@ from .schedule import (
 )
 from .space import Space
 from .storage import (
+    StudyLock,
     _connect,
     _immediate,
     _open_record,
@@ -68,7 +70,7 @@ _Codec = tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
 
 _INSERT = (
     "INSERT INTO hz_call (study, id, run, budget, unit, value, error, state, seq, "
-    "before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "before, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -148,13 +150,26 @@ def _load_rows(conn: sqlite3.Connection, study: _Study) -> dict[int, _Row]:
     }
     if "hz_call" not in tables:
         return {}
+    crc = ", crc" if study.checked else ", NULL"
     rows = conn.execute(
-        "SELECT id, run, budget, unit, value, error, state IS NOT NULL, seq, before "
-        "FROM hz_call "
-        "WHERE study=? ORDER BY id",
+        "SELECT id, run, budget, unit, value, error, state IS NOT NULL, seq, before"
+        + crc
+        + " FROM hz_call WHERE study=? ORDER BY id",
         (study.id,),
     ).fetchall()
-    return {int(r[0]): _Row(r[1:]) for r in rows}
+    if study.checked:
+        for r in rows:
+            expected = _integrity.call_hash(
+                study.id, r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[8]
+            )
+            if expected != r[9]:
+                msg = (
+                    f"study {study.name!r} in {_where(study.path)} is damaged: call "
+                    f"{r[0]} does not match its checksum. It is neither read nor "
+                    "written; restore the file from a copy."
+                )
+                raise ValueError(msg)
+    return {int(r[0]): _Row(r[1:9]) for r in rows}
 
 
 class StoredCaller(_Caller):
@@ -176,6 +191,7 @@ class StoredCaller(_Caller):
     ) -> None:
         super().__init__(train, executor)
         self.conn, self.study, self.codec, self.dry = conn, study, codec, dry
+        self.lock: StudyLock | None = None  # held by a caller that writes
         with _translated(study.path):
             self.rows = _load_rows(conn, study)
         self.next = 0  # id of the next call
@@ -262,17 +278,22 @@ class StoredCaller(_Caller):
             except Exception as exc:  # noqa: BLE001 - reported after the row is safe
                 failure = exc
         unit = np.ascontiguousarray(run.unit, dtype=np.float64).tobytes()
+        value = loss if err is None and math.isfinite(loss) else None
+        crc = _integrity.call_hash(
+            self.study.id, cid, run.id, float(budget), unit, value, err, seq, before
+        )
         row = (
             self.study.id,
             cid,
             run.id,
             float(budget),
             unit,
-            loss if err is None and math.isfinite(loss) else None,
+            value,
             err,
             blob,
             seq,
             before,
+            crc,
         )
         older = self.held.get(run.id, []) if supersede and blob is not None else []
         conn = self.conn
@@ -408,6 +429,12 @@ class StoredCaller(_Caller):
             )
             reported.add(row.seq)
             cid += 1
+        if len(self.rows) != cid:  # ASHA writes its calls in order, with no gaps
+            msg = (
+                f"study {self.study.name!r} in {_where(self.study.path)} holds ASHA "
+                f"calls after a missing call {cid}: the file is damaged."
+            )
+            raise ValueError(msg)
         self.next = cid
         if self.dry:
             return
@@ -429,6 +456,8 @@ class StoredCaller(_Caller):
 
     def close(self) -> None:
         self.conn.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def open_caller(
@@ -447,7 +476,13 @@ def open_caller(
     path, name = _study_target(storage, study)
     seed = _seed_record(rng)
     space_doc = space_to_json(space)
-    conn = _connect(path, create=True)
+    lock = StudyLock(path, name)
+    lock.acquire()
+    try:
+        conn = _connect(path, create=True)
+    except BaseException:
+        lock.release()
+        raise
     try:
         with _translated(path):
             rec = _open_record(
@@ -456,7 +491,9 @@ def open_caller(
         caller = StoredCaller(train, executor, conn, rec, codec, dry=False)
     except BaseException:
         conn.close()
+        lock.release()
         raise
+    caller.lock = lock
     return caller, _rng_of(rec.seed)
 
 
@@ -484,7 +521,7 @@ def replay(caller: StoredCaller, study: _Study, space: Space) -> ScheduleResult:
     settings = {k: v for k, v in study.settings.items() if k != "method"}
     try:
         _, plan = plan_of(**settings)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         msg = (
             f"study {study.name!r} in {_where(study.path)} has damaged settings: {exc}"
         )

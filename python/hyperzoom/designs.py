@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _core
 from ._rng import seed_words
-from ._validation import as_count, as_workers
+from ._validation import as_count, as_workers, check_size, short_repr
 from .typing import RngLike
 
 if TYPE_CHECKING:
@@ -89,6 +89,21 @@ def _as_design(x: Any, name: str, *, closed: bool) -> np.ndarray:
     return arr
 
 
+def _as_shape(n: Any, d: Any) -> tuple[int, int]:
+    """Check a design's ``(n, d)``: counts, and a size that fits in memory."""
+    n = as_count(n, "n")
+    d = as_count(d, "d", minimum=1)
+    if d > _MAX_COLUMNS:
+        msg = f"`d` must be at most {_MAX_COLUMNS:,} columns, but got {short_repr(d)}."
+        raise ValueError(msg)
+    check_size(n, "n", 8 * d)
+    return n, d
+
+
+#: The most columns a design may have (the core numbers its streams by column).
+_MAX_COLUMNS = 1 << 24
+
+
 def _as_bool(x: Any, name: str) -> bool:
     if not isinstance(x, (bool, np.bool_)):
         msg = f"`{name}` must be True or False, but got {x!r}."
@@ -123,8 +138,7 @@ def random_design(
     >>> u.shape, bool(((u >= 0) & (u < 1)).all())
     ((4, 2), True)
     """
-    n = as_count(n, "n")
-    d = as_count(d, "d", minimum=1)
+    n, d = _as_shape(n, d)
     w = as_workers(workers, n * d)
     return np.asarray(_core.designs.random_design(seed_words(rng), n, d, w))
 
@@ -195,8 +209,7 @@ def latin_hypercube(
     >>> bool(hz.discrepancy(best) < hz.discrepancy(plain))
     True
     """
-    n = as_count(n, "n")
-    d = as_count(d, "d", minimum=1)
+    n, d = _as_shape(n, d)
     centered = _as_bool(centered, "centered")
     if optimize is not None and optimize not in _OPTIMIZE:
         valid = [None, *_OPTIMIZE]
@@ -276,7 +289,7 @@ def extend_lhs(
            [0., 1., 2., 3., 4., 5., 6., 7.]])
     """
     x = _as_design(design, "design", closed=False)
-    m = as_count(m, "m")
+    m = check_size(as_count(m, "m"), "m", 8 * x.shape[1])
     centered = _as_bool(centered, "centered")
     w = as_workers(workers, (x.shape[0] + m) * x.shape[1])
     return np.asarray(_core.designs.extend_lhs(seed_words(rng), x, m, centered, w))
@@ -501,10 +514,16 @@ def grid(
                 "`space_or_d` must have at least one parameter, but got an empty Space."
             )
             raise ValueError(msg)
+        # Counted before anything is built: a grid's levels never exceed `max_size`.
+        counts = _space_counts(target, points, max_size)
+        _check_grid_size(counts, max_size)
         levels = _space_levels(target, points)
     elif isinstance(target, (int, np.integer)):  # as_count refuses bools
         space = None
         d = as_count(target, "d", minimum=1)
+        if d > _MAX_COLUMNS:
+            msg = f"`d` must be at most {_MAX_COLUMNS:,} columns, but got {short_repr(d)}."
+            raise ValueError(msg)
         if isinstance(points, (int, np.integer)) and not isinstance(points, bool):
             counts = [_as_points(points)] * d
         elif isinstance(points, (list, tuple, np.ndarray)):
@@ -515,19 +534,13 @@ def grid(
         else:
             msg = f"`points` must be an integer or a sequence of integers, but got {points!r}."
             raise TypeError(msg)
+        _check_grid_size(counts, max_size)
         levels = [_unit_levels(p) for p in counts]
     else:
         msg = f"`space_or_d` must be a Space or a number of columns, but got {space_or_d!r}."
         raise TypeError(msg)
     size = math.prod(len(v) for v in levels)
-    if size > max_size:
-        shape = " x ".join(str(len(v)) for v in levels)
-        msg = (
-            f"the grid would have {size:,} points ({shape}), more than `max_size` = "
-            f"{max_size:,}. Use fewer `points`, raise `max_size`, or sample at random "
-            "(space.sample(n, design='lhs')) to cover more values with fewer points."
-        )
-        raise ValueError(msg)
+    check_size(size, "points", 8 * len(levels), "grid points")
     w = as_workers(workers, size * len(levels))
     unit = np.asarray(_core.designs.grid(levels, w))
     if space is None:
@@ -535,29 +548,109 @@ def grid(
     return space.from_unit(unit, workers=w)
 
 
+def _check_grid_size(counts: list[int], max_size: int) -> None:
+    size = math.prod(counts)
+    if size > max_size:
+        shape = " x ".join(str(c) for c in counts)
+        if len(shape) > 200:
+            shape = shape[:200] + "..."
+        msg = (
+            f"the grid would have {size:,} points ({shape}), more than `max_size` = "
+            f"{max_size:,}. Use fewer `points`, raise `max_size`, or sample at random "
+            "(space.sample(n, design='lhs')) to cover more values with fewer points."
+        )
+        raise ValueError(msg)
+
+
+def _axis_count(dist: Any, points: int, cap: int) -> int:
+    """Return the number of levels of ``dist`` in a grid of ``points``, building nothing.
+
+    ``points`` on a continuous axis, every option of a choice, every value of an
+    integer parameter with at most ``points`` values; otherwise ``points`` distinct
+    levels on the equal cells of ``IntUniform`` and ``PowerOfTwo`` (the levels are at
+    least a cell apart). ``IntLogUniform`` rounds several levels to one value near its
+    low end: those are counted on the levels themselves when ``points <= cap``, and
+    ``cap + 1`` (too many) is returned otherwise.
+    """
+    from .space import Choice, IntLogUniform
+
+    if isinstance(dist, Choice):
+        return len(dist.options)
+    if not dist.is_integer:
+        return points
+    cells = dist._cell_count()
+    if cells <= points:
+        return int(cells)
+    if not isinstance(dist, IntLogUniform):
+        return points
+    if points > cap:
+        return cap + 1
+    return len(np.unique(dist.from_unit(_unit_levels(points))))
+
+
+def _space_counts(space: Space, points: Any, cap: int) -> list[int]:
+    """Levels per parameter of ``grid(space, points)``, checked but never built."""
+    if isinstance(points, dict):
+        unknown = [k for k in points if k not in space]
+        if unknown:
+            msg = f"`points` names unknown parameter(s) {unknown!r}; the space has {list(space.names)!r}."
+            raise ValueError(msg)
+    from .space import Choice
+
+    counts = []
+    for name, dist in space.items():
+        if isinstance(dist, Choice):
+            counts.append(len(dist.options))
+            continue
+        if isinstance(points, dict):
+            if name not in points:
+                msg = f"`points` has no entry for parameter {name!r}."
+                raise ValueError(msg)
+            p = _as_points(points[name], f"points[{name!r}]")
+        else:
+            p = _as_points(points)
+        counts.append(_axis_count(dist, p, cap))
+    return counts
+
+
 # ---- Space.sample(design=...) ----------------------------------------------------------
 
 
-def _grid_size(space: Space, points: int) -> int:
+def _grid_size(space: Space, points: int, cap: int = MAX_GRID_SIZE) -> int:
     """Return the number of rows of ``grid(space, points)`` without building it.
 
-    Each parameter contributes the length of its levels in :func:`_space_levels`:
-    ``points`` on a continuous axis, every option of a choice, every value of an integer
-    parameter with at most ``points`` values, else its distinct rounded levels.
+    Exact up to ``cap``; a grid larger than ``cap`` may be reported as any size above
+    it. Costs O(d) for every parameter but ``IntLogUniform`` (O(points) there).
     """
-    from .space import Choice
-
     size = 1
     for dist in space.params.values():
-        if isinstance(dist, Choice):
-            size *= len(dist.options)
-        elif not dist.is_integer:
-            size *= points
-        elif dist._cell_count() <= points:
-            size *= dist._cell_count()
-        else:
-            size *= len(np.unique(dist.from_unit(_unit_levels(points))))
+        size *= _axis_count(dist, points, cap)
     return size
+
+
+def largest_grid_points(space: Space, limit: int) -> int:
+    """Return the largest ``points`` whose grid of ``space`` has at most ``limit`` rows.
+
+    A grid grows with ``points``, so this is a bisection: O(d log limit) size counts,
+    never a scan over sizes. At least 1 (a grid of one point per axis, which may itself
+    exceed ``limit``: the caller decides).
+    """
+    if _grid_size(space, 2, limit) > limit:
+        return 1
+    lo, hi = 2, 3
+    while _grid_size(space, hi, limit) <= limit:
+        lo, hi = hi, 2 * hi
+        if (
+            lo >= limit
+        ):  # every axis is enumerated or a choice: more points change nothing
+            return lo
+    while hi - lo > 1:  # size(lo) <= limit < size(hi)
+        mid = (lo + hi) // 2
+        if _grid_size(space, mid, limit) <= limit:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _space_sample(
@@ -615,22 +708,16 @@ def _space_grid(space: Space, n: int, workers: int | None) -> Configs:
     if space.d == 0:
         msg = "design='grid' needs a space with at least one parameter."
         raise ValueError(msg)
-    sizes: list[tuple[int, int]] = []
-    p = 1
-    prev = -1
-    while True:
-        size = _grid_size(space, p)
-        sizes.append((p, size))
-        if size == n:
-            configs: Configs = grid(space, p, workers=workers, max_size=max(n, 1))
-            return configs
-        if size > n or size == prev:
-            break
-        prev = size
-        p += 1
-    below = [s for _, s in sizes if s < n]
-    above = [s for _, s in sizes if s > n]
-    near = ([f"{below[-1]:,}"] if below else []) + ([f"{above[0]:,}"] if above else [])
+    check_size(n, "n", 8 * space.d)
+    # The largest grid of at most n rows, found by bisection (sizes grow with points).
+    p = largest_grid_points(space, max(n, 1))
+    size = _grid_size(space, p, max(n, 1))
+    if size == n:
+        configs: Configs = grid(space, p, workers=workers, max_size=max(n, 1))
+        return configs
+    below = [size] if size < n else []
+    above = _grid_size(space, p + 1, n) if size <= n else size
+    near = [f"{s:,}" for s in below] + ([f"{above:,}"] if above > n else [])
     msg = (
         f"design='grid' needs `n` to be the size of a full grid of this space, but got "
         f"n={n}; the nearest sizes are {' and '.join(near)}. Use hz.grid(space, points) "

@@ -20,9 +20,10 @@ call is one task: a scalar trial, or a chunk of ``batch_size`` rows of a vectori
 batch, so ``batch_size`` sets the work per task.
 
 Results never depend on the executor, the number of workers or the order in which
-results arrive: every value is stored at its trial's index. A scalar trial that raises or
-returns NaN or infinity fails alone; a batch that raises fails its trials; a batch that
-returns the wrong shape is a bug in the objective and raises ``ValueError`` at once.
+results arrive: every value is stored at its trial's index. A trial whose value is not a
+finite real number (NaN, infinity, None, a string, an ``int`` too large for a float such
+as ``10**400``) fails alone; a batch that raises fails its trials; a batch that returns
+the wrong shape is a bug in the objective and raises ``ValueError`` at once.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._validation import short_repr
 from .executors import ExecutorError, as_executor, is_executor_failure
 from .space import Configs, Space
 
@@ -122,9 +124,14 @@ def _call_batch(objective: Callable[..., Any], configs: Configs) -> Any:
         return _Raised(_error_text(exc))
 
 
-def _check_batch(result: Any, m: int) -> np.ndarray:
+def _check_batch(result: Any, m: int) -> tuple[np.ndarray, dict[int, str]]:
+    """Return a batch's values as float64 and the error text of entries that fail.
+
+    An object array (Python ints too large for a float, None, strings among numbers)
+    is converted entry by entry: each entry that is not a finite real fails its trial.
+    """
     arr = np.asarray(result)
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in "biufO":
         msg = (
             f"a vectorised objective must return {m} real numbers, one per configuration, "
             f"but returned dtype {arr.dtype} with shape {arr.shape}."
@@ -139,16 +146,32 @@ def _check_batch(result: Any, m: int) -> np.ndarray:
                 f"configurations, but returned shape {arr.shape}."
             )
             raise ValueError(msg)
-    return arr.astype(np.float64, copy=False)
+    if arr.dtype.kind != "O":
+        return arr.astype(np.float64, copy=False), {}
+    values = np.empty(m, dtype=np.float64)
+    texts: dict[int, str] = {}
+    for i, x in enumerate(arr.tolist()):
+        values[i], text = _scalar_value(x)
+        if text is not None:
+            texts[i] = text
+    return values, texts
 
 
-def _scalar_value(result: Any) -> tuple[float, str | None]:
+def _scalar_value(result: Any, who: str = "objective") -> tuple[float, str | None]:
+    """Return ``(value, None)`` for a finite real, else ``(nan, error text)``.
+
+    Strings and bools are not real numbers here, even when ``float`` accepts them.
+    """
+    if isinstance(result, (str, bytes, bool, np.bool_)) or result is None:
+        return math.nan, f"{who} returned {short_repr(result)}, not a real number"
     try:
         value = float(result)
-    except (TypeError, ValueError):
-        return math.nan, f"objective returned {result!r}, not a real number"
+    except OverflowError:
+        return math.nan, f"{who} returned {short_repr(result)}, too large for a float"
+    except Exception:  # noqa: BLE001 - whatever __float__ does, the trial fails
+        return math.nan, f"{who} returned {short_repr(result)}, not a real number"
     if not math.isfinite(value):
-        return math.nan, f"objective returned {value!r}"
+        return math.nan, f"{who} returned {value!r}"
     return value, None
 
 
@@ -214,12 +237,14 @@ def evaluate(
                 text = out.text if isinstance(out, _Raised) else _error_text(out)
                 errors[s : s + m] = [text] * m
             else:
-                arr = _check_batch(out, m)
+                arr, texts = _check_batch(out, m)
                 bad = ~np.isfinite(arr)
                 values[s : s + m] = np.where(bad, np.nan, arr)
                 if bad.any():
                     for i in np.flatnonzero(bad):
-                        errors[s + int(i)] = f"objective returned {float(arr[i])!r}"
+                        errors[s + int(i)] = texts.get(
+                            int(i), f"objective returned {float(arr[i])!r}"
+                        )
             if on_done is not None:
                 on_done(s, s + m, values, errors, batch)
 

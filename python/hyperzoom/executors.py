@@ -503,8 +503,13 @@ def as_executor(obj: Any) -> Any:
 
     A ``dask.distributed.Client`` becomes :func:`dask` ``(client)``; a Dask
     ``ClientExecutor`` (``client.get_executor(...)``) becomes :func:`dask` with its
-    options (``pure=False`` unless it set ``pure``). Anything else is returned as it
-    is. Dask is never imported here.
+    options (``pure=False`` unless it set ``pure``). Anything else with a callable
+    ``submit`` is returned as it is. Dask is never imported here.
+
+    Raises
+    ------
+    TypeError
+        For an object that is not an executor (``executor=5``).
 
     Examples
     --------
@@ -524,4 +529,11 @@ def as_executor(obj: Any) -> Any:
         return DaskExecutor(obj._client, **options)
     if _is_dask_client(obj):
         return DaskExecutor(obj)
+    if not callable(getattr(obj, "submit", None)):
+        msg = (
+            "`executor` must be a concurrent.futures.Executor (anything with a "
+            f"submit(fn, *args) method), a Dask client or None, but got {obj!r} "
+            f"({type(obj).__name__})."
+        )
+        raise TypeError(msg)
     return obj

@@ -144,7 +144,8 @@ def importance(
     values : array_like, shape (n,), optional
         The losses of ``result`` when it is a ``Configs``; non-finite values are dropped.
     bins : int, optional
-        Bins per continuous axis (default ``clip(round(sqrt(n) / 2), 2, 32)``).
+        Bins per continuous axis, at most ``n // 4`` (default
+        ``clip(round(sqrt(n) / 2), 2, 32)``, within that limit).
     bootstrap : int
         Bootstrap resamples for the intervals (0: none, the interval is the estimate).
     level : float in (0, 1)
@@ -190,9 +191,20 @@ def importance(
     if n < 2:
         msg = f"importance needs at least 2 successful trials, but got {n}."
         raise ValueError(msg)
+    # The adjusted correlation ratio needs several trials per bin: with one or two,
+    # bootstrap resamples (which repeat trials) fill bins with copies and the share
+    # jumps towards 1, far outside the estimate. At least 4 trials a bin, always.
+    most = max(1, n // 4)
     if bins is None:
-        bins = int(np.clip(round(np.sqrt(n) / 2), 2, 32))
+        bins = int(np.clip(round(np.sqrt(n) / 2), 1, 32))
+        bins = min(max(bins, 2), most)
     bins = as_count(bins, "bins", minimum=1)
+    if bins > most:
+        msg = (
+            f"`bins` must leave at least 4 trials a bin (bins <= n // 4 = {most} for "
+            f"n = {n} trials), but got bins={bins}."
+        )
+        raise ValueError(msg)
     bootstrap = as_count(bootstrap, "bootstrap")
     level = as_real(level, "level")
     if not 0.0 < level < 1.0:

@@ -84,8 +84,8 @@ import numpy as np
 from . import _core
 from ._optional import require
 from ._rng import as_generator, seed_words
-from ._validation import as_count, as_real
-from .evaluate import _error_text, _outcome, _Raised
+from ._validation import as_count, as_real, check_size, memory_limit
+from .evaluate import _error_text, _outcome, _Raised, _scalar_value
 from .executors import as_executor
 from .space import Choice, Configs, Distribution, Space
 from .typing import RngLike
@@ -110,6 +110,21 @@ StateCodec = str | tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
 
 # ---------------------------------------------------------------------------------------
 # validation
+#: What one run (its config, curve and bookkeeping) costs in memory, about: plans
+#: that need more runs (or calls) than memory holds are refused before anything runs.
+_RUN_BYTES = 1024
+
+
+def _check_plan_size(count: int, what: str, settings: str, fix: str) -> None:
+    limit = memory_limit() // _RUN_BYTES
+    if count > limit:
+        msg = (
+            f"the plan of {settings} makes {count:,} {what}, more than this machine's "
+            f"memory can hold ({limit:,}); {fix}."
+        )
+        raise ValueError(msg)
+
+
 def _as_eta(eta: Any) -> int:
     return as_count(eta, "eta", minimum=2)
 
@@ -179,12 +194,10 @@ def _unpack(out: Any) -> tuple[float, Any, str | None]:
     if not (isinstance(out, tuple) and len(out) == 2):
         return math.nan, None, f"train returned {out!r}, not a (loss, state) pair"
     loss, state = out
-    try:
-        value = float(loss)
-    except (TypeError, ValueError):
-        return math.nan, state, f"train returned loss {loss!r}, not a real number"
-    if not math.isfinite(value):
-        return math.nan, state, f"train returned loss {value!r}"
+    value, text = _scalar_value(loss, "train")
+    if text is not None:
+        # "train returned loss 10**400 ..., too large for a float": the run fails alone
+        return math.nan, state, text.replace("train returned", "train returned loss", 1)
     return value, state, None
 
 
@@ -515,6 +528,12 @@ def hyperband_plan(
     eta = _as_eta(eta)
     lo, hi, integral = _as_budgets(min_budget, max_budget)
     raw = _core.schedule.hyperband_brackets(lo, hi, eta)
+    _check_plan_size(
+        sum(int(ns[0]) for ns, _ in raw),
+        "runs",
+        f"max_budget={max_budget!r}, min_budget={min_budget!r}, eta={eta}",
+        "raise `min_budget` (or `eta`), or lower `max_budget`",
+    )
     cast = _budget_caster([b for _, bs in raw for b in bs.tolist()], integral)
     return [
         [(int(n), cast(b)) for n, b in zip(ns.tolist(), bs.tolist())] for ns, bs in raw
@@ -775,7 +794,7 @@ def _sh_plan(
     n: Any, min_budget: Any, max_budget: Any, eta: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate successive halving's settings: (settings as data, the drive's plan)."""
-    n = as_count(n, "n", minimum=1)
+    n = check_size(as_count(n, "n", minimum=1), "n", _RUN_BYTES, "runs")
     eta = _as_eta(eta)
     lo, hi, integral = _as_budgets(min_budget, max_budget)
     ns, bs = _core.schedule.sh_rungs(n, lo, hi, eta)
@@ -901,6 +920,12 @@ def _hb_plan(
             msg = f"`brackets` must be a sequence of ints, but got {brackets!r}."
             raise TypeError(msg)
         chosen = [as_count(b, "brackets", minimum=0) for b in brackets]
+        if not chosen:
+            msg = (
+                "`brackets` must name at least one bracket of the plan's "
+                f"{len(plan)} (or be None for all), but got {brackets!r}."
+            )
+            raise ValueError(msg)
         bad = [b for b in chosen if b >= len(plan)]
         if bad:
             msg = f"`brackets` must index the plan's {len(plan)} brackets, but got {bad!r}."
@@ -1420,6 +1445,7 @@ def _pbt_plan(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate PBT's settings: (settings as data, the drive's plan)."""
     population = as_count(population, "population", minimum=2)
+    check_size(population, "population", _RUN_BYTES, "members")
     step_b = as_real(interval, "interval")
     if step_b <= 0.0:
         msg = f"`interval` must be > 0, but got {interval!r}."
@@ -1443,6 +1469,13 @@ def _pbt_plan(
     if not 0.0 <= res <= 1.0:
         msg = f"`resample` must be in [0, 1], but got {resample!r}."
         raise ValueError(msg)
+    _check_plan_size(
+        math.ceil(min(total / step_b, 2.0**62)) * population,
+        "calls of train",
+        f"population={population}, interval={interval!r}, "
+        f"total_budget={total_budget!r}",
+        "raise `interval` or lower `total_budget`",
+    )
     n_steps = math.ceil(total / step_b - 1e-12)
     raw = [min((t + 1) * step_b, total) for t in range(n_steps)]
     integral = all(
@@ -1612,7 +1645,7 @@ class Ledger:
 
     def save(self, path: Any) -> None:
         """Write the ledger as JSON (values that JSON lacks are stored as their repr)."""
-        with open(path, "w", encoding="utf-8") as fh:
+        with open(_as_path(path), "w", encoding="utf-8") as fh:
             json.dump(
                 {
                     "format": "hyperzoom-ledger",
@@ -1626,12 +1659,25 @@ class Ledger:
     @classmethod
     def load(cls, path: Any) -> Ledger:
         """Read a ledger written by :meth:`save`."""
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        with open(_as_path(path), encoding="utf-8") as fh:
+            try:
+                data = json.load(fh)
+            except (ValueError, RecursionError) as exc:
+                msg = f"{str(path)!r} is not a hyperzoom ledger file: {exc}"
+                raise ValueError(msg) from None
         if not isinstance(data, dict) or data.get("format") != "hyperzoom-ledger":
             msg = f"{str(path)!r} is not a hyperzoom ledger file."
             raise ValueError(msg)
-        entries = data["entries"]
+        entries = data.get("entries")
+        keys = {"epoch", "config", "metric", "action", "reason", "changes"}
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict)
+            and set(e) == keys
+            and (e["metric"] is None or isinstance(e["metric"], (int, float)))
+            for e in entries
+        ):
+            msg = f"{str(path)!r} is a damaged hyperzoom ledger file (its entries)."
+            raise ValueError(msg)
         for e in entries:
             e["metric"] = math.nan if e["metric"] is None else float(e["metric"])
         return cls(entries)
@@ -1701,6 +1747,14 @@ class Ledger:
         for e in self._entries:
             counts[e["action"]] = counts.get(e["action"], 0) + 1
         return f"Ledger(entries={len(self)}, {counts})"
+
+
+def _as_path(path: Any) -> str | os.PathLike[str]:
+    """Refuse what is not a file path (an int would be taken as a file descriptor)."""
+    if not isinstance(path, (str, os.PathLike)):
+        msg = f"`path` must be a file path (str or os.PathLike), but got {path!r}."
+        raise TypeError(msg)
+    return path
 
 
 def _json_ready(x: Any) -> Any:
@@ -1935,7 +1989,10 @@ class Babysitter:
         if isinstance(metric, bool) or not isinstance(metric, numbers.Real):
             msg = f"`metric` must be a real number, but got {metric!r}."
             raise TypeError(msg)
-        m = float(metric)
+        try:
+            m = float(metric)
+        except OverflowError:  # an int beyond any float (10**400): it diverged
+            m = math.inf if metric > 0 else -math.inf
         epoch = self.epoch
         in_force = dict(self._config)
         self.epoch += 1

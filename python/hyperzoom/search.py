@@ -63,7 +63,7 @@ import numpy as np
 from . import _core, designs
 from ._optional import require
 from ._rng import as_generator
-from ._validation import as_count, as_real, as_workers
+from ._validation import as_count, as_flag, as_real, as_workers, check_size
 from .evaluate import (
     _call_dict,
     _call_kwargs,
@@ -959,20 +959,12 @@ class CoarseToFine:
 def _grid_unit(space: Space, budget: int) -> np.ndarray:
     """Return the unit coordinates of the largest grid that fits the budget.
 
-    Grid sizes are counted without building the grids; only the chosen one is built.
+    Grid sizes are counted without building the grids (a bisection over the points
+    per axis); only the chosen one is built.
     """
-    from .space import Choice
-
     limit = min(budget, designs.MAX_GRID_SIZE)
-    points = 1
-    while points + 1 <= budget and designs._grid_size(space, points + 1) <= limit:
-        points += 1
-        if all(
-            isinstance(d, Choice) or (d.is_integer and d._cell_count() <= points)
-            for d in space.params.values()
-        ):
-            break  # every parameter is enumerated: more points give the same grid
-    g = designs.grid(space, points)
+    points = designs.largest_grid_points(space, limit)
+    g = designs.grid(space, points, max_size=max(limit, designs._grid_size(space, 1)))
     return np.ascontiguousarray(g.unit[:budget])
 
 
@@ -1124,6 +1116,11 @@ def search(
             raise ValueError(msg)
     mode = resolve_mode(objective, space, mode)
     executor = as_executor(executor)
+    minimize = as_flag(minimize, "minimize")  # None must not silently maximise
+    if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0:
+        # Every trial is kept (about 6 words beside its unit coordinates): a budget
+        # whose trials cannot fit in memory can never finish.
+        check_size(budget, "budget", 8 * (space.d + 6), "trials")
     if batch_size is not None:
         batch_size = as_count(batch_size, "batch_size", minimum=1)
     slots = _slots(executor)

@@ -24,6 +24,7 @@ compiled core evaluates.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,7 +35,7 @@ import numpy as np
 from . import _core
 from ._optional import require
 from ._rng import seed_words, words_from_random_state
-from ._validation import as_count, as_real, as_workers
+from ._validation import as_count, as_real, as_workers, check_size
 from .typing import RngLike
 
 __all__ = [
@@ -51,6 +52,9 @@ __all__ = [
 ]
 
 _MAX_INT = 2**53
+#: IntLogUniform's bounds stay below this: above about 2**47, neighbouring integers are
+#: closer on a log axis than float64 resolves, and values would not round-trip.
+_MAX_INT_LOG = 2**45
 
 
 class Distribution:
@@ -153,6 +157,7 @@ class Distribution:
         """
         if type(n) is not int or n < 0:
             n = as_count(n)
+        n = check_size(n, "n", 8)
         words = seed_words(rng)
         return self._draw(words, n, as_workers(workers, n))
 
@@ -179,13 +184,20 @@ class Distribution:
         >>> hz.IntUniform(1, 6).rvs(size=3, random_state=5).shape
         (3,)
         """
-        words = words_from_random_state(random_state)
         if size is None:
-            return self._draw(words, 1, 1)[0]
-        shape = (size,) if isinstance(size, numbers.Integral) else tuple(size)
-        total = 1
-        for i, s in enumerate(shape):
-            total *= as_count(s, f"size[{i}]")
+            return self._draw(words_from_random_state(random_state), 1, 1)[0]
+        if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+            shape: tuple[int, ...] = (as_count(size, "size"),)
+        elif isinstance(size, (tuple, list)) and len(size) <= 64:
+            shape = tuple(as_count(s, f"size[{i}]") for i, s in enumerate(size))
+        else:
+            msg = (
+                "`size` must be None, an int or a tuple of at most 64 ints, but got "
+                f"{size!r}."
+            )
+            raise TypeError(msg)
+        total = check_size(math.prod(shape), "size", 8, "values")
+        words = words_from_random_state(random_state)
         return self._draw(words, total, as_workers(None, total)).reshape(shape)
 
     # -- value checks -------------------------------------------------------------------
@@ -260,15 +272,19 @@ def _as_float_values(values: Any, name: str) -> np.ndarray:
 
 def _as_int_values(values: Any, name: str) -> np.ndarray:
     arr = np.asarray(values)
-    if arr.dtype.kind in "iu":
+    if arr.dtype.kind == "i":
         return np.ascontiguousarray(arr, dtype=np.int64)
-    if arr.dtype.kind == "f":
-        whole = np.isfinite(arr) & (arr == np.floor(arr))
+    if arr.dtype.kind in "uf":
+        # No integer parameter reaches 2**53: larger values (which an int64 cast would
+        # wrap or refuse) are out of bounds, and said so here.
+        whole = np.abs(arr) < _MAX_INT
+        if arr.dtype.kind == "f":
+            whole &= np.isfinite(arr) & (arr == np.floor(arr))
         if not whole.all():
             idx = int(np.flatnonzero(~whole.reshape(-1))[0])
             msg = (
-                f"`{name}` must be whole numbers, but got {_plain(arr.reshape(-1)[idx])!r} "
-                f"at index {idx}."
+                f"`{name}` must be whole numbers below 2**53 in magnitude, but got "
+                f"{_plain(arr.reshape(-1)[idx])!r} at index {idx}."
             )
             raise ValueError(msg)
         return np.ascontiguousarray(arr, dtype=np.int64)
@@ -303,6 +319,12 @@ class _Continuous(Distribution):
     def _validate(self) -> None:
         if not self.low < self.high:
             msg = f"`low < high` must hold, but got (low={self.low!r}, high={self.high!r})."
+            raise ValueError(msg)
+        if not math.isfinite(self.high - self.low):
+            msg = (
+                "`high - low` must be finite (the width of a linear axis), but got "
+                f"(low={self.low!r}, high={self.high!r})."
+            )
             raise ValueError(msg)
 
     def _encode(self, values: Any, name: str) -> np.ndarray:
@@ -483,6 +505,14 @@ class IntLogUniform(_Integer):
                 f"(low={self.low!r}, high={self.high!r})."
             )
             raise ValueError(msg)
+        if self.high >= _MAX_INT_LOG:
+            msg = (
+                f"`high` must be below 2**45 ({_MAX_INT_LOG:,}) for an IntLogUniform: "
+                "above, neighbouring integers are closer on a log axis than float64 "
+                f"can tell apart, so values would not round-trip; but got "
+                f"high={self.high!r}. Use hz.LogUniform and round, or hz.IntUniform."
+            )
+            raise ValueError(msg)
 
 
 class PowerOfTwo(_Integer):
@@ -576,18 +606,23 @@ class Choice(Distribution):
         if not opts:
             msg = "`options` must hold at least one option, but got an empty sequence."
             raise ValueError(msg)
-        for i in range(len(opts)):
-            for j in range(i):
-                if _same(opts[i], opts[j]):
-                    msg = (
-                        f"`options` must be distinct, but {opts[i]!r} appears at "
-                        f"indices {j} and {i}."
-                    )
-                    raise ValueError(msg)
+        table = _index(opts)
         self.options: tuple[Any, ...] = tuple(opts)
         self.weights: tuple[float, ...] | None = None
         if weights is not None:
-            w = np.asarray(weights, dtype=np.float64)
+            if isinstance(weights, (str, bytes)) or not isinstance(
+                weights, (Sequence, np.ndarray)
+            ):
+                msg = f"`weights` must be a sequence of numbers, but got {weights!r}."
+                raise TypeError(msg)
+            try:
+                w = np.asarray(weights, dtype=np.float64)
+            except OverflowError:
+                msg = f"`weights` must be finite, but got {weights!r}."
+                raise ValueError(msg) from None
+            except (TypeError, ValueError) as exc:
+                msg = f"`weights` must be a sequence of numbers, but got {weights!r}."
+                raise TypeError(msg) from exc
             if w.shape != (len(opts),):
                 msg = (
                     f"`weights` must have one entry per option ({len(opts)}), "
@@ -597,11 +632,21 @@ class Choice(Distribution):
             if not (np.isfinite(w).all() and (w > 0).all()):
                 msg = f"`weights` must be positive and finite, but got {w.tolist()!r}."
                 raise ValueError(msg)
-            self.weights = tuple(float(x) for x in w / w.sum())
+            # Scaled by the largest first: the sum of [1e308, 1e308] would overflow.
+            w = w / w.max()
+            w = w / w.sum()
+            if not (w > 0).all():
+                msg = (
+                    "`weights` must be within float64's range of each other (the "
+                    "smallest would round to a share of 0, an option never drawn), "
+                    f"but got {np.asarray(weights, dtype=np.float64).tolist()!r}."
+                )
+                raise ValueError(msg)
+            self.weights = tuple(float(x) for x in w)
         self.low = 0
         self.high = len(opts) - 1
         self._array = _options_array(self.options)
-        self._lookup = _build_lookup(self.options)
+        self._lookup = _build_lookup(self.options, table)
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -671,6 +716,38 @@ class Choice(Distribution):
         self._lookup = _build_lookup(self.options)
 
 
+def _index(opts: list[Any]) -> dict[tuple[type, Any], int]:
+    """Refuse repeated options, in linear time for hashable ones; return their index.
+
+    Two options are the same when they have the same type and compare equal (1 and
+    1.0 and True are three options). Unhashable options are compared pairwise among
+    themselves only. The index, ``{(type, option): position}`` of the hashable ones,
+    is the lookup table of :func:`_build_lookup`.
+    """
+    kinds = {type(o) for o in opts}
+    if len(kinds) == 1 and next(iter(kinds)) in (str, int, float):
+        # One plain type (the usual case, and a stored study's): built at C speed.
+        t = next(iter(kinds))
+        table = dict(zip(zip(itertools.repeat(t), opts), range(len(opts))))
+        if len(table) == len(opts):
+            return table
+    seen: dict[tuple[type, Any], int] = {}
+    loose: list[int] = []
+    for i, o in enumerate(opts):
+        try:
+            j = seen.setdefault((type(o), o), i)
+        except TypeError:  # unhashable
+            j = next((k for k in loose if _same(o, opts[k])), i)
+            if j == i:
+                loose.append(i)
+        if j != i:
+            msg = (
+                f"`options` must be distinct, but {o!r} appears at indices {j} and {i}."
+            )
+            raise ValueError(msg)
+    return seen
+
+
 def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
@@ -711,13 +788,11 @@ def _options_array(options: tuple[Any, ...]) -> np.ndarray:
     return arr
 
 
-def _build_lookup(options: tuple[Any, ...]) -> Any:
-    table: dict[tuple[type, Any], int] = {}
-    for i, o in enumerate(options):
-        try:
-            table[(type(o), o)] = i
-        except TypeError:
-            pass
+def _build_lookup(
+    options: tuple[Any, ...], table: dict[tuple[type, Any], int] | None = None
+) -> Any:
+    if table is None:
+        table = _index(list(options))
 
     def lookup(value: Any) -> int:
         try:
@@ -896,7 +971,7 @@ class Space:
         >>> sorted(space.sample(4, design="lhs", rng=77)["act"].tolist())  # balanced
         ['relu', 'relu', 'tanh', 'tanh']
         """
-        n = as_count(n)
+        n = check_size(as_count(n), "n", 16 * max(self.d, 1))  # columns and unit
         if design != "random":
             from .designs import _space_sample
 

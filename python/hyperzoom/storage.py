@@ -22,16 +22,31 @@ store every call of ``train`` the same way (table ``hz_call``); see "Stored sche
 in :mod:`hyperzoom.schedule`. A study's settings record its method (``"method"``;
 absent for a search).
 
-Schema (version 2; ``PRAGMA application_id`` marks the file as hyperzoom's and
-``PRAGMA user_version`` holds the schema version; a version-1 file gains ``hz_call``
-when it is next opened for writing)::
+Schema (version 3; ``PRAGMA application_id`` marks the file as hyperzoom's and
+``PRAGMA user_version`` holds the schema version; an older file is brought to version 3
+when it is next opened for writing: version 1 gains ``hz_call``, and every row gains its
+checksum)::
 
-    hz_study(id, name UNIQUE, space JSON, settings JSON, seed JSON, version, created)
+    hz_study(id, name UNIQUE, space JSON, settings JSON, seed JSON, version, created,
+             crc)
     hz_trial(study, id, unit BLOB (d float64, native order), value REAL (NULL: failed),
-             error TEXT, round, batch, retest_of)    PRIMARY KEY (study, id)
+             error TEXT, round, batch, retest_of, crc)    PRIMARY KEY (study, id)
     hz_call(study, id, run, budget REAL, unit BLOB, value REAL (NULL: failed),
-            error TEXT, state BLOB (only with a state codec), seq, before)
-                                                     PRIMARY KEY (study, id)
+            error TEXT, state BLOB (only with a state codec), seq, before, crc)
+                                                          PRIMARY KEY (study, id)
+
+A study file is untrusted input (see :mod:`hyperzoom._integrity`): every open checks
+the whole file (SQLite's integrity check, the tables' columns and field types, rows of
+no study) before anything is read or written, every row carries a checksum of its
+fields (``crc``), and the stored space, settings and seed are checked as data before
+anything is built from them. A damaged or hand-edited file is refused with a
+``ValueError`` naming the file, and is never written to.
+
+A stored run holds a lock on its study (a small ``<file>-<hash>.lock`` beside the
+file), so a second process that starts the same study while the first runs is refused
+at once with a ``ValueError`` naming the study; different studies of one file run
+side by side. A study file on a read-only medium can be read (``load_study``,
+``hyperzoom show``); running it needs a writable one.
 
 Examples
 --------
@@ -52,6 +67,8 @@ Examples
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import math
 import os
@@ -65,6 +82,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _integrity
+from ._validation import check_size
 from .evaluate import evaluate
 from .search import CoarseToFine, SearchResult, _progress_bar
 from .space import (
@@ -83,7 +102,7 @@ from .space import (
 __all__ = ["SCHEMA_VERSION", "list_studies", "load_study"]
 
 #: Version of the file layout this module writes; files with a larger one are refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: ``PRAGMA application_id`` of a hyperzoom study file ("hzst").
 APPLICATION_ID = 0x687A7374
 #: The distributions a study can store, by the name written to the file.
@@ -116,8 +135,11 @@ SETTINGS = (
 #: continued with a larger budget (the stored one is that of the latest run).
 _FREE_SETTINGS = ("budget",)
 
-#: The columns of a study record, in the order ``_Study`` reads them.
-_STUDY_SELECT = "SELECT id, name, space, settings, seed, version, created FROM hz_study"
+#: The columns of a study record, in the order ``_Study`` reads them (and its checksum,
+#: NULL in files older than schema 3).
+_STUDY_SELECT = (
+    "SELECT id, name, space, settings, seed, version, created{crc} FROM hz_study"
+)
 
 #: The calls of ``train`` by stored schedules (added in schema 2).
 _CALL_SCHEMA = """
@@ -132,6 +154,7 @@ CREATE TABLE IF NOT EXISTS hz_call (
     state BLOB,
     seq INTEGER NOT NULL,
     before INTEGER NOT NULL,
+    crc INTEGER,
     PRIMARY KEY (study, id)
 );
 """
@@ -145,7 +168,8 @@ CREATE TABLE hz_study (
     settings TEXT NOT NULL,
     seed TEXT NOT NULL,
     version TEXT NOT NULL,
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    crc INTEGER
 );
 CREATE TABLE hz_trial (
     study INTEGER NOT NULL REFERENCES hz_study(id),
@@ -156,6 +180,7 @@ CREATE TABLE hz_trial (
     round INTEGER NOT NULL,
     batch INTEGER NOT NULL,
     retest_of INTEGER NOT NULL,
+    crc INTEGER,
     PRIMARY KEY (study, id)
 ) WITHOUT ROWID;
 """
@@ -232,6 +257,9 @@ def space_from_json(params: list[dict[str, Any]]) -> Space:
     """
     dists: dict[str, Distribution] = {}
     for p in params:
+        if p["name"] in dists:
+            msg = f"parameter {p['name']!r} appears twice."
+            raise ValueError(msg)
         cls = _KINDS[p["kind"]]
         if cls is Choice:
             choice = Choice(p["options"], weights=p["weights"])
@@ -328,11 +356,38 @@ def _where(path: Path) -> str:
 
 @contextmanager
 def _translated(path: Path) -> Iterator[None]:
-    """Turn SQLite's corruption errors into a ValueError that names the file."""
+    """Turn SQLite's errors into exceptions that name the file.
+
+    Corruption is a ValueError (the file's contents); a full disk and a read-only
+    medium are OSErrors (the machine's state: what was committed is safe).
+    """
     try:
         yield
-    except sqlite3.OperationalError:
-        raise  # locked, disk full, ...: not a property of the file's contents
+    except sqlite3.OperationalError as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_FULL:
+            msg = (
+                f"cannot write to {_where(path)}: the database or disk is full "
+                f"(SQLite says: {exc}). Everything committed before is safe: free some "
+                "space and run again to resume."
+            )
+            raise OSError(errno.ENOSPC, msg) from exc
+        read_only = code is not None and code & 0xFF == sqlite3.SQLITE_READONLY
+        if code is not None and code & 0xFF == sqlite3.SQLITE_CANTOPEN:
+            if os.access(path.absolute().parent, os.W_OK):
+                msg = f"cannot open {_where(path)} (SQLite says: {exc})."
+                raise OSError(errno.EIO, msg) from exc
+            read_only = True  # the -shm or -wal file cannot be made beside it
+        if read_only:
+            msg = (
+                f"cannot write to {_where(path)}: the file or its folder is read-only "
+                f"(SQLite says: {exc}). load_study and `hyperzoom show` can read it; "
+                "to run the study, copy it to a writable place."
+            )
+            raise PermissionError(errno.EROFS, msg) from exc
+        raise  # locked, ...: not a property of the file's contents
+    except sqlite3.IntegrityError:
+        raise  # a constraint: the caller knows what it means
     except sqlite3.DatabaseError as exc:
         msg = (
             f"{_where(path)} is not a readable hyperzoom study file (SQLite says: "
@@ -343,45 +398,58 @@ def _translated(path: Path) -> Iterator[None]:
 
 @contextmanager
 def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """Run the block as one write transaction: committed, or rolled back on any error."""
+    """Run the block as one write transaction: committed, or rolled back on any error.
+
+    SQLite rolls a transaction back by itself when a write fails for lack of space (or
+    memory): then there is nothing left to roll back, and the original error (not
+    "cannot rollback - no transaction is active") is what the caller sees.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:  # pragma: no cover - keep the error that got us here
+                pass
         raise
 
 
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
-    """Open (and, with ``create``, initialise) a study file after checking what it is."""
+    """Open (and, with ``create``, initialise) a study file after checking what it is.
+
+    Without ``create`` the file is opened read-only; on a read-only medium, where SQLite
+    cannot make the shared-memory file a WAL database needs, it is opened as immutable
+    (safe there: nothing can change it, and no write-ahead log is waiting).
+    """
     if path.is_dir():
         msg = f"{_where(path)} is a directory, not a study file."
         raise ValueError(msg)
-    if not create and not path.exists():
+    if create:
+        folder = path.absolute().parent
+        if not folder.is_dir():
+            msg = (
+                f"`storage` must be a file in an existing folder, but the folder of "
+                f"{_where(path)} ({os.fspath(folder)!r}) does not exist."
+            )
+            raise ValueError(msg)
+    elif not path.exists():
         msg = f"no study file at {_where(path)}."
         raise FileNotFoundError(msg)
-    if create:
-        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-    else:
-        uri = path.absolute().as_uri() + "?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+    conn = _open(path, create=create)
     try:
         with _translated(path):
-            # One read transaction: a file being initialised by another process is
-            # seen either empty or complete, never with tables but no application_id.
-            conn.execute("BEGIN")
             try:
-                app = conn.execute("PRAGMA application_id").fetchone()[0]
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                tables = {
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT name FROM sqlite_master WHERE type='table'"
-                    )
-                }
-            finally:
-                conn.execute("COMMIT")
+                state = _inspect(conn, path)
+            except sqlite3.OperationalError:
+                if create or not _read_only_medium(path):
+                    raise
+                conn.close()
+                conn = _open(path, create=False, immutable=True)
+                state = _inspect(conn, path)
+            app, version, tables = state
             if app == 0 and not tables:
                 if not create:
                     msg = (
@@ -390,34 +458,92 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
                     raise ValueError(msg)
                 _initialise(conn)
                 return conn
-            if app != APPLICATION_ID:
-                msg = (
-                    f"{_where(path)} is an SQLite database but not a hyperzoom study file "
-                    f"(application_id {app:#x}, tables {sorted(tables)!r}); refusing to "
-                    "touch it."
-                )
-                raise ValueError(msg)
-            if version > SCHEMA_VERSION:
-                msg = (
-                    f"{_where(path)} was written by a newer hyperzoom (study schema "
-                    f"{version}; this version reads up to {SCHEMA_VERSION}). Upgrade "
-                    "hyperzoom to open it."
-                )
-                raise ValueError(msg)
-            if version < 1 or not {"hz_study", "hz_trial"} <= tables:
-                msg = (
-                    f"{_where(path)} is marked as a hyperzoom study file but its tables "
-                    f"are incomplete ({sorted(tables)!r}, schema {version}): it is damaged."
-                )
-                raise ValueError(msg)
             if create:
                 _writer_pragmas(conn)
                 if version < SCHEMA_VERSION:
-                    _upgrade(conn)
+                    _upgrade(conn, version)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _open(path: Path, *, create: bool, immutable: bool = False) -> sqlite3.Connection:
+    if create:
+        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    else:
+        uri = path.absolute().as_uri() + ("?immutable=1" if immutable else "?mode=ro")
+        conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+    # A study file is data: no function in its schema runs with the file's authority.
+    conn.execute("PRAGMA trusted_schema=OFF")
+    return conn
+
+
+def _read_only_medium(path: Path) -> bool:
+    """Whether ``path`` is on a medium nobody can write (its folder refuses writes).
+
+    Only then is an immutable open safe: a ``-wal`` file beside it could hold commits
+    an immutable open would not see, so its presence rules that out too.
+    """
+    wal = path.with_name(path.name + "-wal")
+    return _mounted_read_only(path.absolute().parent) and not wal.exists()
+
+
+def _mounted_read_only(folder: Path) -> bool:
+    """Whether ``folder`` is on a read-only file system (no process can write there)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # pragma: no cover - not POSIX
+        return not os.access(folder, os.W_OK)
+
+
+def _inspect(conn: sqlite3.Connection, path: Path) -> tuple[int, int, set[str]]:
+    """Return (application_id, schema version, tables), having checked the whole file.
+
+    One read transaction: a file being initialised by another process is seen either
+    empty or complete, never with tables but no application_id; and the checks of
+    :func:`hyperzoom._integrity.check_file` see the same snapshot.
+    """
+    conn.execute("BEGIN")
+    try:
+        app = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if app == 0 and not tables:
+            return app, version, tables
+        if app != APPLICATION_ID:
+            msg = (
+                f"{_where(path)} is an SQLite database but not a hyperzoom study file "
+                f"(application_id {app:#x}, tables {sorted(tables)!r}); refusing to "
+                "touch it."
+            )
+            raise ValueError(msg)
+        if version > SCHEMA_VERSION:
+            msg = (
+                f"{_where(path)} was written by a newer hyperzoom (study schema "
+                f"{version}; this version reads up to {SCHEMA_VERSION}). Upgrade "
+                "hyperzoom to open it."
+            )
+            raise ValueError(msg)
+        if version < 1 or not {"hz_study", "hz_trial"} <= tables:
+            msg = (
+                f"{_where(path)} is marked as a hyperzoom study file but its tables "
+                f"are incomplete ({sorted(tables)!r}, schema {version}): it is damaged."
+            )
+            raise ValueError(msg)
+        if version >= 2 and "hz_call" not in tables:
+            msg = (
+                f"{_where(path)} is a hyperzoom study file of schema {version} without "
+                "its table hz_call: it is damaged."
+            )
+            raise ValueError(msg)
+        _integrity.check_file(conn, _where(path), version, tables)
+    finally:
+        conn.execute("COMMIT")
+    return app, version, tables
 
 
 def _writer_pragmas(conn: sqlite3.Connection) -> None:
@@ -440,11 +566,66 @@ def _initialise(conn: sqlite3.Connection) -> None:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
-def _upgrade(conn: sqlite3.Connection) -> None:
-    """Bring a schema-1 file (search studies only) to schema 2: add ``hz_call``."""
+def _upgrade(conn: sqlite3.Connection, version: int) -> None:
+    """Bring an older file (checked already) to schema 3.
+
+    Schema 1 (search studies only) gains ``hz_call``; every table gains ``crc``, and
+    every row its checksum, computed from the row as it is.
+    """
     with _immediate(conn):
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return  # upgraded by another process meanwhile
         conn.execute(_CALL_SCHEMA)
+        for table in ("hz_study", "hz_trial", "hz_call"):
+            cols = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            if "crc" not in cols:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN crc INTEGER")
+        studies = conn.execute(_STUDY_SELECT.format(crc="")).fetchall()
+        conn.executemany(
+            "UPDATE hz_study SET crc=? WHERE id=?",
+            [(_integrity.study_hash(r), r[0]) for r in studies],
+        )
+        for (sid,) in conn.execute("SELECT id FROM hz_study").fetchall():
+            rows = conn.execute(
+                "SELECT id, unit, value, error, round, batch, retest_of FROM hz_trial "
+                "WHERE study=?",
+                (sid,),
+            ).fetchall()
+            if rows:
+                crc = _integrity.trial_hashes(
+                    sid,
+                    np.array([r[0] for r in rows], dtype=np.int64),
+                    np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float64),
+                    np.array(
+                        [np.nan if r[2] is None else r[2] for r in rows], dtype=float
+                    ),
+                    [r[3] for r in rows],
+                    np.array([r[4] for r in rows], dtype=np.int64),
+                    np.array([r[5] for r in rows], dtype=np.int64),
+                    np.array([r[6] for r in rows], dtype=np.int64),
+                )
+                conn.executemany(
+                    "UPDATE hz_trial SET crc=? WHERE study=? AND id=?",
+                    [(int(c), sid, r[0]) for c, r in zip(crc, rows)],
+                )
+        calls = conn.execute(
+            "SELECT study, id, run, budget, unit, value, error, seq, before FROM hz_call"
+        ).fetchall()
+        conn.executemany(
+            "UPDATE hz_call SET crc=? WHERE study=? AND id=?",
+            [(_integrity.call_hash(*r), r[0], r[1]) for r in calls],
+        )
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _checked(conn: sqlite3.Connection) -> bool:
+    """Whether the file's rows carry checksums (schema 3 and later)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    return bool(version >= _integrity.CHECKSUM_SCHEMA)
+
+
+def _study_select(conn: sqlite3.Connection) -> str:
+    return _STUDY_SELECT.format(crc=", crc" if _checked(conn) else ", NULL")
 
 
 def _names(conn: sqlite3.Connection) -> list[str]:
@@ -452,91 +633,151 @@ def _names(conn: sqlite3.Connection) -> list[str]:
 
 
 class _Study:
-    """One stored study: its record and its trials, indexed by trial id."""
+    """One stored study: its record and its trials, indexed by trial id.
+
+    Every field is checked as untrusted data (see :mod:`hyperzoom._integrity`).
+    """
 
     def __init__(self, path: Path, row: tuple[Any, ...]) -> None:
         self.path = path
         self.id, self.name = int(row[0]), str(row[1])
-        try:
-            self.space_doc: list[dict[str, Any]] = json.loads(row[2])
-            self.settings: dict[str, Any] = json.loads(row[3])
-            self.seed: dict[str, Any] = json.loads(row[4])
-        except ValueError as exc:
-            msg = f"study {self.name!r} in {_where(path)} has damaged records: {exc}"
-            raise ValueError(msg) from exc
+        where = self.where = f"study {self.name!r} in {_where(path)}"
+        self.checked = row[7] is not None
+        if self.checked and _integrity.study_hash(row) != row[7]:
+            msg = (
+                f"{where} is damaged (its record does not match its checksum); it is "
+                "neither read nor written. Restore the file from a copy."
+            )
+            raise ValueError(msg)
+        self.space_doc: list[dict[str, Any]] = _integrity.parse_record(
+            row[2], "space", where
+        )
+        self.settings: dict[str, Any] = _integrity.parse_record(
+            row[3], "settings", where
+        )
+        self.seed: dict[str, Any] = _integrity.parse_record(row[4], "seed", where)
+        _integrity.check_space_doc(self.space_doc, where, list(_KINDS))
+        _integrity.check_seed(self.seed, where)
+        _integrity.check_settings(self.settings, where, None)
+        if "method" not in self.settings:  # a search: exactly its settings
+            _integrity.check_settings(self.settings, where, SETTINGS)
         self.version = str(row[5])
         self.created = str(row[6])
 
     def space(self) -> Space:
         try:
             return space_from_json(self.space_doc)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             msg = (
-                f"study {self.name!r} in {_where(self.path)} stores a space this "
-                f"hyperzoom cannot rebuild: {exc}"
+                f"{self.where} stores a space this hyperzoom cannot rebuild: "
+                f"{type(exc).__name__}: {exc}"
             )
             raise ValueError(msg) from exc
-
-    def load_trials(self, conn: sqlite3.Connection, d: int) -> None:
-        """Read the stored trials (arrays sized by the stored rows, never by settings)."""
-        rows = conn.execute(
-            "SELECT id, unit, value, error, batch FROM hz_trial WHERE study=? ORDER BY id",
-            (self.id,),
-        ).fetchall()
-        n = len(rows)
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-        # Ids are the trials' order of asking: a stored run leaves at most one phase
-        # partly evaluated, so ids far beyond the row count mean a damaged file.
-        if n and (ids[0] < 0 or ids[-1] >= 2 * n + (1 << 16)):
-            msg = (
-                f"study {self.name!r} in {_where(self.path)} holds trial id "
-                f"{int(ids[-1] if ids[0] >= 0 else ids[0])} among {n} trials: the file "
-                "is damaged."
-            )
-            raise ValueError(msg)
-        blob = b"".join(r[1] for r in rows)
-        if len(blob) != n * d * 8 or any(len(r[1]) != d * 8 for r in rows):
-            msg = (
-                f"study {self.name!r} in {_where(self.path)} holds unit coordinates "
-                f"that are not {d} float64 each: the file is damaged."
-            )
-            raise ValueError(msg)
-        size = int(ids[-1]) + 1 if n else 0
-        self.have = np.zeros(size, dtype=bool)
-        self.have[ids] = True
-        self.unit = np.empty((size, d))
-        self.unit[ids] = np.frombuffer(blob, dtype=np.float64).reshape(n, d)
-        self.value = np.full(size, np.nan)
-        self.value[ids] = np.array([r[2] for r in rows], dtype=np.float64)
-        self.batch = np.zeros(size, dtype=np.int64)
-        self.batch[ids] = np.fromiter((r[4] for r in rows), dtype=np.int64, count=n)
-        self.errors = {int(r[0]): r[3] for r in rows if r[3] is not None}
-        self.n = n
-
-    def stored(self, ids: np.ndarray) -> np.ndarray:
-        """Return which of ``ids`` are stored."""
-        inside = ids < self.have.size
-        out = np.zeros(ids.shape, dtype=bool)
-        out[inside] = self.have[ids[inside]]
-        return out
 
     def search_settings(self) -> dict[str, Any]:
         """Return the stored settings of a search, checked against this version's."""
         keys = set(self.settings)
         if keys != set(SETTINGS):
             msg = (
-                f"study {self.name!r} in {_where(self.path)} was written by hyperzoom "
-                f"{self.version}, whose search planned its rounds from the budget; this "
-                "version's search is anytime and cannot replay it (settings "
-                f"{sorted(keys ^ set(SETTINGS))!r} differ). Open it with hyperzoom "
-                f"{self.version}, or start a new study."
+                f"{self.where} was written by hyperzoom {self.version}, whose search "
+                "planned its rounds from the budget; this version's search is anytime "
+                f"and cannot replay it (settings {sorted(keys ^ set(SETTINGS))!r} "
+                f"differ). Open it with hyperzoom {self.version}, or start a new study."
             )
             raise ValueError(msg)
         return dict(self.settings)
 
+    def optimiser(
+        self, space: Space, workers: int | None = None, *, replay: bool = False
+    ) -> CoarseToFine:
+        """Re-create the search's optimiser from the stored settings (checked first).
+
+        With ``replay``, without a budget (except for a grid, which depends on it):
+        every stored trial is replayed, whatever budget the latest run had.
+        """
+        settings = self.search_settings()
+        budget = settings.get("budget")
+        if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0:
+            # The optimiser keeps about 6 words a trial beside its unit coordinates.
+            try:
+                check_size(budget, "budget", 8 * (space.d + 6), "trials")
+            except ValueError as exc:
+                msg = f"{self.where} has a stored `budget` it cannot hold: {exc}"
+                raise ValueError(msg) from exc
+        if replay and settings.get("strategy") != "grid":
+            settings["budget"] = None
+        try:
+            return CoarseToFine(space, **settings, rng=_rng_of(self.seed), workers=workers)
+        except (TypeError, ValueError, OverflowError) as exc:
+            msg = f"{self.where} has damaged stored settings: {exc}"
+            raise ValueError(msg) from exc
+
+    def load_trials(self, conn: sqlite3.Connection, d: int, budget: int | None) -> None:
+        """Read the study's trials; memory is by the rows stored, never by the budget."""
+        crc = ", crc" if self.checked else ", NULL"
+        rows = conn.execute(
+            "SELECT id, unit, value, error, round, batch, retest_of"
+            + crc
+            + " FROM hz_trial WHERE study=? ORDER BY id",
+            (self.id,),
+        ).fetchall()
+        n = len(rows)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+        limit = budget if budget is not None else np.iinfo(np.int64).max
+        if n and (ids[0] < 0 or ids[-1] >= limit):
+            msg = (
+                f"{self.where} holds trial id "
+                f"{int(ids[-1] if ids[-1] >= limit else ids[0])}, outside its budget "
+                f"of {budget}: the file is damaged."
+            )
+            raise ValueError(msg)
+        if any(len(r[1]) != d * 8 for r in rows):
+            msg = (
+                f"{self.where} holds unit coordinates that are not {d} float64 each: "
+                "the file is damaged."
+            )
+            raise ValueError(msg)
+        unit = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float64)
+        self.unit = unit.reshape(n, d)
+        self.value = np.array(
+            [np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64
+        )
+        errors = [r[3] for r in rows]
+        self.batch = np.fromiter((r[5] for r in rows), dtype=np.int64, count=n)
+        if self.checked and n:
+            expected = _integrity.trial_hashes(
+                self.id,
+                ids,
+                self.unit,
+                self.value,
+                errors,
+                np.fromiter((r[4] for r in rows), dtype=np.int64, count=n),
+                self.batch,
+                np.fromiter((r[6] for r in rows), dtype=np.int64, count=n),
+            )
+            stored = np.fromiter((r[7] for r in rows), dtype=np.int64, count=n)
+            bad = np.flatnonzero(expected != stored)
+            if bad.size:
+                msg = (
+                    f"{self.where} is damaged: {bad.size} trial(s) do not match their "
+                    f"checksums (the first: trial {int(ids[bad[0]])}). It is neither "
+                    "read nor written; restore the file from a copy."
+                )
+                raise ValueError(msg)
+        self.ids = ids
+        self.errors = {int(r[0]): r[3] for r in rows if r[3] is not None}
+        self.n = n
+
+    def find(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (whether each id is stored, its row where it is)."""
+        rows = np.searchsorted(self.ids, ids)
+        rows = np.minimum(rows, max(self.n - 1, 0))
+        have = self.ids[rows] == ids if self.n else np.zeros(ids.shape[0], dtype=bool)
+        return have, rows
+
 
 def _find(conn: sqlite3.Connection, path: Path, name: str | None) -> _Study:
-    rows = conn.execute(_STUDY_SELECT + " ORDER BY id").fetchall()
+    rows = conn.execute(_study_select(conn) + " ORDER BY id").fetchall()
     names = [r[1] for r in rows]
     if name is None:
         if len(rows) == 1:
@@ -559,12 +800,13 @@ def _tell_stored(opt: CoarseToFine, configs: Configs, study: _Study) -> np.ndarr
     """Tell ``opt`` the stored values among ``configs``; return the mask of stored rows."""
     ids = configs.ids
     assert ids is not None
-    have: np.ndarray = study.stored(ids)
+    have, rows = study.find(ids)
     if not have.any():
         return have
     known = ids[have]
+    rows = rows[have]
     asked = np.ascontiguousarray(configs.unit[have])
-    stored = study.unit[known]
+    stored = study.unit[rows]
     same = np.all(asked.view(np.uint64) == stored.view(np.uint64), axis=1)
     if not same.all():
         k = int(np.flatnonzero(~same)[0])
@@ -578,11 +820,11 @@ def _tell_stored(opt: CoarseToFine, configs: Configs, study: _Study) -> np.ndarr
             f"hyperzoom {study.version} (which wrote it) and {__version__}."
         )
         raise ValueError(msg)
-    values = study.value[known]
+    values = study.value[rows]
     errors: list[str | None] | None = None
     if study.errors:
         errors = [study.errors.get(int(i)) for i in known]
-    opt.tell(known, values, errors=errors, batch=study.batch[known])
+    opt.tell(known, values, errors=errors, batch=study.batch[rows])
     return have
 
 
@@ -721,13 +963,8 @@ def load_study(path: str | os.PathLike[str], name: str | None = None) -> Any:
 
                     caller = replay_caller(conn, study)
                 else:
-                    # Replayed without a budget: every stored trial, whatever budget
-                    # the latest run had.
-                    settings = study.search_settings()
-                    if settings["strategy"] != "grid":  # the grid depends on it
-                        settings["budget"] = None
-                    opt = CoarseToFine(space, **settings, rng=_rng_of(study.seed))
-                    study.load_trials(conn, space.d)
+                    opt = study.optimiser(space, replay=True)
+                    study.load_trials(conn, space.d, opt.budget)
             finally:
                 conn.execute("COMMIT")
     finally:
@@ -766,29 +1003,91 @@ def search_stored(
     path, study = _study_target(storage, study)
     given_seed = _seed_record(rng)
     space_doc = space_to_json(space)
-    conn = _connect(path, create=True)
+    with study_lock(path, study):
+        conn = _connect(path, create=True)
+        try:
+            with _translated(path):
+                rec = _open_study(
+                    conn, path, study, space, space_doc, settings, given_seed
+                )
+                opt = CoarseToFine(
+                    space, **settings, rng=_rng_of(rec.seed), workers=workers
+                )
+                rec.load_trials(conn, space.d, None)
+                return _run(
+                    opt,
+                    rec,
+                    conn,
+                    objective,
+                    mode,
+                    executor,
+                    batch_size,
+                    progress,
+                    report,
+                    deadline,
+                    chunk,
+                )
+        finally:
+            conn.close()
+
+
+class StudyLock:
+    """An exclusive lock on one study of a file, held while a run writes to it.
+
+    A lock file beside the study file (``<file>-<12 hex digits>.lock``, one per study
+    name), locked with ``flock``: the operating system releases it when the process
+    ends, however it ends, so a killed run never leaves a stale lock. The lock file
+    itself stays (deleting it would race with a process taking it). Where ``flock`` is
+    not available (Windows), nothing is locked.
+    """
+
+    def __init__(self, path: Path, name: str) -> None:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        self.path = path.with_name(f"{path.name}-{digest[:12]}.lock")
+        self.name, self.study_path = name, path
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if not os.access(self.path.parent, os.W_OK):
+                return  # a read-only folder: the write will say so, naming the file
+            msg = f"cannot create the lock file {os.fspath(self.path)!r}: {exc}"
+            raise OSError(exc.errno, msg) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise  # pragma: no cover - a file system without locks
+            msg = (
+                f"study {self.name!r} in {_where(self.study_path)} is being run by "
+                "another process (or another run in this one); run each study from "
+                "one process at a time, or give this run another study name."
+            )
+            raise ValueError(msg) from None
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the flock
+            self.fd = None
+
+
+@contextmanager
+def study_lock(path: Path, name: str) -> Iterator[StudyLock]:
+    """Hold the :class:`StudyLock` of study ``name`` in ``path`` for the block."""
+    lock = StudyLock(path, name)
+    lock.acquire()
     try:
-        with _translated(path):
-            rec = _open_study(conn, path, study, space, space_doc, settings, given_seed)
-            opt = CoarseToFine(
-                space, **settings, rng=_rng_of(rec.seed), workers=workers
-            )
-            rec.load_trials(conn, space.d)
-            return _run(
-                opt,
-                rec,
-                conn,
-                objective,
-                mode,
-                executor,
-                batch_size,
-                progress,
-                report,
-                deadline,
-                chunk,
-            )
+        yield lock
     finally:
-        conn.close()
+        lock.release()
 
 
 def _study_target(storage: Any, study: Any) -> tuple[Path, str]:
@@ -853,9 +1152,10 @@ def _open_record(
     """
     from . import __version__
 
+    select = _study_select(conn)
     with _immediate(conn):
         row = conn.execute(
-            _STUDY_SELECT + " WHERE name=?",
+            select + " WHERE name=?",
             (name,),
         ).fetchone()
         if row is None:
@@ -876,10 +1176,10 @@ def _open_record(
                     created,
                 ),
             )
-            row = conn.execute(
-                _STUDY_SELECT + " WHERE name=?",
-                (name,),
-            ).fetchone()
+            row = conn.execute(select + " WHERE name=?", (name,)).fetchone()
+            crc = _integrity.study_hash(row)
+            conn.execute("UPDATE hz_study SET crc=? WHERE id=?", (crc, row[0]))
+            row = (*row[:7], crc)
     rec = _Study(path, row)
     if _kind(rec.settings) == "search" == _kind(settings):
         rec.search_settings()  # a study of an older search is refused before comparing
@@ -920,12 +1220,18 @@ def _open_record(
                 "UPDATE hz_study SET settings=? WHERE id=?",
                 (_text(rec.settings), rec.id),
             )
+            # the record's checksum covers the settings: keep it in step
+            row = conn.execute(select + " WHERE id=?", (rec.id,)).fetchone()
+            conn.execute(
+                "UPDATE hz_study SET crc=? WHERE id=?",
+                (_integrity.study_hash(row), rec.id),
+            )
     return rec
 
 
 _INSERT = (
-    "INSERT INTO hz_trial (study, id, unit, value, error, round, batch, retest_of) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO hz_trial (study, id, unit, value, error, round, batch, retest_of, "
+    "crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -960,6 +1266,18 @@ class _Writer:
         m = stop - start
         width = self.unit.shape[1] * 8
         blob = self.unit[start:stop].tobytes()
+        vals = np.where(np.isfinite(values[start:stop]), values[start:stop], np.nan)
+        batches = batch[start:stop] + self.offset
+        crc = _integrity.trial_hashes(
+            self.study.id,
+            self.ids[start:stop],
+            self.unit[start:stop],
+            vals,
+            errors[start:stop],
+            self.rounds[start:stop],
+            batches,
+            self.retest_of[start:stop],
+        )
         rows = zip(
             [self.study.id] * m,
             self.ids[start:stop].tolist(),
@@ -967,12 +1285,13 @@ class _Writer:
             [x if math.isfinite(x) else None for x in values[start:stop].tolist()],
             errors[start:stop],
             self.rounds[start:stop].tolist(),
-            (batch[start:stop] + self.offset).tolist(),
+            batches.tolist(),
             self.retest_of[start:stop].tolist(),
+            crc.tolist(),
         )
         conn = self.conn
         try:
-            with _immediate(conn):
+            with _translated(self.study.path), _immediate(conn):
                 conn.executemany(_INSERT, rows)
         except sqlite3.IntegrityError as exc:
             msg = (
