@@ -111,6 +111,9 @@ def test_babysitter_metric_too_large_is_divergence():
         lambda: hz.Uniform(0, 1).rvs(size=(2**20, 2**20)),
         lambda: hz.Uniform(0, 1).rvs(size=10**400),
         lambda: hz.hyperband_plan(max_budget=1e9, min_budget=1e-9, eta=2),
+        lambda: hz.importance(
+            SPACE.sample(20, rng=1), np.arange(20.0), bootstrap=2**62
+        ),
         lambda: hz.successive_halving(
             lambda c, b, s: (1.0, None), SPACE, n=2**50, min_budget=1, max_budget=9
         ),

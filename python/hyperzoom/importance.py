@@ -27,7 +27,7 @@ import numpy as np
 from . import _core
 from ._optional import require
 from ._rng import seed_words
-from ._validation import as_count, as_real, as_workers
+from ._validation import as_count, as_real, as_workers, check_size
 from .region import _axes
 from .space import Configs, Space
 from .typing import RngLike
@@ -206,6 +206,7 @@ def importance(
         )
         raise ValueError(msg)
     bootstrap = as_count(bootstrap, "bootstrap")
+    check_size(bootstrap, "bootstrap", 8 * max(space.d, 1), "resamples")
     level = as_real(level, "level")
     if not 0.0 < level < 1.0:
         msg = f"`level` must be in (0, 1), but got {level!r}."

@@ -1679,7 +1679,11 @@ class Ledger:
             msg = f"{str(path)!r} is a damaged hyperzoom ledger file (its entries)."
             raise ValueError(msg)
         for e in entries:
-            e["metric"] = math.nan if e["metric"] is None else float(e["metric"])
+            m = e["metric"]
+            try:
+                e["metric"] = math.nan if m is None else float(m)
+            except OverflowError:  # an int beyond any float: as the babysitter reads it
+                e["metric"] = math.copysign(math.inf, m)
         return cls(entries)
 
     def to_pandas(self) -> Any:
