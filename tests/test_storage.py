@@ -527,6 +527,7 @@ def test_a_study_of_the_budget_split_search_is_refused_clearly(db):
                 ),
             ),
         )
+    reseal(db)  # past the checksums, to the check of the settings themselves
     with pytest.raises(ValueError, match=r"planned its rounds from the budget"):
         hz.load_study(db, "old")
     with pytest.raises(ValueError, match=r"planned its rounds from the budget"):

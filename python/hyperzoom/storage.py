@@ -83,7 +83,7 @@ from typing import Any
 import numpy as np
 
 from . import _integrity
-from ._validation import check_size
+from ._validation import as_count, check_size
 from .evaluate import evaluate
 from .search import CoarseToFine, SearchResult, _progress_bar
 from .space import (
@@ -127,6 +127,19 @@ SETTINGS = (
     "first_round",
     "keep",
     "min_width",
+    "retest",
+    "retest_every",
+    "minimize",
+)
+#: The settings of the search before it was anytime (its studies cannot be replayed).
+_OLD_SETTINGS = (
+    "budget",
+    "strategy",
+    "rounds",
+    "keep",
+    "margin",
+    "min_width",
+    "explore",
     "retest",
     "retest_every",
     "minimize",
@@ -659,10 +672,12 @@ class _Study:
         _integrity.check_space_doc(self.space_doc, where, list(_KINDS))
         _integrity.check_seed(self.seed, where)
         _integrity.check_settings(self.settings, where, None)
-        if "method" not in self.settings:  # a search: exactly its settings
-            _integrity.check_settings(self.settings, where, SETTINGS)
         self.version = str(row[5])
         self.created = str(row[6])
+        if "method" not in self.settings:  # a search: exactly its settings
+            if set(self.settings) == set(_OLD_SETTINGS):
+                self.search_settings()  # the budget-split search's: refused clearly
+            _integrity.check_settings(self.settings, where, SETTINGS)
 
     def space(self) -> Space:
         try:
@@ -704,10 +719,18 @@ class _Study:
             except ValueError as exc:
                 msg = f"{self.where} has a stored `budget` it cannot hold: {exc}"
                 raise ValueError(msg) from exc
+        if budget is not None:
+            try:  # checked even when the replay does not use it
+                as_count(budget, "budget", minimum=1)
+            except (TypeError, ValueError) as exc:
+                msg = f"{self.where} has damaged stored settings: {exc}"
+                raise ValueError(msg) from exc
         if replay and settings.get("strategy") != "grid":
             settings["budget"] = None
         try:
-            return CoarseToFine(space, **settings, rng=_rng_of(self.seed), workers=workers)
+            return CoarseToFine(
+                space, **settings, rng=_rng_of(self.seed), workers=workers
+            )
         except (TypeError, ValueError, OverflowError) as exc:
             msg = f"{self.where} has damaged stored settings: {exc}"
             raise ValueError(msg) from exc
