@@ -57,7 +57,14 @@ from typing import Any
 
 from ._optional import require
 
-__all__ = ["ExecutorError", "WorkerLostError", "as_executor", "dask", "ray"]
+__all__ = [
+    "ExecutorError",
+    "WorkerLostError",
+    "as_executor",
+    "dask",
+    "is_cluster",
+    "ray",
+]
 
 #: Arguments estimated above this many bytes travel by reference.
 BY_REFERENCE_ABOVE = 1_000_000
@@ -498,6 +505,20 @@ def ray(
 
 
 # ---------------------------------------------------------------------------------------
+def is_cluster(executor: Any) -> bool:
+    """Return whether ``executor`` runs calls on a cluster (Dask or Ray).
+
+    Examples
+    --------
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from hyperzoom.executors import is_cluster
+    >>> with ThreadPoolExecutor(1) as pool:
+    ...     is_cluster(pool)
+    False
+    """
+    return isinstance(executor, _ClusterExecutor)
+
+
 def as_executor(obj: Any) -> Any:
     """Return ``obj`` as a :class:`concurrent.futures.Executor` (or ``None``).
 

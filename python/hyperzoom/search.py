@@ -74,7 +74,7 @@ from .evaluate import (
     evaluate,
     resolve_mode,
 )
-from .executors import as_executor
+from .executors import as_executor, is_cluster
 from .region import Region, _axes, select_elite
 from .space import Choice, Configs, Space
 from .typing import RngLike
@@ -1185,8 +1185,11 @@ def search(
     )
     bar = _progress_bar(progress, opt.budget)
     if asynchronous and executor is not None and mode != "batch":
+        # A cluster answers each submission after a round trip: one trial queued per
+        # worker beside the running ones starts the moment a worker frees up.
+        in_flight = 2 * slots if is_cluster(executor) else slots
         try:
-            _drive_async(opt, objective, mode, executor, slots, deadline, bar)
+            _drive_async(opt, objective, mode, executor, in_flight, deadline, bar)
         finally:
             if bar is not None:
                 bar.close()
