@@ -213,3 +213,28 @@ def fmt_gap(x: float) -> str:
     if math.isnan(x):
         return "–"
     return f"{x:.3g}"
+
+
+def add_method_options(ap: Any, methods: list[str]) -> None:
+    """Add --methods, --show and --recompute (shared by the quality harnesses)."""
+    ap.add_argument(
+        "--methods",
+        nargs="*",
+        default=methods,
+        choices=methods,
+        help="methods to run where not cached (none: tables from the cache only)",
+    )
+    ap.add_argument(
+        "--show",
+        nargs="*",
+        default=None,
+        choices=methods,
+        help="methods in the tables (default: all; those not run come from the cache)",
+    )
+    ap.add_argument(
+        "--recompute",
+        nargs="*",
+        default=["hz"],
+        choices=methods,
+        help="methods whose cached results are ignored (default: hz)",
+    )

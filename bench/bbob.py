@@ -65,6 +65,7 @@ import hyperzoom as hz
 from _peers import (
     METHOD_NAMES,
     CurveCache,
+    add_method_options,
     best_so_far,
     fmt_gap,
     hz_curve,
@@ -243,27 +244,7 @@ def main() -> None:
     ap.add_argument("--dims", type=int, nargs="+", default=[2, 5, 10, 20])
     ap.add_argument("--functions", type=int, nargs="+", default=list(range(1, 25)))
     ap.add_argument("--instances", type=int, default=15, help="instances 1..N")
-    ap.add_argument(
-        "--methods",
-        nargs="*",
-        default=ALL_METHODS,
-        choices=ALL_METHODS,
-        help="methods to run where not cached (none: tables from the cache only)",
-    )
-    ap.add_argument(
-        "--show",
-        nargs="*",
-        default=None,
-        choices=ALL_METHODS,
-        help="methods in the tables (default: all; those not run come from the cache)",
-    )
-    ap.add_argument(
-        "--recompute",
-        nargs="*",
-        default=["hz"],
-        choices=ALL_METHODS,
-        help="methods whose cached results are ignored (default: hz)",
-    )
+    add_method_options(ap, ALL_METHODS)
     ap.add_argument(
         "--budget-factors", type=int, nargs="+", default=[10, 50, 200, 1000]
     )

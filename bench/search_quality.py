@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 import hyperzoom as hz
+from _peers import suggest
 from problems import PROBLEMS, Problem
 
 
@@ -40,27 +41,7 @@ def run_optuna(p: Problem, budget: int, seed: int, sampler_name: str) -> float:
     study = optuna.create_study(sampler=sampler)
     for _ in range(budget):
         trial = study.ask()
-        row = {}
-        for name, dist in p.space.items():
-            if isinstance(dist, hz.Choice):
-                row[name] = trial.suggest_categorical(name, list(dist.options))
-            elif isinstance(dist, hz.LogUniform):
-                row[name] = trial.suggest_float(name, dist.low, dist.high, log=True)
-            elif isinstance(dist, hz.InvLogUniform):
-                # Optuna has no 1-x scale: the closest is a log scale on 1 - x.
-                c = trial.suggest_float(
-                    name + "_1m", 1 - dist.high, 1 - dist.low, log=True
-                )
-                row[name] = 1 - c
-            elif isinstance(dist, hz.IntLogUniform):
-                row[name] = trial.suggest_int(name, dist.low, dist.high, log=True)
-            elif isinstance(dist, hz.PowerOfTwo):
-                e0, e1 = dist.exponents
-                row[name] = 2 ** trial.suggest_int(name + "_log2", e0, e1)
-            elif isinstance(dist, hz.IntUniform):
-                row[name] = trial.suggest_int(name, dist.low, dist.high)
-            else:
-                row[name] = trial.suggest_float(name, dist.low, dist.high)
+        row = suggest(trial, p.space)
         configs = p.space.from_unit(p.space.to_unit({k: [v] for k, v in row.items()}))
         value = float(p.loss(configs)[0])
         study.tell(trial, value)

@@ -51,6 +51,7 @@ import hyperzoom as hz
 from _peers import (
     METHOD_NAMES,
     CurveCache,
+    add_method_options,
     as_configs,
     best_so_far,
     fmt_gap,
@@ -178,27 +179,7 @@ def run_job(method: str, part: str, name: str, seed: int, budget: int) -> np.nda
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument(
-        "--methods",
-        nargs="*",
-        default=ALL_METHODS,
-        choices=ALL_METHODS,
-        help="methods to run where not cached (none: tables from the cache only)",
-    )
-    ap.add_argument(
-        "--show",
-        nargs="*",
-        default=None,
-        choices=ALL_METHODS,
-        help="methods in the tables (default: all; those not run come from the cache)",
-    )
-    ap.add_argument(
-        "--recompute",
-        nargs="*",
-        default=["hz"],
-        choices=ALL_METHODS,
-        help="methods whose cached results are ignored (default: hz)",
-    )
+    add_method_options(ap, ALL_METHODS)
     ap.add_argument(
         "--parts",
         nargs="+",

@@ -3,7 +3,6 @@ order of arrival, every trial run once, failures isolated."""
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
@@ -14,30 +13,7 @@ import pytest
 
 import hyperzoom as hz
 
-SPACE = hz.Space(
-    lr=hz.LogUniform(1e-4, 1.0),
-    beta=hz.InvLogUniform(0.9, 0.999),
-    layers=hz.IntUniform(1, 6),
-    act=hz.Choice(["relu", "tanh", "gelu"]),
-)
-
-
-def vec_loss(c: hz.Configs) -> np.ndarray:
-    return (
-        (np.log10(c["lr"]) + 2.5) ** 2
-        + (np.log10(1 - c["beta"]) + 2) ** 2
-        + 0.1 * (c["layers"] - 3) ** 2
-        + 0.3 * (c["act"] != "gelu")
-    )
-
-
-def scalar_loss(lr: float, beta: float, layers: int, act: str) -> float:
-    return (
-        (math.log10(lr) + 2.5) ** 2
-        + (math.log10(1 - beta) + 2) ** 2
-        + 0.1 * (layers - 3) ** 2
-        + 0.3 * (act != "gelu")
-    )
+from .test_search import SPACE, scalar_loss, vec_loss
 
 
 def drive(opt: hz.CoarseToFine, in_flight: int, order_seed: int, loss=vec_loss):

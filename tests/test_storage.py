@@ -413,14 +413,10 @@ def _count(db: Path) -> int:
         return 0
 
 
-def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path):
-    script = tmp_path / "tune.py"
-    script.write_text(SCRIPT)
-    db = tmp_path / "killed.db"
-    env = dict(os.environ, HZ_TEST_SLEEP="0.004")
-    rnd = random.Random(SEED)
+def _kill_at_random(script, db, env, rnd, runs, pause, total):
+    """Start the script up to `runs` times, killing each a moment after it commits."""
     kills, counts = 0, []
-    for _ in range(5):
+    for _ in range(runs):
         proc = subprocess.Popen([sys.executable, str(script), str(db)], env=env)
         before = _count(db)
         deadline = time.monotonic() + 20
@@ -428,14 +424,23 @@ def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path):
         while _count(db) <= before and proc.poll() is None:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        time.sleep(rnd.uniform(0.0, 0.15))
+        time.sleep(rnd.uniform(0.0, pause))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
         counts.append(_count(db))
-        if counts[-1] == 240:
+        if counts[-1] == total:
             break
+    return kills, counts
+
+
+def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path):
+    script = tmp_path / "tune.py"
+    script.write_text(SCRIPT)
+    db = tmp_path / "killed.db"
+    env = dict(os.environ, HZ_TEST_SLEEP="0.004")
+    kills, counts = _kill_at_random(script, db, env, random.Random(SEED), 5, 0.15, 240)
     assert kills >= 3, counts
     assert any(0 < c < 240 for c in counts)
     # Resume to the end, then compare with an uninterrupted run of the same search.
@@ -466,22 +471,7 @@ def test_killed_continuation_with_a_larger_budget_equals_the_uninterrupted_run(
     assert small.returncode == 0
     assert _count(db) == 80
     env = dict(os.environ, HZ_TEST_SLEEP="0.004", HZ_TEST_BUDGET="240")
-    rnd = random.Random(SEED + 1)
-    kills = 0
-    for _ in range(4):
-        proc = subprocess.Popen([sys.executable, str(script), str(db)], env=env)
-        before = _count(db)
-        deadline = time.monotonic() + 20
-        while _count(db) <= before and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        time.sleep(rnd.uniform(0.0, 0.1))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
-        if _count(db) == 240:
-            break
+    kills, _ = _kill_at_random(script, db, env, random.Random(SEED + 1), 4, 0.1, 240)
     assert kills >= 2
     done = subprocess.run([sys.executable, str(script), str(db)], env=env, check=False)
     assert done.returncode == 0

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "check.hpp"
 #include "hyperzoom/designs.hpp"
 #include "hyperzoom/importance.hpp"
 #include "hyperzoom/parallel.hpp"
@@ -17,14 +18,7 @@
 
 namespace hz = hyperzoom;
 
-static int failures = 0;
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                          \
-        }                                                                        \
-    } while (0)
+using hyperzoom::testing::failures;
 
 // The statement throws exactly `Exception` (std::invalid_argument for bad values).
 #define CHECK_THROWS(Exception, stmt)                                                   \

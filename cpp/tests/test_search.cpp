@@ -5,18 +5,12 @@
 #include <stdexcept>
 #include <vector>
 
+#include "check.hpp"
 #include "hyperzoom/search.hpp"
 
 namespace hz = hyperzoom;
 
-static int failures = 0;
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                          \
-        }                                                                        \
-    } while (0)
+using hyperzoom::testing::failures;
 
 namespace {
 
