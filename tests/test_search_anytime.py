@@ -229,3 +229,19 @@ def test_threads_sharing_one_optimiser_lose_no_trial(seed: int) -> None:
     same = hz.search(mixed_loss, MIXED, budget=400, rng=seed)
     np.testing.assert_array_equal(r.trials.unit, same.trials.unit)
     np.testing.assert_array_equal(r.trials.value, same.trials.value)
+
+
+def test_a_huge_budget_allocates_by_the_trials_asked(seed: int) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    opt = hz.CoarseToFine(MIXED, budget=2**40, rng=seed)
+    c = opt.ask()
+    opt.tell(c, mixed_loss(c))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 * 2**20  # far below what 2**40 trials would take
+    with pytest.raises(ValueError, match=r"`batch` must hold one entry per trial"):
+        c = opt.ask(3)
+        opt.tell(c, mixed_loss(c), batch=[1, 2])
+    opt.tell(c, mixed_loss(c), batch=[1, 2, 3])  # the refused call changed nothing

@@ -407,7 +407,8 @@ class CoarseToFine:
             self._grid_unit = _grid_unit(space, self.budget)
 
         # -- storage: grown by doubling (preallocated when the budget is known) ------
-        cap = min(self.budget, 1 << 24) if self.budget is not None else 1 << 10
+        # Rows are allocated as trials are asked (doubling), never by the budget alone.
+        cap = min(self.budget, 1 << 16) if self.budget is not None else 1 << 10
         self._cap = 0
         self._alloc(cap)
         self._errors: dict[int, str] = {}
@@ -605,6 +606,12 @@ class CoarseToFine:
             if batches.dtype.kind not in "iu":
                 msg = f"`batch` must hold integers, but got dtype {batches.dtype}."
                 raise TypeError(msg)
+            if batches.shape not in ((), ids.shape):
+                msg = (
+                    f"`batch` must hold one entry per trial ({ids.size}), but got "
+                    f"shape {batches.shape}."
+                )
+                raise ValueError(msg)
             batches = np.broadcast_to(batches.astype(np.int64), ids.shape)
         with self._lock:
             if ids.size == 1:
