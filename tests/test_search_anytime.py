@@ -241,7 +241,7 @@ def test_a_huge_budget_allocates_by_the_trials_asked(seed: int) -> None:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 64 * 2**20  # far below what 2**40 trials would take
+    c = opt.ask(3)
     with pytest.raises(ValueError, match=r"`batch` must hold one entry per trial"):
-        c = opt.ask(3)
         opt.tell(c, mixed_loss(c), batch=[1, 2])
     opt.tell(c, mixed_loss(c), batch=[1, 2, 3])  # the refused call changed nothing
