@@ -125,3 +125,17 @@ def test_a_schedule_study_is_not_retested_as_a_search(tmp_path) -> None:
     )
     with pytest.raises(TypeError, match=r"the study in .* is an asha study"):
         hz.retest(db, lambda c: c["lr"])
+
+
+def test_retesting_a_study_another_process_runs_is_refused(tmp_path, seed: int) -> None:
+    from hyperzoom.storage import study_lock
+
+    path = tmp_path / "s.db"
+    hz.search(today, SPACE, budget=30, rng=seed, storage=path, study="s")
+    before = len(hz.load_retests(path, "s"))
+    with (
+        study_lock(path, "s"),
+        pytest.raises(ValueError, match="is being run by another process"),
+    ):
+        hz.retest(path, today, study="s", top_k=2)
+    assert len(hz.load_retests(path, "s")) == before

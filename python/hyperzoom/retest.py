@@ -10,6 +10,7 @@ are stored with a tag and the time (table ``hz_retest``), so a later look
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import os
@@ -233,10 +234,18 @@ def retest(
     unit = np.repeat(t.unit[order], repeats, axis=0)
     configs = result.space.from_unit(unit)
     mode = resolve_mode(objective, result.space, mode)
-    values, errors, _ = evaluate(objective, configs, mode=mode, executor=executor)
-    new = values.reshape(order.size, repeats)
-    if path is not None:
-        _store(path, study, ids, repeats, new, errors, tag, now)
+    with contextlib.ExitStack() as stack:
+        if path is not None:
+            # The study's lock, before anything is evaluated: never beside a run of the
+            # same study in another process, and nothing evaluated is lost to a refusal.
+            from .storage import list_studies, study_lock
+
+            name = study if study is not None else list_studies(path)[0]
+            stack.enter_context(study_lock(path, name))
+        values, errors, _ = evaluate(objective, configs, mode=mode, executor=executor)
+        new = values.reshape(order.size, repeats)
+        if path is not None:
+            _store(path, study, ids, repeats, new, errors, tag, now)
     return RetestReport(result, ids, old, new, errors, tag, now)
 
 
