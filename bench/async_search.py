@@ -124,11 +124,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--dask", action="store_true")
     ap.add_argument("--no-optuna", action="store_true")
+    ap.add_argument("--no-threads", action="store_true", help="the Dask runs only")
     ap.add_argument("--out")
     args = ap.parse_args()
     seeds = [20261130 + s for s in range(args.seeds)]
     rows: dict[str, list[tuple[float, float, float]]] = {}
-    for seed in seeds:
+    for seed in [] if args.no_threads else seeds:
         for a in (False, True):
             key = f"hz {'asynchronous' if a else 'synchronous'}, threads"
             rows.setdefault(key, []).append(run_hz(seed, args.budget, args.workers, a))
