@@ -150,21 +150,41 @@ def test_search_on_an_executor_is_asynchronous_by_default(seed: int) -> None:
     np.testing.assert_array_equal(same.trials.unit, sync.trials.unit)
 
 
-def test_asynchronous_search_keeps_the_workers_busy(seed: int) -> None:
-    starts: list[float] = []
+def test_asynchronous_search_starts_later_rounds_while_a_slow_trial_runs(
+    seed: int,
+) -> None:
+    spans: dict[tuple[float, float], tuple[float, float]] = {}
     lock = threading.Lock()
 
     def slow(lr, beta, layers, act):
+        start = time.monotonic()
+        time.sleep(0.15 if layers == 6 else 0.01)  # one kind of trial is 15x slower
         with lock:
-            starts.append(time.monotonic())
-        time.sleep(0.02 if layers != 6 else 0.1)  # one kind of trial is 5x slower
+            spans[(lr, beta)] = (start, time.monotonic())
         return scalar_loss(lr, beta, layers, act)
 
-    with ThreadPoolExecutor(4) as ex:
-        r = hz.search(slow, SPACE, budget=80, rng=seed, executor=ex)
-    assert len(r.trials) == 80
-    assert len(set(r.trials.id.tolist())) == 80
-    assert np.isfinite(r.best_value)
+    def overlaps(asynchronous: bool) -> int:
+        spans.clear()
+        with ThreadPoolExecutor(4) as ex:
+            r = hz.search(
+                slow, SPACE, budget=80, rng=seed, executor=ex, asynchronous=asynchronous
+            )
+        assert len(r.trials) == 80
+        t, c = r.trials, r.trials.configs
+        key = list(zip(c["lr"].tolist(), c["beta"].tolist()))
+        slow_rows = np.flatnonzero(c["layers"] == 6)
+        assert slow_rows.size > 0
+        # trials of a later round that started while a slow trial was running
+        return sum(
+            1
+            for s in slow_rows
+            for k in range(len(t))
+            if t.round[k] > t.round[s]
+            and spans[key[s]][0] < spans[key[k]][0] < spans[key[s]][1]
+        )
+
+    assert overlaps(asynchronous=False) == 0  # rounds are barriers
+    assert overlaps(asynchronous=True) > 0  # no barrier: workers move on
 
 
 def test_a_failing_objective_fails_its_trial_on_an_executor(seed: int) -> None:

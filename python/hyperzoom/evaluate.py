@@ -43,7 +43,7 @@ from ._validation import short_repr
 from .executors import ExecutorError, as_executor, is_executor_failure
 from .space import Configs, Space
 
-__all__ = ["MODES", "evaluate", "resolve_mode"]
+__all__ = ["MODES", "evaluate", "resolve_mode", "submit_trial", "trial_outcome"]
 
 MODES = ("batch", "kwargs", "dict")
 
@@ -303,6 +303,30 @@ def evaluate(
     for k, out in enumerate(results):
         record_one(k, out)
     return values, errors, batch
+
+
+def submit_trial(
+    executor: Executor, objective: Callable[..., Any], mode: str, row: dict[str, Any]
+) -> Future[Any]:
+    """Submit one scalar trial (``mode`` "kwargs" or "dict") to ``executor``.
+
+    The objective's own errors come back as values (see :func:`trial_outcome`), so the
+    future raises only for the executor's failures.
+    """
+    call = _call_kwargs if mode == "kwargs" else _call_dict
+    return executor.submit(call, objective, row)
+
+
+def trial_outcome(future: Future[Any]) -> tuple[float, str | None]:
+    """Return a finished scalar trial's value and error text (NaN and the text if failed).
+
+    A future that raised (the executor's failure: a dead worker, an unpicklable
+    objective) fails the trial, as the objective's own errors do.
+    """
+    out = _outcome(future)
+    if isinstance(out, (_Raised, BaseException)):
+        return math.nan, out.text if isinstance(out, _Raised) else _error_text(out)
+    return _scalar_value(out)
 
 
 def _call_kwargs(objective: Callable[..., Any], row: dict[str, Any]) -> Any:

@@ -63,6 +63,7 @@ __all__ = [
     "as_executor",
     "dask",
     "is_cluster",
+    "max_workers",
     "ray",
 ]
 
@@ -505,6 +506,21 @@ def ray(
 
 
 # ---------------------------------------------------------------------------------------
+def max_workers(executor: Any) -> int | None:
+    """Return how many calls ``executor`` runs at once, or None if it does not say.
+
+    Examples
+    --------
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from hyperzoom.executors import max_workers
+    >>> with ThreadPoolExecutor(3) as pool:
+    ...     max_workers(pool)
+    3
+    """
+    guess = getattr(executor, "_max_workers", None)
+    return guess if isinstance(guess, int) and guess >= 1 else None
+
+
 def is_cluster(executor: Any) -> bool:
     """Return whether ``executor`` runs calls on a cluster (Dask or Ray).
 

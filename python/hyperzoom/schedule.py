@@ -86,7 +86,7 @@ from ._optional import require
 from ._rng import as_generator, seed_words
 from ._validation import as_count, as_real, check_size, memory_limit
 from .evaluate import _error_text, _outcome, _Raised, _scalar_value
-from .executors import as_executor
+from .executors import as_executor, max_workers
 from .space import Choice, Configs, Distribution, Space
 from .typing import RngLike
 
@@ -966,8 +966,8 @@ def _max_workers(executor: Executor | None, n_workers: int | None) -> int:
         return as_count(n_workers, "n_workers", minimum=1)
     if executor is None:
         return 1
-    guess = getattr(executor, "_max_workers", None)
-    if isinstance(guess, int) and guess >= 1:
+    guess = max_workers(executor)
+    if guess is not None:
         return guess
     msg = (
         "`n_workers` must be given for an executor that does not say how many workers "

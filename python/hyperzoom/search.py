@@ -64,17 +64,8 @@ from . import _core, designs
 from ._optional import require
 from ._rng import as_generator
 from ._validation import as_count, as_flag, as_real, as_workers, check_size
-from .evaluate import (
-    _call_dict,
-    _call_kwargs,
-    _error_text,
-    _outcome,
-    _Raised,
-    _scalar_value,
-    evaluate,
-    resolve_mode,
-)
-from .executors import as_executor, is_cluster
+from .evaluate import evaluate, resolve_mode, submit_trial, trial_outcome
+from .executors import as_executor, is_cluster, max_workers
 from .region import Region, _axes, select_elite
 from .space import Choice, Configs, Space
 from .typing import RngLike
@@ -417,7 +408,6 @@ class CoarseToFine:
         self._region_rows: list[tuple[Any, ...]] = []  # raw region of each round
         self._regions: list[Region] = []  # built from the rows on first use
         self._r = -1  # current round
-        self._queue: np.ndarray | None = None  # unit rows of the current phase
         self._queue_len = 0  # rows in the phase
         self._queue_at = 0  # rows of the phase asked so far
         self._queue_cols: dict[str, np.ndarray] = {}
@@ -426,7 +416,6 @@ class CoarseToFine:
         self._queue_kind = "round"
         self._queue_retest: np.ndarray | None = None
         self._phase_start = 0  # first trial id of the current phase
-        self._phase_len = 0  # trials in the current phase
         self._phase_left = 0  # trials of the phase not yet told
         self._exhausted = False  # the plan has nothing more (grid: one round)
         self._start_round()
@@ -816,7 +805,6 @@ class CoarseToFine:
         if self.strategy == "grid":
             if self._r > 0:
                 self._exhausted = True
-                self._queue = None
                 self._queue_len = self._queue_at = 0
                 return
             assert self._grid_unit is not None
@@ -864,18 +852,16 @@ class CoarseToFine:
         self._queue_ids = np.arange(self._n, self._n + n, dtype=np.int64)
         self._queue_len = n
         self._queue_at = 0
-        self._queue = rows
         self._queue_kind = kind
         self._phase_start = self._n
-        self._phase_len = rows.shape[0]
-        left = self._phase_len
+        left = n
         if self.budget is not None:
             left = min(left, self.budget - self._n)
         self._phase_left = left
 
     def _advance(self) -> None:
         """Learn from the phase just told and start the next one."""
-        start, length = self._phase_start, self._phase_len
+        start, length = self._phase_start, self._queue_len
         if self.budget is not None and start + length > self.budget:
             return  # the budget cut this phase short: the search is done
         rows = slice(start, start + length)
@@ -1234,16 +1220,8 @@ def _slots(executor: Executor | None) -> int:
     """How many trials the executor runs at once (1 without one; cores if it won't say)."""
     if executor is None:
         return 1
-    guess = getattr(executor, "_max_workers", None)
-    if isinstance(guess, int) and guess >= 1:
-        return guess
-    return _validation_cores()
-
-
-def _validation_cores() -> int:
-    from ._validation import _CORES
-
-    return _CORES
+    known = max_workers(executor)
+    return known if known is not None else as_workers(-1)  # every core
 
 
 def _drive_async(
@@ -1256,7 +1234,6 @@ def _drive_async(
     bar: Any,
 ) -> None:
     """Keep ``slots`` scalar trials in flight; tell each result the moment it arrives."""
-    call = _call_kwargs if mode == "kwargs" else _call_dict
     in_flight: dict[Future[Any], int] = {}
     calls = 0
     while True:
@@ -1268,7 +1245,7 @@ def _drive_async(
                 break
             ids = c.ids
             assert ids is not None
-            in_flight[executor.submit(call, objective, c[0])] = int(ids[0])
+            in_flight[submit_trial(executor, objective, mode, c[0])] = int(ids[0])
         if not in_flight:
             return
         done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
@@ -1276,14 +1253,7 @@ def _drive_async(
         # the order of completion alone.
         for f in sorted(done, key=lambda f: in_flight[f]):
             i = in_flight.pop(f)
-            out = _outcome(f)
-            if isinstance(out, (_Raised, BaseException)):
-                value = math.nan
-                error: str | None = (
-                    out.text if isinstance(out, _Raised) else _error_text(out)
-                )
-            else:
-                value, error = _scalar_value(out)
+            value, error = trial_outcome(f)
             opt.tell([i], [value], errors=[error], batch=[calls])
             calls += 1
             if bar is not None:
