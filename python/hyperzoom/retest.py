@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validation import as_count
 from .evaluate import evaluate, resolve_mode
-from .search import SearchResult
+from .results import SearchResult
 
 __all__ = ["RetestReport", "load_retests", "retest"]
 

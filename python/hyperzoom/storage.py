@@ -85,7 +85,9 @@ import numpy as np
 from . import _integrity
 from ._validation import as_count, check_size
 from .evaluate import evaluate
-from .search import CoarseToFine, SearchResult, _progress_bar
+from .optimizer import CoarseToFine
+from .results import SearchResult
+from .search import _progress_bar
 from .space import (
     Choice,
     Configs,
