@@ -11,7 +11,7 @@ import sqlite3
 
 import numpy as np
 
-from hyperzoom import _integrity
+from hyperzoom.store import integrity as _integrity
 
 
 def reseal(path) -> None:

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 import hyperzoom as hz
-from hyperzoom import cli, storage
+from hyperzoom import cli
+from hyperzoom.store import file as store_file
 
 from .studyfiles import reseal
 
@@ -225,14 +226,14 @@ def test_a_missing_folder_names_the_path(tmp_path):
 def test_a_full_disk_says_so(tmp_path, monkeypatch):
     path = tmp_path / "full.db"
     hz.search(loss, SPACE, budget=10, rng=1, storage=path, study="first")
-    pragmas = storage._writer_pragmas
+    pragmas = store_file.writer_pragmas
 
     def tiny(conn):
         pragmas(conn)
         used = conn.execute("PRAGMA page_count").fetchone()[0]
         conn.execute(f"PRAGMA max_page_count={used}")  # no room for another page
 
-    monkeypatch.setattr(storage, "_writer_pragmas", tiny)
+    monkeypatch.setattr(store_file, "writer_pragmas", tiny)
     with pytest.raises(OSError, match="database or disk is full") as info:
         hz.search(loss, SPACE, budget=3000, rng=1, storage=path, study="big")
     assert "cannot rollback" not in str(info.value)
@@ -272,7 +273,7 @@ def test_a_study_on_a_read_only_mount_can_be_read(search_db, tmp_path):
 def test_read_only_fallback_needs_no_pending_log(search_db, monkeypatch):
     # Where the folder refuses writes and SQLite cannot open the file read-only, the
     # study is opened as immutable, unless a -wal file holds commits it would miss.
-    real = storage._inspect
+    real = store_file.inspect_file
     calls = []
 
     def failing(conn, path):
@@ -281,8 +282,8 @@ def test_read_only_fallback_needs_no_pending_log(search_db, monkeypatch):
             raise sqlite3.OperationalError("unable to open database file")
         return real(conn, path)
 
-    monkeypatch.setattr(storage, "_inspect", failing)
-    monkeypatch.setattr(storage, "_mounted_read_only", lambda folder: True)
+    monkeypatch.setattr(store_file, "inspect_file", failing)
+    monkeypatch.setattr(store_file, "mounted_read_only", lambda folder: True)
     assert len(hz.load_study(search_db).trials) == 120
     calls.clear()
     search_db.with_name(search_db.name + "-wal").write_bytes(b"")

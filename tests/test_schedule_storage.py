@@ -386,23 +386,25 @@ def test_bad_storage_arguments(tmp_path, kw, exc, match):
         hz.asha(Train(), SPACE, min_budget=1, max_budget=9, n_trials=3, **kw)
 
 
-@pytest.mark.parametrize("schema", [1, 2])
+@pytest.mark.parametrize("schema", [1, 2, 3])
 def test_an_older_file_is_upgraded(db, schema):
     hz.search(lambda c: c["lr"], SPACE, budget=20, rng=1, storage=db, study="old")
-    if schema == 2:
+    if schema >= 2:
         run("asha", Train(), storage=db, study="asha")
     with sqlite3.connect(db) as conn:  # make it a file of an older schema
+        conn.execute("DROP TABLE hz_ask")  # before asynchronous searches were stored
         if schema == 1:  # written before hz_call existed
             conn.execute("DROP TABLE hz_call")
-        else:  # written before rows carried checksums
+        elif schema == 2:  # written before rows carried checksums
             conn.execute("ALTER TABLE hz_call DROP COLUMN crc")
-        conn.execute("ALTER TABLE hz_study DROP COLUMN crc")
-        conn.execute("ALTER TABLE hz_trial DROP COLUMN crc")
+        if schema < 3:
+            conn.execute("ALTER TABLE hz_study DROP COLUMN crc")
+            conn.execute("ALTER TABLE hz_trial DROP COLUMN crc")
         conn.execute(f"PRAGMA user_version={schema}")
     assert len(hz.load_study(db, "old").trials) == 20  # readable as it is
     run("hyperband", Train(), storage=db, study="new")
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
         assert (
             conn.execute("SELECT count(*) FROM hz_trial WHERE crc IS NULL").fetchone()[
                 0
@@ -411,7 +413,7 @@ def test_an_older_file_is_upgraded(db, schema):
         )
     assert len(hz.load_study(db, "old").trials) == 20
     assert hz.load_study(db, "new").method == "hyperband"
-    if schema == 2:
+    if schema >= 2:
         assert_same(hz.load_study(db, "asha"), run("asha", Train()), state=False)
 
 

@@ -199,15 +199,3 @@ def test_a_failing_objective_fails_its_trial_on_an_executor(seed: int) -> None:
     failed = t.status == "failed"
     assert np.array_equal(failed, t.configs["act"] == "tanh")
     assert all("RuntimeError: tanh diverged" in e for e in t.error[failed])
-
-
-def test_asynchronous_storage_is_refused_clearly(tmp_path, seed: int) -> None:
-    with pytest.raises(ValueError, match="`asynchronous=True` cannot be stored yet"):
-        hz.search(
-            scalar_loss,
-            SPACE,
-            budget=10,
-            rng=seed,
-            asynchronous=True,
-            storage=tmp_path / "s.db",
-        )

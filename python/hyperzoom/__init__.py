@@ -27,6 +27,7 @@ except ImportError as exc:  # pragma: no cover - only when the extension is miss
     raise ImportError(msg) from exc
 
 from . import executors, plot
+from ._version import __version__
 from .designs import (
     discrepancy,
     extend_lhs,
@@ -66,8 +67,6 @@ from .space import (
     Uniform,
 )
 from .storage import list_studies, load_study
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Advice",

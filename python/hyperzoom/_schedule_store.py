@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _integrity
+from ._version import __version__
 from .evaluate import _Lost
 from .executors import is_executor_failure
 from .schedule import (
@@ -52,19 +52,17 @@ from .schedule import (
     _unpack,
 )
 from .space import Space
-from .storage import (
-    StudyLock,
-    _connect,
-    _immediate,
-    _open_record,
-    _rng_of,
-    _seed_record,
-    _Study,
-    _study_target,
-    _translated,
-    _where,
-    space_to_json,
-)
+from .store import Study as _Study
+from .store import StudyLock, space_to_json
+from .store import connect as _connect
+from .store import immediate as _immediate
+from .store import integrity as _integrity
+from .store import open_record as _open_record
+from .store import rng_of as _rng_of
+from .store import seed_record as _seed_record
+from .store import study_target as _study_target
+from .store import translated as _translated
+from .store import where as _where
 
 _Codec = tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
 
@@ -236,7 +234,6 @@ class StoredCaller(_Caller):
         unit = np.ascontiguousarray(run.unit, dtype=np.float64).tobytes()
         if row.run != run.id or row.budget != float(budget) or row.unit != unit:
             stored = np.frombuffer(row.unit, dtype=np.float64).tolist()
-            from . import __version__
 
             msg = (
                 f"study {self.study.name!r} in {_where(self.study.path)} does not match "

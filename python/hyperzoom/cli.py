@@ -38,10 +38,12 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
 from . import storage as _storage
+from ._version import __version__
 from .evaluate import resolve_mode
 from .search import AllTrialsFailedError, CoarseToFine, SearchResult, search
+from .search.journal import SETTINGS, open_journal
+from .search.loop import run
 from .space import (
     Choice,
     IntLogUniform,
@@ -309,25 +311,26 @@ def _run(
 
     try:
         mode = resolve_mode(objective, space, kw["mode"])
-        result = _storage.search_stored(
-            objective,
-            space,
-            storage=path,
-            study=study,
-            settings={k: kw[k] for k in _storage.SETTINGS},
-            rng=kw["rng"],
-            mode=mode,
-            executor=kw["executor"],
-            batch_size=kw["batch_size"],
-            workers=kw["workers"],
-            progress=bool(kw["progress"]),
-            report=report,
-            deadline=(
-                None
-                if kw["time_limit"] is None
-                else time.monotonic() + float(kw["time_limit"])
-            ),
-        )
+        settings = {k: kw[k] for k in SETTINGS}
+        with open_journal(path, study, space, settings, kw["rng"], kw["workers"]) as (
+            journal,
+            opt,
+        ):
+            result = run(
+                opt,
+                objective,
+                journal,
+                mode=mode,
+                executor=kw["executor"],
+                batch_size=kw["batch_size"],
+                deadline=(
+                    None
+                    if kw["time_limit"] is None
+                    else time.monotonic() + float(kw["time_limit"])
+                ),
+                progress=bool(kw["progress"]),
+                report=report,
+            )
     except AllTrialsFailedError as exc:
         print(f"hyperzoom run: {exc}", file=sys.stderr)
         return 1

@@ -329,6 +329,16 @@ def trial_outcome(future: Future[Any]) -> tuple[float, str | None]:
     return _scalar_value(out)
 
 
+def executor_failure(future: Future[Any]) -> BaseException | None:
+    """Return the executor's own failure of a finished trial (None if the trial ran).
+
+    A stored search never stores such a failure as the trial's result: the trial is
+    run again when the study is resumed.
+    """
+    out = _outcome(future)
+    return out if is_executor_failure(out) else None
+
+
 def _call_kwargs(objective: Callable[..., Any], row: dict[str, Any]) -> Any:
     try:
         return objective(**row)

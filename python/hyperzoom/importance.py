@@ -229,7 +229,7 @@ def importance(
 def _inputs(
     result: Any, values: Any, trials: str
 ) -> tuple[Space, np.ndarray, np.ndarray]:
-    from .results import SearchResult
+    from .search.results import SearchResult
 
     if isinstance(result, SearchResult):
         if values is not None:

@@ -24,7 +24,9 @@ import numpy as np
 
 from ._validation import as_count
 from .evaluate import evaluate, resolve_mode
-from .results import SearchResult
+from .search.results import SearchResult
+from .storage import find, list_studies, load_study, study_lock
+from .store import article, connect, immediate
 
 __all__ = ["RetestReport", "load_retests", "retest"]
 
@@ -197,15 +199,13 @@ def retest(
             raise ValueError(msg)
         result = study_or_result
     elif isinstance(study_or_result, (str, os.PathLike)):
-        from .storage import _article, load_study
-
         path = Path(study_or_result)
         result = load_study(path, study)
         if not isinstance(result, SearchResult):
             named = "the study" if study is None else f"study {study!r}"
             msg = (
                 f"`study_or_result` must be a search study, but {named} in "
-                f"{os.fspath(path)!r} is {_article(result.method)} study: "
+                f"{os.fspath(path)!r} is {article(result.method)} study: "
                 "re-test its best configuration by training it again with "
                 "`train(result.best, budget, None)`."
             )
@@ -238,8 +238,6 @@ def retest(
         if path is not None:
             # The study's lock, before anything is evaluated: never beside a run of the
             # same study in another process, and nothing evaluated is lost to a refusal.
-            from .storage import list_studies, study_lock
-
             name = study if study is not None else list_studies(path)[0]
             stack.enter_context(study_lock(path, name))
         values, errors, _ = evaluate(objective, configs, mode=mode, executor=executor)
@@ -259,12 +257,10 @@ def _store(
     tag: str,
     now: str,
 ) -> None:
-    from .storage import _connect, _find, _immediate
-
-    conn = _connect(path, create=True)
+    conn = connect(path, create=True)
     try:
-        rec = _find(conn, path, study)
-        with _immediate(conn):
+        rec = find(conn, path, study)
+        with immediate(conn):
             conn.execute(_TABLE)
             rows = [
                 (
@@ -296,12 +292,10 @@ def load_retests(
     Each dict has ``trial``, ``tag``, ``time``, ``repeat``, ``value`` (NaN when it
     failed) and ``error``.
     """
-    from .storage import _connect, _find
-
     p = Path(path)
-    conn = _connect(p, create=False)
+    conn = connect(p, create=False)
     try:
-        rec = _find(conn, p, study)
+        rec = find(conn, p, study)
         try:
             rows = conn.execute(
                 "SELECT trial, tag, time, repeat, value, error FROM hz_retest WHERE study=? "

@@ -7,7 +7,7 @@ by hand. Nothing read from one is trusted:
   b-trees, every index against its table), no triggers, the expected columns of every
   table, the SQLite type of every stored field, and no row of a study that does not
   exist. This costs one pass over the file (about 0.2 s for 300,000 trials);
-* every row carries a checksum (schema 3; ``crc``) over all its fields except a
+* every row carries a checksum (schema 3 and later; ``crc``) over all its fields except a
   schedule's state (which is cleared in place, and decoded only by the user's codec):
   a value, an id or an error text changed by damage is found when it is read, not
   replayed as data;
@@ -29,6 +29,7 @@ import numpy as np
 
 __all__ = [
     "CHECKSUM_SCHEMA",
+    "ask_hash",
     "call_hash",
     "check_file",
     "check_seed",
@@ -68,6 +69,7 @@ COLUMNS = {
         "before",
     ),
     "hz_retest": ("study", "trial", "tag", "time", "repeat", "value", "error"),
+    "hz_ask": ("study", "id", "before", "crc"),  # made with its checksum (schema 4)
 }
 #: The SQLite types each column may hold (``typeof``), checked on every open.
 _TYPES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -102,6 +104,12 @@ _TYPES: dict[str, dict[str, tuple[str, ...]]] = {
         "error": ("text", "null"),
         "state": ("blob", "null"),
         "seq": ("integer",),
+        "before": ("integer",),
+        "crc": ("integer",),
+    },
+    "hz_ask": {
+        "study": ("integer",),
+        "id": ("integer",),
         "before": ("integer",),
         "crc": ("integer",),
     },
@@ -148,7 +156,8 @@ def check_file(
         if table not in tables:
             continue
         have = tuple(r[1] for r in conn.execute(f"PRAGMA table_info({table})"))
-        want = (*columns, "crc") if checked and table != "hz_retest" else columns
+        added = checked and table not in ("hz_retest", "hz_ask")
+        want = (*columns, "crc") if added else columns
         if have != want:
             raise _damaged(
                 where, f"table {table} has columns {list(have)!r}, not {list(want)!r}"
@@ -285,6 +294,11 @@ def call_hash(
     words = [study, cid, run, _float_word(budget), *bits, value_word]
     words += [_text_word(error), seq, before]
     return _hash_one(words)
+
+
+def ask_hash(study: int, tid: int, before: int) -> int:
+    """Return the checksum of one ``hz_ask`` row."""
+    return _hash_one([study, tid, before])
 
 
 def study_hash(row: Sequence[Any]) -> int:

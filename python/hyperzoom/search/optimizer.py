@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, designs
-from ._rng import as_generator
-from ._validation import as_count, as_real, as_workers
-from .region import Region, _axes, select_elite
+from .. import _core, designs
+from .._rng import as_generator
+from .._validation import as_count, as_real, as_workers
+from ..region import Region, _axes, select_elite
+from ..space import Choice, Configs, Space
+from ..typing import RngLike
 from .results import AllTrialsFailedError, SearchResult, Trials
-from .space import Choice, Configs, Space
-from .typing import RngLike
 
 __all__ = ["STRATEGIES", "CoarseToFine"]
 
@@ -289,6 +289,35 @@ class CoarseToFine:
                 self._queue_unit[a:b],
                 self._queue_ids[a:b],
             )
+
+    def asked(self, ids: Any) -> Configs:
+        """Return the configurations of trials already asked (by id), as ask gave them.
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> opt = hz.CoarseToFine(hz.Space(x=hz.Uniform(0, 1)), budget=20, rng=1)
+        >>> c = opt.ask(3)
+        >>> bool((opt.asked([2, 0])["x"] == c["x"][[2, 0]]).all())
+        True
+        """
+        ids = self._asked_ids(ids)
+        with self._lock:
+            return self._configs(self._unit[ids], ids)
+
+    def trial_fields(self, ids: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return asked trials' unit rows, rounds and re-test targets (-1: none)."""
+        ids = self._asked_ids(ids)
+        with self._lock:
+            return self._unit[ids], self._round[ids], self._retest_of[ids]
+
+    def _asked_ids(self, ids: Any) -> np.ndarray:
+        out: np.ndarray = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if out.size and (out.min() < 0 or out.max() >= self._n):
+            bad = int(out[(out < 0) | (out >= self._n)][0])
+            msg = f"`ids` must name asked trials (0 to {self._n - 1}), but got {bad}."
+            raise ValueError(msg)
+        return out
 
     def _empty(self) -> Configs:
         return self._configs(np.empty((0, self.space.d)), np.empty(0, dtype=np.int64))

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ._optional import require
-from .region import Region
-from .space import Configs, Space
+from .._optional import require
+from ..region import Region
+from ..space import Configs, Space
 
 __all__ = ["AllTrialsFailedError", "SearchResult", "Trials"]
 

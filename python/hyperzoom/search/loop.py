@@ -1,50 +1,13 @@
-"""Coarse-to-fine search: ``hz.search`` and the ask/tell optimiser it runs on.
+"""The search loop: ``hz.search`` asks, evaluates, tells, and writes to its journal.
 
-How the search proceeds
------------------------
-The search is a sequence of *runs*; each run is a sequence of *rounds*, and no round's
-size ever depends on the total budget. So the search is *anytime*: the trials of
-``budget=B`` are the first ``B`` trials of ``budget=4 * B`` (the best value can only
-improve with more budget), a stored study can be continued with a larger budget, and
-``budget=None`` with ``time_limit=`` (or an ask/tell loop you stop) works as well.
-
-Run ``k`` (``k = 0, 1, ...``):
-
-1. a *coarse* round: a Latin hypercube of ``first_round * 2**k`` points over the whole
-   space (default ``first_round = max(10, 2 d + 4)``);
-2. the first *region*: the box of the best quarter of those points on every scaled axis
-   (log for ``LogUniform``, ``log(1 - x)`` for ``InvLogUniform``, the cells of integer
-   parameters), at least ``min_width`` wide; choices keep the options those points use;
-3. *zoomed* rounds of ``round_size * 2**k`` points (default ``round_size = 4 + 3 ln p``
-   for ``p`` ordered parameters), each a Latin hypercube inside the current region.
-   After each, the region moves to the weighted centre of the round's best ``keep``
-   share and is reshaped by what they say (the update rules of CMA-ES: the region
-   shrinks while it keeps finding better points, widens while it keeps moving the same
-   way, and turns its axes to follow a valley, so rotated and ill-conditioned problems
-   are not left to axis-aligned boxes); choices narrow to the options the best use,
-   integer parameters always keep their neighbouring values within reach;
-4. the run ends when its region has shrunk to the precision of a double (converged),
-   when its values stop changing ("flat"), when it has not improved for
-   ``120 + 30 p / round_size`` rounds ("stalled") or when its axes become too unequal;
-   then run ``k + 1`` starts afresh with rounds twice as large (as IPOP-CMA-ES does), so
-   a search caught in one basin of a multimodal function looks elsewhere, wider.
-
-A region is a box on the scaled axes, possibly rotated: ``result.regions[r]`` holds its
-bounding box (``lo``, ``hi``, ``bounds``), and its ``center``, ``basis`` (principal axes)
-and ``half_widths``. Points that a region reaches past the edge of the space are
-mirrored back into it.
-
-With ``retest=k``, ``k`` evaluations follow every ``retest_every``-th round: the best ``k``
-trials so far are evaluated again, trials are ranked by the mean of their evaluations,
-and the reported best is the best re-tested configuration.
-
-``strategy="random"`` draws independent uniform points (in rounds of 1,024: also
-anytime); ``"grid"`` evaluates the largest grid (spaced on each scaled axis) that fits
-the budget (the one strategy that depends on it).
-
-Everything random comes from ``rng``; rounds are synchronous, and each value is stored
-at its trial's index, so the same seed gives the same trials and result whatever the
-executor, the number of workers or the order in which results arrive.
+One loop serves every search. Synchronous rounds (:func:`_rounds`) ask a phase, let
+the journal answer what it has stored, evaluate the rest (a batch per call of a
+vectorised objective, a trial per call of a scalar one, on any executor) and tell the
+values; the asynchronous driver (:func:`_keep_busy`) keeps every worker busy, telling
+each result the moment it arrives and asking the next trial from the current region.
+The journal (:mod:`hyperzoom.search.journal`) is a no-op without a study file, and a
+study of one with it: everything a run evaluates is committed as it completes, and a
+resumed run is told what was stored instead of evaluating it again.
 """
 
 from __future__ import annotations
@@ -58,22 +21,26 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_count, as_flag, as_real, as_workers, check_size
-from .evaluate import evaluate, resolve_mode, submit_trial, trial_outcome
-from .executors import as_executor, is_cluster, max_workers
-from .optimizer import STRATEGIES, CoarseToFine
-from .results import AllTrialsFailedError, SearchResult, Trials
-from .space import Space
-from .typing import RngLike
+from .._validation import as_count, as_flag, as_real, as_workers, check_size
+from ..evaluate import (
+    evaluate,
+    executor_failure,
+    resolve_mode,
+    submit_trial,
+    trial_outcome,
+)
+from ..executors import ExecutorError, as_executor, is_cluster, max_workers
+from ..space import Space
+from ..typing import RngLike
+from .journal import Journal, open_journal
+from .optimizer import CoarseToFine
+from .results import SearchResult
 
-__all__ = [
-    "STRATEGIES",
-    "AllTrialsFailedError",
-    "CoarseToFine",
-    "SearchResult",
-    "Trials",
-    "search",
-]
+__all__ = ["Report", "run", "search"]
+
+#: ``report(opt, stored, new)``: called after each phase (or result) with the number
+#: of trials the journal holds and how many of them this run evaluated.
+Report = Callable[[CoarseToFine, int, int], None]
 
 
 # ---------------------------------------------------------------------------------------
@@ -231,18 +198,14 @@ def search(
         check_size(budget, "budget", 8 * (space.d + 6), "trials")
     if batch_size is not None:
         batch_size = as_count(batch_size, "batch_size", minimum=1)
-    slots = _slots(executor)
-    if asynchronous is None:
-        asynchronous = (
-            storage is None and mode != "batch" and executor is not None and slots > 1
-        )
-    elif not isinstance(asynchronous, (bool, np.bool_)):
+    if asynchronous is not None and not isinstance(asynchronous, (bool, np.bool_)):
         msg = f"`asynchronous` must be True, False or None, but got {asynchronous!r}."
         raise TypeError(msg)
-    elif asynchronous and storage is not None:
+    if asynchronous and mode == "batch":
         msg = (
-            "`asynchronous=True` cannot be stored yet: a study file replays synchronous "
-            "rounds. Pass asynchronous=False (or leave it None) with `storage`."
+            "`asynchronous=True` evaluates one trial at a time: it needs a scalar "
+            "objective (mode 'kwargs' or 'dict'), but this one is vectorised; pass "
+            "asynchronous=False (or leave it None)."
         )
         raise ValueError(msg)
     settings: dict[str, Any] = {
@@ -255,80 +218,156 @@ def search(
         "retest": retest,
         "retest_every": retest_every,
         "minimize": minimize,
+        "asynchronous": asynchronous,
     }
-    # Without an executor, a time-limited scalar search asks one trial at a time, so
-    # the limit is checked between trials.
-    chunk = batch_size
-    if (
-        time_limit is not None
-        and chunk is None
-        and mode != "batch"
-        and executor is None
-    ):
-        chunk = 1
     deadline = None if time_limit is None else time.monotonic() + time_limit
+    run_kw: dict[str, Any] = {
+        "mode": mode,
+        "executor": executor,
+        "batch_size": batch_size,
+        "deadline": deadline,
+        "progress": progress,
+    }
     if storage is not None:
-        from .storage import search_stored
-
-        return search_stored(
-            objective,
-            space,
-            storage=storage,
-            study=study,
-            settings=settings,
-            rng=rng,
-            mode=mode,
-            executor=executor,
-            batch_size=batch_size,
-            workers=workers,
-            progress=progress,
-            deadline=deadline,
-            chunk=chunk,
-        )
+        # A stored search stays synchronous unless asked (a resumed run then equals an
+        # uninterrupted one whatever the order results arrive in); a stored study is
+        # resumed the way it was run.
+        with open_journal(storage, study, space, settings, rng, workers) as (j, opt):
+            return run(opt, objective, j, **run_kw)
     if study is not None:
         msg = f"`study={study!r}` needs `storage=` (a study file) to be stored in."
         raise ValueError(msg)
-    opt = CoarseToFine(
-        space, **settings, asynchronous=bool(asynchronous), rng=rng, workers=workers
-    )
+    if asynchronous is None:  # where it pays: scalar trials on several workers
+        asynchronous = mode != "batch" and executor is not None and _slots(executor) > 1
+    settings["asynchronous"] = bool(asynchronous)
+    opt = CoarseToFine(space, **settings, rng=rng, workers=workers)
+    return run(opt, objective, Journal(), **run_kw)
+
+
+def run(
+    opt: CoarseToFine,
+    objective: Callable[..., Any],
+    journal: Journal,
+    *,
+    mode: str,
+    executor: Executor | None,
+    batch_size: int | None = None,
+    deadline: float | None = None,
+    progress: bool | None = None,
+    report: Report | None = None,
+) -> SearchResult:
+    """Drive ``opt`` until its budget is spent or ``deadline`` passes; return its result.
+
+    The one loop of every search (see the module's text): synchronous rounds, or, for
+    an asynchronous optimiser, the driver that keeps every worker busy.
+    ``deadline`` is a ``time.monotonic()`` value after which no new trial starts.
+    """
     bar = _progress_bar(progress, opt.budget)
-    if asynchronous and executor is not None and mode != "batch":
-        # A cluster answers each submission after a round trip: one trial queued per
-        # worker beside the running ones starts the moment a worker frees up.
-        in_flight = 2 * slots if is_cluster(executor) else slots
-        try:
-            _drive_async(opt, objective, mode, executor, in_flight, deadline, bar)
-        finally:
-            if bar is not None:
-                bar.close()
-        return opt.result()
-    batches = 0
     try:
-        while not opt.done:
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            configs = opt.ask(chunk)
-            if len(configs) == 0:  # pragma: no cover - ask/tell keeps phases in step
-                break
-            try:
-                values, errors, batch = evaluate(
-                    objective,
-                    configs,
-                    mode=mode,
-                    executor=executor,
-                    batch_size=batch_size,
+        if opt.asynchronous:
+            if mode == "batch":
+                msg = (
+                    "an asynchronous search evaluates one trial at a time: it needs a "
+                    "scalar objective (mode 'kwargs' or 'dict'), but got a vectorised "
+                    "one; pass asynchronous=False."
                 )
-            except ValueError as exc:
-                exc.partial_result = opt.result()  # type: ignore[attr-defined]
-                raise
-            opt.tell(configs, values, errors=errors, batch=batch + batches)
-            batches += int(batch.max()) + 1 if batch.size else 0
-            if bar is not None:
-                bar.update(len(configs))
+                raise ValueError(msg)
+            slots = _slots(executor)
+            if executor is not None and is_cluster(executor):
+                # A cluster answers each submission after a round trip: one trial
+                # queued per worker beside the running ones starts the moment a
+                # worker frees up.
+                slots *= 2
+            _keep_busy(
+                opt, objective, journal, mode, executor, slots, deadline, bar, report
+            )
+        else:
+            _rounds(
+                opt,
+                objective,
+                journal,
+                mode,
+                executor,
+                batch_size,
+                deadline,
+                bar,
+                report,
+            )
     finally:
         if bar is not None:
             bar.close()
     return opt.result()
+
+
+def _rounds(
+    opt: CoarseToFine,
+    objective: Callable[..., Any],
+    journal: Journal,
+    mode: str,
+    executor: Executor | None,
+    batch_size: int | None,
+    deadline: float | None,
+    bar: Any,
+    report: Report | None = None,
+) -> None:
+    """Run synchronous rounds: ask a phase, take stored answers, evaluate the rest."""
+    # Without an executor, a time-limited scalar search asks one trial at a time, so
+    # the limit is checked between trials.
+    chunk = batch_size
+    if deadline is not None and chunk is None and mode != "batch" and executor is None:
+        chunk = 1
+    batches = journal.batches
+    while not opt.done:
+        if deadline is not None and not journal.left and time.monotonic() >= deadline:
+            break  # time is up (stored trials are still replayed: they cost nothing)
+        configs = opt.ask(chunk)
+        if len(configs) == 0:  # pragma: no cover - ask/tell keeps phases in step
+            break
+        todo = configs
+        have = journal.answer(opt, configs)
+        if have is not None:
+            n_have = int(np.count_nonzero(have))
+            if bar is not None and n_have:
+                bar.update(n_have)
+            if n_have == len(configs):
+                if report is not None:
+                    report(opt, journal.stored, journal.new)
+                continue
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if n_have:
+                todo = configs[~have]
+        on_done = journal.recorder(opt, todo, batches)
+        if on_done is not None and bar is not None:
+            on_done = _counted(on_done, bar)
+        try:
+            values, errors, batch = evaluate(
+                objective,
+                todo,
+                mode=mode,
+                executor=executor,
+                batch_size=batch_size,
+                on_done=on_done,
+            )
+        except ValueError as exc:
+            exc.partial_result = opt.result()  # type: ignore[attr-defined]
+            raise
+        opt.tell(todo, values, errors=errors, batch=batch + batches)
+        batches += int(batch.max()) + 1 if batch.size else 0
+        if on_done is None and bar is not None:
+            bar.update(len(todo))
+        if report is not None:
+            report(opt, journal.stored, journal.new)
+
+
+def _counted(on_done: Any, bar: Any) -> Any:
+    """``on_done`` that also moves the progress bar by the rows it records."""
+
+    def both(start: int, stop: int, *rest: Any) -> None:
+        on_done(start, stop, *rest)
+        bar.update(stop - start)
+
+    return both
 
 
 def _slots(executor: Executor | None) -> int:
@@ -339,20 +378,36 @@ def _slots(executor: Executor | None) -> int:
     return known if known is not None else as_workers(-1)  # every core
 
 
-def _drive_async(
+def _keep_busy(
     opt: CoarseToFine,
     objective: Callable[..., Any],
+    journal: Journal,
     mode: str,
-    executor: Executor,
+    executor: Executor | None,
     slots: int,
     deadline: float | None,
     bar: Any,
+    report: Report | None,
 ) -> None:
-    """Keep ``slots`` scalar trials in flight; tell each result the moment it arrives."""
+    """Keep ``slots`` scalar trials in flight; tell each result the moment it arrives.
+
+    The journal records each ask (after how many results) and each result (in the
+    order they arrive) before the optimiser is told, so a resumed run replays them in
+    the same interleaving; trials it asked but never finished are run again first.
+    """
+    ex: Executor = executor if executor is not None else _Inline()
     in_flight: dict[Future[Any], int] = {}
-    calls = 0
+    again = journal.replay(opt)
+    if again is not None:
+        assert again.ids is not None
+        for k, tid in enumerate(again.ids.tolist()):
+            in_flight[submit_trial(ex, objective, mode, again[k])] = tid
+    if bar is not None and journal.stored:
+        bar.update(journal.stored)
+    lost: BaseException | None = None
+    n_lost = 0
     while True:
-        while len(in_flight) < slots:
+        while len(in_flight) < slots and lost is None:
             if deadline is not None and time.monotonic() >= deadline:
                 break
             c = opt.ask(1)
@@ -360,19 +415,49 @@ def _drive_async(
                 break
             ids = c.ids
             assert ids is not None
-            in_flight[submit_trial(executor, objective, mode, c[0])] = int(ids[0])
+            journal.asked(int(ids[0]), opt.n_told)
+            in_flight[submit_trial(ex, objective, mode, c[0])] = int(ids[0])
         if not in_flight:
-            return
+            break
         done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
         # Results that complete together are told by id: the order is then fixed by
         # the order of completion alone.
         for f in sorted(done, key=lambda f: in_flight[f]):
             i = in_flight.pop(f)
+            failure = executor_failure(f) if journal.writes else None
+            if failure is not None:  # not the trial's result: never stored as one
+                lost = lost or failure
+                n_lost += 1
+                continue
             value, error = trial_outcome(f)
-            opt.tell([i], [value], errors=[error], batch=[calls])
-            calls += 1
+            seq = opt.n_told
+            journal.told(opt, i, value, error, seq)  # stored before it is learnt from
+            opt.tell([i], [value], errors=[error], batch=[seq])
             if bar is not None:
                 bar.update(1)
+            if report is not None:
+                report(opt, journal.stored, journal.new)
+    if lost is not None:
+        msg = (
+            f"the executor could not run {n_lost} trial(s) ({type(lost).__name__}: "
+            f"{lost}); they are not stored, the {journal.new} that completed are: fix "
+            "the executor and run again to resume."
+        )
+        raise ExecutorError(msg) from lost
+
+
+class _Inline(Executor):
+    """Runs each call at once, in the calling thread.
+
+    An asynchronous search without an executor runs one trial at a time.
+    """
+
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Future[Any]:
+        f: Future[Any] = Future()
+        f.set_result(fn(*args, **kwargs))
+        return f
 
 
 def _progress_bar(progress: bool | None, total: int | None) -> Any:
