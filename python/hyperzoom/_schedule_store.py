@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from . import _integrity
-from .evaluate import _Lost
+from ._trial import Lost
 from .executors import is_executor_failure
 from .schedule import (
     _METHODS,
@@ -345,7 +345,7 @@ class StoredCaller(_Caller):
 
     def check(self, out: Any) -> None:
         if is_executor_failure(out):  # ASHA: stop at once, what is in flight reruns
-            lost = _Lost("call(s) of train")
+            lost = Lost("call(s) of train")
             lost.add(out)
             lost.raise_if_any(self.next)
 
@@ -375,7 +375,7 @@ class StoredCaller(_Caller):
             raise _Stop
         self.settle(runs, first)  # states nobody will train from again
         calls = [(runs[i].config, budget, self.live_state(runs[i].state)) for i in todo]
-        lost = _Lost("call(s) of train")
+        lost = Lost("call(s) of train")
 
         def done(k: int, raw: Any) -> None:
             i = todo[k]

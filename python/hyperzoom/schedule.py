@@ -84,8 +84,8 @@ import numpy as np
 from . import _core
 from ._optional import require
 from ._rng import as_generator, seed_words
+from ._trial import Raised, error_text, outcome, scalar_value
 from ._validation import as_count, as_real, check_size, memory_limit
-from .evaluate import _error_text, _outcome, _Raised, _scalar_value
 from .executors import as_executor, max_workers
 from .space import Choice, Configs, Distribution, Space
 from .typing import RngLike
@@ -183,18 +183,18 @@ def _train_call(train: TrainFn, config: dict[str, Any], budget: Any, state: Any)
     try:
         return train(config, budget, state)
     except Exception as exc:  # noqa: BLE001 - a failing run fails alone
-        return _Raised(_error_text(exc))
+        return Raised(error_text(exc))
 
 
 def _unpack(out: Any) -> tuple[float, Any, str | None]:
-    if isinstance(out, _Raised):
+    if isinstance(out, Raised):
         return math.nan, None, out.text
     if isinstance(out, BaseException):  # the executor's: without a study, the run fails
-        return math.nan, None, _error_text(out)
+        return math.nan, None, error_text(out)
     if not (isinstance(out, tuple) and len(out) == 2):
         return math.nan, None, f"train returned {out!r}, not a (loss, state) pair"
     loss, state = out
-    value, text = _scalar_value(loss, "train")
+    value, text = scalar_value(loss, "train")
     if text is not None:
         # "train returned loss 10**400 ..., too large for a float": the run fails alone
         return math.nan, state, text.replace("train returned", "train returned loss", 1)
@@ -223,10 +223,10 @@ def _run_calls(
     futures = {executor.submit(_train_call, train, *c): i for i, c in enumerate(calls)}
     if on_done is None:
         # index order: never completion order
-        return [_unpack(_outcome(f)) for f in futures]
+        return [_unpack(outcome(f)) for f in futures]
     for f in as_completed(futures):
         i = futures[f]
-        out = _outcome(f)
+        out = outcome(f)
         results[i] = _unpack(out)
         on_done(i, out)
     return results
@@ -1256,7 +1256,7 @@ def _asha_loop(
         # Several finished at once: report them in the order they were started.
         for f in sorted(done, key=lambda f: in_flight[f][0]):
             s, run, rung = in_flight.pop(f)
-            report(s, run, rung, _outcome(f))
+            report(s, run, rung, outcome(f))
 
 
 def _asha_drive(
