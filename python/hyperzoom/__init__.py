@@ -27,6 +27,7 @@ except ImportError as exc:  # pragma: no cover - only when the extension is miss
     raise ImportError(msg) from exc
 
 from . import executors, plot
+from .babysit import Advice, Babysitter, Ledger
 from .designs import (
     discrepancy,
     extend_lhs,
@@ -41,9 +42,6 @@ from .region import Region
 from .report import write_report
 from .retest import RetestReport, load_retests, retest
 from .schedule import (
-    Advice,
-    Babysitter,
-    Ledger,
     ScheduleResult,
     ScheduleTrials,
     asha,
