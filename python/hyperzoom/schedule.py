@@ -84,10 +84,11 @@ import numpy as np
 from . import _core
 from ._optional import require
 from ._rng import as_generator, seed_words
+from ._table import ConfigTable, best_text
 from ._trial import Raised, error_text, outcome, scalar_value
 from ._validation import as_count, as_real, check_size, memory_limit
 from .executors import as_executor, max_workers
-from .space import Choice, Configs, Space
+from .space import Choice, Space
 from .typing import RngLike
 
 __all__ = [
@@ -261,7 +262,7 @@ class _Run:
         return self.error is not None
 
 
-class ScheduleTrials:
+class ScheduleTrials(ConfigTable):
     """Every run of a schedule, column-wise, with its learning curve.
 
     Attributes
@@ -286,14 +287,13 @@ class ScheduleTrials:
     """
 
     def __init__(self, space: Space, runs: Sequence[_Run]) -> None:
-        self.space = space
         n = len(runs)
-        self.id = np.array([r.id for r in runs], dtype=np.int64)
-        self.unit = (
+        unit = (
             np.array([r.unit for r in runs], dtype=np.float64).reshape(n, space.d)
             if n
             else np.empty((0, space.d))
         )
+        super().__init__(space, np.array([r.id for r in runs], dtype=np.int64), unit)
         self.value = np.array(
             [r.curve[-1][1] if r.curve and not r.failed else math.nan for r in runs],
             dtype=np.float64,
@@ -306,18 +306,6 @@ class ScheduleTrials:
         self.bracket = np.array([r.bracket for r in runs], dtype=np.int64)
         self.rung = np.array([r.rung for r in runs], dtype=np.int64)
         self.curves = [np.array(r.curve, dtype=np.float64).reshape(-1, 2) for r in runs]
-        self._configs: Configs | None = None
-
-    @property
-    def configs(self) -> Configs:
-        """The (final) configurations of the runs."""
-        if self._configs is None:
-            self._configs = self.space.from_unit(self.unit)
-            self._configs.ids = self.id
-        return self._configs
-
-    def __len__(self) -> int:
-        return int(self.id.shape[0])
 
     @property
     def n_failed(self) -> int:
@@ -339,32 +327,26 @@ class ScheduleTrials:
         With ``curves=True`` there is one row per point of every learning curve
         (columns ``id``, ``budget``, ``loss`` and the configuration).
         """
+        if not curves:
+            return self.frame(
+                value=self.value,
+                budget=self.budget,
+                status=self.status,
+                error=self.error,
+                bracket=self.bracket,
+                rung=self.rung,
+            )
         pd = require("pandas", "to_pandas()")
-        if curves:
-            sizes = [c.shape[0] for c in self.curves]
-            rows = np.repeat(np.arange(len(self)), sizes)
-            pts = np.concatenate(self.curves) if len(self) else np.empty((0, 2))
-            data: dict[str, Any] = {
-                "id": self.id[rows],
-                "budget": pts[:, 0],
-                "loss": pts[:, 1],
-            }
-            data.update({k: v[rows] for k, v in self.configs.columns.items()})
-            return pd.DataFrame(data)
-        data = {"id": self.id}
-        data.update(self.configs.columns)
-        data.update(
-            value=self.value,
-            budget=self.budget,
-            status=self.status,
-            error=self.error,
-            bracket=self.bracket,
-            rung=self.rung,
-        )
+        sizes = [c.shape[0] for c in self.curves]
+        rows = np.repeat(np.arange(len(self)), sizes)
+        pts = np.concatenate(self.curves) if len(self) else np.empty((0, 2))
+        data: dict[str, Any] = {
+            "id": self.id[rows],
+            "budget": pts[:, 0],
+            "loss": pts[:, 1],
+        }
+        data.update({k: v[rows] for k, v in self.configs.columns.items()})
         return pd.DataFrame(data)
-
-    def __repr__(self) -> str:
-        return f"ScheduleTrials(n={len(self)}, failed={self.n_failed})"
 
 
 class ScheduleResult:
@@ -474,20 +456,12 @@ class ScheduleResult:
         return self.trials.to_pandas(curves=curves)
 
     def __repr__(self) -> str:
-        best = (
-            "None"
-            if self.best is None
-            else ", ".join(f"{k}={_fmt(v)}" for k, v in self.best.items())
-        )
+        best = best_text(self.best)
         return (
             f"ScheduleResult({self.method}: best_value={self.best_value:.6g}, best={{{best}}}, "
             f"trials={len(self.trials)} ({self.trials.n_failed} failed), "
             f"budget_used={self.budget_used:.6g}, calls={self.n_calls})"
         )
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else repr(v)
 
 
 def _best_run(runs: Sequence[_Run]) -> int | None:
