@@ -1,4 +1,4 @@
-"""What the results of searches and schedules share: rows of configurations, column-wise.
+"""What results of searches and schedules share: rows of configurations, column-wise.
 
 :class:`hyperzoom.Trials` (a search's trials) and :class:`hyperzoom.ScheduleTrials` (a
 schedule's runs) are both a table: ids, unit coordinates, the configurations they stand
@@ -32,7 +32,7 @@ class ConfigTable:
 
     @property
     def configs(self) -> Configs:
-        """The configurations (a run's final one), computed from ``unit`` on first use."""
+        """The configurations (a run's final one), computed from ``unit`` once."""
         if self._configs is None:
             self._configs = self.space.from_unit(self.unit)
             self._configs.ids = self.id
@@ -47,7 +47,7 @@ class ConfigTable:
         raise NotImplementedError
 
     def frame(self, **columns: Any) -> Any:
-        """Return ``id``, the configuration's columns, then ``columns`` as a DataFrame."""
+        """Return ``id``, the configurations' columns and ``columns`` as a DataFrame."""
         pd = require("pandas", "to_pandas()")
         data: dict[str, Any] = {"id": self.id}
         data.update(self.configs.columns)
@@ -59,7 +59,7 @@ class ConfigTable:
 
 
 def best_text(best: dict[str, Any] | None) -> str:
-    """Return ``name=value, ...`` of a best configuration (floats to 4 digits), or "None"."""
+    """Return a best configuration as ``name=value, ...`` (4 digits), or "None"."""
     if best is None:
         return "None"
     return ", ".join(f"{k}={_fmt(v)}" for k, v in best.items())

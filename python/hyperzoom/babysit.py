@@ -1,10 +1,11 @@
 """Babysitting one model: a session told the metric each epoch, answering what to do.
 
 The other half of the practice beside the schedulers of :mod:`hyperzoom.schedule`: a
-person training one model by hand, in their own loop, watches the validation loss and
-cuts the learning rate on a plateau or rolls back after a divergence. :class:`Babysitter`
-gives that advice (an :class:`Advice` each epoch) and records every event, the user's
-own changes included, in a :class:`Ledger` (saved as JSON, plotted, or read as a frame).
+person training one model by hand, in their own loop, watches the validation loss,
+cuts the learning rate on a plateau and rolls back after a divergence.
+:class:`Babysitter` gives that advice (an :class:`Advice` each epoch) and records every
+event, the user's own changes included, in a :class:`Ledger` (saved as JSON, plotted,
+or read as a frame).
 """
 
 from __future__ import annotations

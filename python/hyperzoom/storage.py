@@ -984,7 +984,7 @@ def load_study(path: str | os.PathLike[str], name: str | None = None) -> Any:
                 study = _find(conn, p, name)
                 space = study.space()
                 if _kind(study.settings) != "search":
-                    from ._schedule_store import replay_caller
+                    from .schedule.journal import replay_caller
 
                     caller = replay_caller(conn, study)
                 else:
@@ -995,7 +995,7 @@ def load_study(path: str | os.PathLike[str], name: str | None = None) -> Any:
     finally:
         conn.close()
     if _kind(study.settings) != "search":
-        from ._schedule_store import replay
+        from .schedule.journal import replay
 
         return replay(caller, study, space)
     _replay(opt, study)

@@ -36,23 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _integrity
-from ._trial import Lost
-from .executors import is_executor_failure
-from .schedule import (
-    _METHODS,
-    ScheduleResult,
-    TrainFn,
-    _Asha,
-    _asha_loop,
-    _Caller,
-    _Run,
-    _run_calls,
-    _Stop,
-    _unpack,
-)
-from .space import Space
-from .storage import (
+from .. import _integrity
+from .._trial import Lost
+from ..executors import is_executor_failure
+from ..space import Space
+from ..storage import (
     StudyLock,
     _connect,
     _immediate,
@@ -65,6 +53,21 @@ from .storage import (
     _where,
     space_to_json,
 )
+from ._runs import Caller, Run, Stop, TrainFn, run_calls, unpack
+from .async_halving import Asha, asha_drive, asha_plan
+from .halving import hb_drive, hb_plan, sh_drive, sh_plan
+from .population import pbt_drive, pbt_plan
+from .results import ScheduleResult
+
+__all__ = ["StoredCaller", "open_caller", "replay", "replay_caller"]
+
+#: What a study file needs to replay each method: its settings' validator and driver.
+METHODS: dict[str, tuple[Callable[..., Any], Callable[..., ScheduleResult]]] = {
+    "successive_halving": (sh_plan, sh_drive),
+    "hyperband": (hb_plan, hb_drive),
+    "asha": (asha_plan, asha_drive),
+    "pbt": (pbt_plan, pbt_drive),
+}
 
 _Codec = tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
 
@@ -172,8 +175,8 @@ def _load_rows(conn: sqlite3.Connection, study: _Study) -> dict[int, _Row]:
     return {int(r[0]): _Row(r[1:9]) for r in rows}
 
 
-class StoredCaller(_Caller):
-    """A :class:`~hyperzoom.schedule._Caller` that answers and stores calls in a file.
+class StoredCaller(Caller):
+    """A :class:`~hyperzoom.schedule._runs.Caller` that answers and stores calls in a file.
 
     With ``dry`` (``load_study``) nothing runs and nothing is written: the replay stops
     at the first call the file does not hold.
@@ -204,6 +207,7 @@ class StoredCaller(_Caller):
 
     # -- states ------------------------------------------------------------------------
     def live_state(self, state: Any) -> Any:
+        """Return the state to hand to ``train``: a stored one is read and decoded."""
         if not isinstance(state, _Stored):
             return state
         if state.value is not _NO_VALUE:
@@ -227,16 +231,17 @@ class StoredCaller(_Caller):
             raise ValueError(msg) from exc
 
     def final_state(self, state: Any) -> Any:
+        """Return the best run's state for the result (None when only replaying)."""
         return None if self.dry else self.live_state(state)
 
     # -- answering from the file ---------------------------------------------------------
     def _answer(
-        self, cid: int, row: _Row, run: _Run, budget: Any
+        self, cid: int, row: _Row, run: Run, budget: Any
     ) -> tuple[float, Any, str | None]:
         unit = np.ascontiguousarray(run.unit, dtype=np.float64).tobytes()
         if row.run != run.id or row.budget != float(budget) or row.unit != unit:
             stored = np.frombuffer(row.unit, dtype=np.float64).tolist()
-            from . import __version__
+            from .. import __version__
 
             msg = (
                 f"study {self.study.name!r} in {_where(self.study.path)} does not match "
@@ -256,7 +261,7 @@ class StoredCaller(_Caller):
     def _write(
         self,
         cid: int,
-        run: _Run,
+        run: Run,
         budget: Any,
         result: tuple[float, Any, str | None],
         seq: int,
@@ -326,7 +331,7 @@ class StoredCaller(_Caller):
         with _translated(self.study.path), _immediate(self.conn):
             self.conn.executemany(_CLEAR, [(self.study.id, k) for k in ids])
 
-    def settle(self, runs: Sequence[_Run], before: float = math.inf) -> None:
+    def settle(self, runs: Sequence[Run], before: float = math.inf) -> None:
         """Clear the states of ``runs`` stored before call ``before``, unless referred to.
 
         A state some run of ``runs`` holds now (its own, a donor's it copied, or its
@@ -344,6 +349,7 @@ class StoredCaller(_Caller):
         self._clear(ids)
 
     def check(self, out: Any) -> None:
+        """Refuse an executor failure: what completed is stored, the rest reruns."""
         if is_executor_failure(out):  # ASHA: stop at once, what is in flight reruns
             lost = Lost("call(s) of train")
             lost.add(out)
@@ -351,8 +357,9 @@ class StoredCaller(_Caller):
 
     # -- the driver's interface ------------------------------------------------------------
     def batch(
-        self, runs: Sequence[_Run], budget: Any, rung: int | None = None
+        self, runs: Sequence[Run], budget: Any, rung: int | None = None
     ) -> list[tuple[float, Any, str | None]]:
+        """Answer the calls the file holds, run and store the others (replay: stop)."""
         first = self.next
         self.next += len(runs)
         out: list[Any] = [None] * len(runs)
@@ -372,7 +379,7 @@ class StoredCaller(_Caller):
                     self.n_calls += 1
                     if rung is not None:
                         r.rung = rung
-            raise _Stop
+            raise Stop
         self.settle(runs, first)  # states nobody will train from again
         calls = [(runs[i].config, budget, self.live_state(runs[i].state)) for i in todo]
         lost = Lost("call(s) of train")
@@ -382,7 +389,7 @@ class StoredCaller(_Caller):
             if is_executor_failure(raw):
                 lost.add(raw)
                 return
-            loss, state, err = _unpack(raw)
+            loss, state, err = unpack(raw)
             held = self._write(
                 first + i,
                 runs[i],
@@ -396,17 +403,23 @@ class StoredCaller(_Caller):
                 state = _Stored(first + i, held=held, value=state)
             out[i] = (loss, state, err)
 
-        _run_calls(self.train, calls, self.executor, on_done=done)
+        run_calls(self.train, calls, self.executor, on_done=done)
         lost.raise_if_any(len(todo) - lost.count)
         return out
 
-    def drop(self, runs: Sequence[_Run]) -> None:
+    def drop(self, runs: Sequence[Run]) -> None:
+        """Forget the states of ``runs``, in memory and in the file."""
         super().drop(runs)
         ids = [k for r in runs for k in self.held.pop(r.id, [])]
         self._clear(ids)
 
-    def asha(self, drive: _Asha, workers: int, deadline: float) -> None:
-        started: list[tuple[_Run, int]] = []  # by start number
+    def asha_resume(self, drive: Asha) -> tuple[list[tuple[int, Run, int]], int]:
+        """Replay the stored ASHA calls into ``drive`` in the order they were reported.
+
+        Returns the calls started and never reported, and the count of starts; a dry
+        caller raises :class:`Stop` once replayed.
+        """
+        started: list[tuple[Run, int]] = []  # by start number
         reported: set[int] = set()
         cid = 0
         while cid in self.rows:
@@ -437,24 +450,26 @@ class StoredCaller(_Caller):
             raise ValueError(msg)
         self.next = cid
         if self.dry:
-            return
+            raise Stop
         pending = [(s, *started[s]) for s in range(len(started)) if s not in reported]
-        _asha_loop(self, drive, workers, deadline, pending, len(started))
+        return pending, len(started)
 
     def asha_done(
         self,
         seq: int,
         before: int,
-        run: _Run,
+        run: Run,
         rung: int,
         result: tuple[float, Any, str | None],
     ) -> None:
+        """Store ASHA's call ``seq``, superseding the run's older states."""
         cid = self.next
         self.next += 1
         # A run is only ever continued from its latest state: older ones go.
         self._write(cid, run, run.budget, result, seq, before, supersede=True)
 
     def close(self) -> None:
+        """Close the connection and release the study's lock."""
         self.conn.close()
         if self.lock is not None:
             self.lock.release()
@@ -510,14 +525,14 @@ def replay_caller(conn: sqlite3.Connection, study: _Study) -> StoredCaller:
 def replay(caller: StoredCaller, study: _Study, space: Space) -> ScheduleResult:
     """Return the :class:`ScheduleResult` of a stored schedule, running nothing."""
     method = str(study.settings["method"])
-    if method not in _METHODS:
+    if method not in METHODS:
         msg = (
             f"study {study.name!r} in {_where(study.path)} was written by a scheduler "
             f"this hyperzoom does not know ({method!r}; written by hyperzoom "
             f"{study.version})."
         )
         raise ValueError(msg)
-    plan_of, drive = _METHODS[method]
+    plan_of, drive = METHODS[method]
     settings = {k: v for k, v in study.settings.items() if k != "method"}
     try:
         _, plan = plan_of(**settings)
