@@ -254,7 +254,7 @@ def run_lazy_asha(
     monkeypatch: pytest.MonkeyPatch, seed: int, order_seed: int, n_trials: int
 ):
     ex = LazyExecutor(4, order_seed)
-    monkeypatch.setattr(hs, "wait", ex.wait)
+    monkeypatch.setattr("hyperzoom.schedule.async_halving.wait", ex.wait)
     r = hz.asha(
         failing_train,
         SPACE,

@@ -28,6 +28,7 @@ except ImportError as exc:  # pragma: no cover - only when the extension is miss
 
 from . import executors, plot
 from ._version import __version__
+from .babysit import Advice, Babysitter, Ledger
 from .designs import (
     discrepancy,
     extend_lhs,
@@ -42,9 +43,6 @@ from .region import Region
 from .report import write_report
 from .retest import RetestReport, load_retests, retest
 from .schedule import (
-    Advice,
-    Babysitter,
-    Ledger,
     ScheduleResult,
     ScheduleTrials,
     asha,

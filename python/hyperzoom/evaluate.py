@@ -30,17 +30,14 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
-import re
-import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, as_completed
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from ._validation import short_repr
-from .executors import ExecutorError, as_executor, is_executor_failure
+from ._trial import Lost, Raised, error_text, outcome, scalar_value
+from .executors import as_executor, is_executor_failure
 from .space import Configs, Space
 
 __all__ = ["MODES", "evaluate", "resolve_mode", "submit_trial", "trial_outcome"]
@@ -87,41 +84,11 @@ def resolve_mode(objective: Callable[..., Any], space: Space, mode: str | None) 
     return "batch"
 
 
-def _error_text(exc: BaseException) -> str:
-    """Return ``Type: message (at file:line)``, pointing at the user's code.
-
-    Frames of ``concurrent.futures`` are skipped; for a process pool the location comes
-    from the worker's traceback, which the pool attaches as the exception's cause.
-    """
-    where = ""
-    remote = getattr(exc.__cause__, "tb", None)
-    if isinstance(remote, str):
-        files = re.findall(r'File "([^"]+)", line (\d+)', remote)
-        files = [f for f in files if "concurrent" + os.sep + "futures" not in f[0]]
-        if files:
-            where = f" (at {files[-1][0]}:{files[-1][1]})"
-    if not where:
-        frames = [
-            f
-            for f in traceback.extract_tb(exc.__traceback__)
-            if "concurrent" + os.sep + "futures" not in f.filename
-        ]
-        if frames:
-            where = f" (at {frames[-1].filename}:{frames[-1].lineno})"
-    return f"{type(exc).__name__}: {exc}{where}"
-
-
-class _Raised(NamedTuple):
-    """The objective raised: its error text, computed where it ran (picklable)."""
-
-    text: str
-
-
 def _call_batch(objective: Callable[..., Any], configs: Configs) -> Any:
     try:
         return np.asarray(objective(configs))
     except Exception as exc:  # noqa: BLE001 - a failing batch fails its trials
-        return _Raised(_error_text(exc))
+        return Raised(error_text(exc))
 
 
 def _check_batch(result: Any, m: int) -> tuple[np.ndarray, dict[int, str]]:
@@ -151,28 +118,10 @@ def _check_batch(result: Any, m: int) -> tuple[np.ndarray, dict[int, str]]:
     values = np.empty(m, dtype=np.float64)
     texts: dict[int, str] = {}
     for i, x in enumerate(arr.tolist()):
-        values[i], text = _scalar_value(x)
+        values[i], text = scalar_value(x)
         if text is not None:
             texts[i] = text
     return values, texts
-
-
-def _scalar_value(result: Any, who: str = "objective") -> tuple[float, str | None]:
-    """Return ``(value, None)`` for a finite real, else ``(nan, error text)``.
-
-    Strings and bools are not real numbers here, even when ``float`` accepts them.
-    """
-    if isinstance(result, (str, bytes, bool, np.bool_)) or result is None:
-        return math.nan, f"{who} returned {short_repr(result)}, not a real number"
-    try:
-        value = float(result)
-    except OverflowError:
-        return math.nan, f"{who} returned {short_repr(result)}, too large for a float"
-    except Exception:  # noqa: BLE001 - whatever __float__ does, the trial fails
-        return math.nan, f"{who} returned {short_repr(result)}, not a real number"
-    if not math.isfinite(value):
-        return math.nan, f"{who} returned {value!r}"
-    return value, None
 
 
 def evaluate(
@@ -215,7 +164,7 @@ def evaluate(
     ([0.0625, 0.25], [None, None])
     """
     executor = as_executor(executor)
-    lost = _Lost()
+    lost = Lost()
     n = len(configs)
     values = np.full(n, np.nan)
     errors: list[str | None] = [None] * n
@@ -233,8 +182,8 @@ def evaluate(
             if on_done and is_executor_failure(out):
                 lost.add(out, m)
                 return
-            if isinstance(out, (_Raised, BaseException)):
-                text = out.text if isinstance(out, _Raised) else _error_text(out)
+            if isinstance(out, (Raised, BaseException)):
+                text = out.text if isinstance(out, Raised) else error_text(out)
                 errors[s : s + m] = [text] * m
             else:
                 arr, texts = _check_batch(out, m)
@@ -256,14 +205,14 @@ def evaluate(
                 executor.submit(_call_batch, objective, chunk) for chunk in chunks
             ]
             for b, f in enumerate(futures):
-                record(b, _outcome(f))
+                record(b, outcome(f))
         else:
             index = {
                 executor.submit(_call_batch, objective, chunk): b
                 for b, chunk in enumerate(chunks)
             }
             for f in as_completed(index):
-                record(index[f], _outcome(f))
+                record(index[f], outcome(f))
             lost.raise_if_any(n - lost.count)
         return values, errors, batch
 
@@ -275,10 +224,10 @@ def evaluate(
         if on_done and is_executor_failure(out):
             lost.add(out, 1)
             return
-        if isinstance(out, (_Raised, BaseException)):
-            errors[k] = out.text if isinstance(out, _Raised) else _error_text(out)
+        if isinstance(out, (Raised, BaseException)):
+            errors[k] = out.text if isinstance(out, Raised) else error_text(out)
         else:
-            values[k], errors[k] = _scalar_value(out)
+            values[k], errors[k] = scalar_value(out)
         if on_done is not None:
             on_done(k, k + 1, values, errors, batch)
 
@@ -292,14 +241,14 @@ def evaluate(
                 executor.submit(call, objective, row): k for k, row in enumerate(rows)
             }
             for f in as_completed(index):
-                record_one(index[f], _outcome(f))
+                record_one(index[f], outcome(f))
             lost.raise_if_any(n - lost.count)
         return values, errors, batch
     if executor is None:
         results: Sequence[Any] = [call(objective, row) for row in rows]
     else:
         futures = [executor.submit(call, objective, row) for row in rows]
-        results = [_outcome(f) for f in futures]
+        results = [outcome(f) for f in futures]
     for k, out in enumerate(results):
         record_one(k, out)
     return values, errors, batch
@@ -323,10 +272,10 @@ def trial_outcome(future: Future[Any]) -> tuple[float, str | None]:
     A future that raised (the executor's failure: a dead worker, an unpicklable
     objective) fails the trial, as the objective's own errors do.
     """
-    out = _outcome(future)
-    if isinstance(out, (_Raised, BaseException)):
-        return math.nan, out.text if isinstance(out, _Raised) else _error_text(out)
-    return _scalar_value(out)
+    out = outcome(future)
+    if isinstance(out, (Raised, BaseException)):
+        return math.nan, out.text if isinstance(out, Raised) else error_text(out)
+    return scalar_value(out)
 
 
 def executor_failure(future: Future[Any]) -> BaseException | None:
@@ -335,7 +284,7 @@ def executor_failure(future: Future[Any]) -> BaseException | None:
     A stored search never stores such a failure as the trial's result: the trial is
     run again when the study is resumed.
     """
-    out = _outcome(future)
+    out = outcome(future)
     return out if is_executor_failure(out) else None
 
 
@@ -343,45 +292,11 @@ def _call_kwargs(objective: Callable[..., Any], row: dict[str, Any]) -> Any:
     try:
         return objective(**row)
     except Exception as exc:  # noqa: BLE001 - a failing trial fails alone
-        return _Raised(_error_text(exc))
+        return Raised(error_text(exc))
 
 
 def _call_dict(objective: Callable[..., Any], row: dict[str, Any]) -> Any:
     try:
         return objective(row)
     except Exception as exc:  # noqa: BLE001 - a failing trial fails alone
-        return _Raised(_error_text(exc))
-
-
-def _outcome(future: Future[Any]) -> Any:
-    """Return the call's result, or the exception the future raised (the executor's)."""
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, pickling, worker lost
-        return exc
-
-
-class _Lost:
-    """Calls the executor could not run, with a study file: raised once the rest is in.
-
-    Used by ``evaluate`` (trials) and the stored schedules (calls of ``train``).
-    """
-
-    def __init__(self, what: str = "trial(s)") -> None:
-        self.what = what
-        self.first: BaseException | None = None
-        self.count = 0
-
-    def add(self, exc: BaseException, m: int = 1) -> None:
-        self.first = self.first or exc
-        self.count += m
-
-    def raise_if_any(self, n_done: int) -> None:
-        if self.first is None:
-            return
-        msg = (
-            f"the executor could not run {self.count} {self.what} "
-            f"({_error_text(self.first)}); they are not stored, the {n_done} that "
-            "completed are: fix the executor and run again to resume."
-        )
-        raise ExecutorError(msg) from self.first
+        return Raised(error_text(exc))

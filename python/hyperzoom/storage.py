@@ -69,7 +69,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ._schedule_store import replay, replay_caller
+from .schedule.journal import replay_caller
+from .schedule.stored import replay
 from .search.journal import StudyJournal, check_study, stored_optimiser
 from .store import (
     SCHEMA_VERSION,

@@ -279,7 +279,9 @@ class StudyJournal(Journal):
             c = opt.ask(1)
             got = c.ids
             if got is None or got.shape[0] != 1 or int(got[0]) != tid:
-                self._mismatch(tid, "was asked, but the optimiser now asks for no such trial")
+                self._mismatch(
+                    tid, "was asked, but the optimiser now asks for no such trial"
+                )
             have, rows = rec.find(got)
             if have[0]:
                 self._check_same(got, np.ascontiguousarray(c.unit), rows)

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from .._optional import require
+from .._table import ConfigTable, best_text
 from ..region import Region
-from ..space import Configs, Space
+from ..space import Space
 
 __all__ = ["AllTrialsFailedError", "SearchResult", "Trials"]
 
@@ -22,7 +22,7 @@ class AllTrialsFailedError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------
-class Trials:
+class Trials(ConfigTable):
     """Every trial of a search, column-wise.
 
     Attributes
@@ -59,9 +59,7 @@ class Trials:
         retest_of: np.ndarray,
         whole: np.ndarray | None = None,
     ) -> None:
-        self.space = space
-        self.id = id
-        self.unit = unit
+        super().__init__(space, id, unit)
         self.value = value
         self.failed = failed  #: bool mask of failed trials
         self.round = round
@@ -71,7 +69,6 @@ class Trials:
         #: run): together a space-filling sample.
         self.whole = np.ones(id.shape[0], dtype=bool) if whole is None else whole
         self._errors = errors
-        self._configs: Configs | None = None
         self._status: np.ndarray | None = None
         self._error: np.ndarray | None = None
 
@@ -103,27 +100,13 @@ class Trials:
         return self._error
 
     @property
-    def configs(self) -> Configs:
-        """The configurations (computed from ``unit`` on first use)."""
-        if self._configs is None:
-            self._configs = self.space.from_unit(self.unit)
-            self._configs.ids = self.id
-        return self._configs
-
-    def __len__(self) -> int:
-        return int(self.id.shape[0])
-
-    @property
     def n_failed(self) -> int:
         """Number of failed trials."""
         return int(np.count_nonzero(self.failed))
 
     def to_pandas(self) -> Any:
         """Return the trials as a ``pandas.DataFrame`` (pandas is optional)."""
-        pd = require("pandas", "to_pandas()")
-        data: dict[str, Any] = {"id": self.id}
-        data.update(self.configs.columns)
-        data.update(
+        return self.frame(
             value=self.value,
             status=self.status,
             error=self.error,
@@ -131,10 +114,6 @@ class Trials:
             batch=self.batch,
             retest_of=self.retest_of,
         )
-        return pd.DataFrame(data)
-
-    def __repr__(self) -> str:
-        return f"Trials(n={len(self)}, failed={self.n_failed})"
 
 
 class SearchResult:
@@ -180,17 +159,9 @@ class SearchResult:
         return self.trials.to_pandas()
 
     def __repr__(self) -> str:
-        best = (
-            "None"
-            if self.best is None
-            else ", ".join(f"{k}={_fmt(v)}" for k, v in self.best.items())
-        )
+        best = best_text(self.best)
         sense = "min" if self.minimize else "max"
         return (
             f"SearchResult({sense} best_value={self.best_value:.6g}, best={{{best}}}, "
             f"trials={len(self.trials)} ({self.trials.n_failed} failed), rounds={len(self.regions)})"
         )
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else repr(v)

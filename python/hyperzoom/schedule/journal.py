@@ -32,37 +32,34 @@ import math
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._version import __version__
-from .evaluate import _Lost
-from .executors import is_executor_failure
-from .schedule import (
-    _METHODS,
-    ScheduleResult,
-    TrainFn,
-    _Asha,
-    _asha_loop,
-    _Caller,
-    _Run,
-    _run_calls,
-    _Stop,
-    _unpack,
+from .._trial import Lost
+from .._version import __version__
+from ..executors import is_executor_failure
+from ..space import Space
+from ..store import (
+    Study,
+    StudyLock,
+    connect,
+    immediate,
+    integrity,
+    open_record,
+    rng_of,
+    seed_record,
+    space_to_json,
+    study_target,
+    translated,
+    where,
 )
-from .space import Space
-from .store import Study as _Study
-from .store import StudyLock, space_to_json
-from .store import connect as _connect
-from .store import immediate as _immediate
-from .store import integrity as _integrity
-from .store import open_record as _open_record
-from .store import rng_of as _rng_of
-from .store import seed_record as _seed_record
-from .store import study_target as _study_target
-from .store import translated as _translated
-from .store import where as _where
+from ._runs import Caller, Run, Stop, TrainFn, run_calls, unpack
+
+if TYPE_CHECKING:
+    from .async_halving import Asha
+
+__all__ = ["StoredCaller", "open_caller", "replay_caller"]
 
 _Codec = tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
 
@@ -142,7 +139,7 @@ class _Row:
         self.seq, self.before = int(r[6]), int(r[7])
 
 
-def _load_rows(conn: sqlite3.Connection, study: _Study) -> dict[int, _Row]:
+def _load_rows(conn: sqlite3.Connection, study: Study) -> dict[int, _Row]:
     tables = {
         r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
     }
@@ -157,12 +154,12 @@ def _load_rows(conn: sqlite3.Connection, study: _Study) -> dict[int, _Row]:
     ).fetchall()
     if study.checked:
         for r in rows:
-            expected = _integrity.call_hash(
+            expected = integrity.call_hash(
                 study.id, r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[8]
             )
             if expected != r[9]:
                 msg = (
-                    f"study {study.name!r} in {_where(study.path)} is damaged: call "
+                    f"study {study.name!r} in {where(study.path)} is damaged: call "
                     f"{r[0]} does not match its checksum. It is neither read nor "
                     "written; restore the file from a copy."
                 )
@@ -170,8 +167,8 @@ def _load_rows(conn: sqlite3.Connection, study: _Study) -> dict[int, _Row]:
     return {int(r[0]): _Row(r[1:9]) for r in rows}
 
 
-class StoredCaller(_Caller):
-    """A :class:`~hyperzoom.schedule._Caller` that answers and stores calls in a file.
+class StoredCaller(Caller):
+    """A :class:`~hyperzoom.schedule._runs.Caller` that answers and stores calls in a file.
 
     With ``dry`` (``load_study``) nothing runs and nothing is written: the replay stops
     at the first call the file does not hold.
@@ -182,7 +179,7 @@ class StoredCaller(_Caller):
         train: TrainFn,
         executor: Executor | None,
         conn: sqlite3.Connection,
-        study: _Study,
+        study: Study,
         codec: _Codec | None,
         *,
         dry: bool,
@@ -190,7 +187,7 @@ class StoredCaller(_Caller):
         super().__init__(train, executor)
         self.conn, self.study, self.codec, self.dry = conn, study, codec, dry
         self.lock: StudyLock | None = None  # held by a caller that writes
-        with _translated(study.path):
+        with translated(study.path):
             self.rows = _load_rows(conn, study)
         self.next = 0  # id of the next call
         # run -> ids of its calls whose state the file holds (cleared by id, the
@@ -202,13 +199,14 @@ class StoredCaller(_Caller):
 
     # -- states ------------------------------------------------------------------------
     def live_state(self, state: Any) -> Any:
+        """Return the state to hand to ``train``: a stored one is read and decoded."""
         if not isinstance(state, _Stored):
             return state
         if state.value is not _NO_VALUE:
             return state.value
         if not state.held or self.codec is None:
             return None  # never stored: train retrains from scratch
-        with _translated(self.study.path):
+        with translated(self.study.path):
             row = self.conn.execute(
                 "SELECT state FROM hz_call WHERE study=? AND id=?",
                 (self.study.id, state.cid),
@@ -220,23 +218,24 @@ class StoredCaller(_Caller):
         except Exception as exc:
             msg = (
                 f"`state_codec` could not decode the state stored by call {state.cid} "
-                f"of study {self.study.name!r} in {_where(self.study.path)}: {exc!r}"
+                f"of study {self.study.name!r} in {where(self.study.path)}: {exc!r}"
             )
             raise ValueError(msg) from exc
 
     def final_state(self, state: Any) -> Any:
+        """Return the best run's state for the result (None when only replaying)."""
         return None if self.dry else self.live_state(state)
 
     # -- answering from the file ---------------------------------------------------------
     def _answer(
-        self, cid: int, row: _Row, run: _Run, budget: Any
+        self, cid: int, row: _Row, run: Run, budget: Any
     ) -> tuple[float, Any, str | None]:
         unit = np.ascontiguousarray(run.unit, dtype=np.float64).tobytes()
         if row.run != run.id or row.budget != float(budget) or row.unit != unit:
             stored = np.frombuffer(row.unit, dtype=np.float64).tolist()
 
             msg = (
-                f"study {self.study.name!r} in {_where(self.study.path)} does not match "
+                f"study {self.study.name!r} in {where(self.study.path)} does not match "
                 f"this schedule: call {cid} was stored as run {row.run} to budget "
                 f"{row.budget!r} at unit coordinates {stored!r}, but the schedule now "
                 f"makes it as run {run.id} to budget {budget!r} at "
@@ -253,7 +252,7 @@ class StoredCaller(_Caller):
     def _write(
         self,
         cid: int,
-        run: _Run,
+        run: Run,
         budget: Any,
         result: tuple[float, Any, str | None],
         seq: int,
@@ -276,7 +275,7 @@ class StoredCaller(_Caller):
                 failure = exc
         unit = np.ascontiguousarray(run.unit, dtype=np.float64).tobytes()
         value = loss if err is None and math.isfinite(loss) else None
-        crc = _integrity.call_hash(
+        crc = integrity.call_hash(
             self.study.id, cid, run.id, float(budget), unit, value, err, seq, before
         )
         row = (
@@ -294,15 +293,15 @@ class StoredCaller(_Caller):
         )
         older = self.held.get(run.id, []) if supersede and blob is not None else []
         conn = self.conn
-        with _translated(self.study.path):
+        with translated(self.study.path):
             try:
-                with _immediate(conn):
+                with immediate(conn):
                     conn.execute(_INSERT, row)
                     if older:
                         conn.executemany(_CLEAR, [(self.study.id, k) for k in older])
             except sqlite3.IntegrityError as exc:
                 msg = (
-                    f"study {self.study.name!r} in {_where(self.study.path)} received "
+                    f"study {self.study.name!r} in {where(self.study.path)} received "
                     "calls from another process while this one ran; run each study "
                     "from one process at a time."
                 )
@@ -320,10 +319,10 @@ class StoredCaller(_Caller):
     def _clear(self, ids: list[int]) -> None:
         if self.dry or not ids:
             return
-        with _translated(self.study.path), _immediate(self.conn):
+        with translated(self.study.path), immediate(self.conn):
             self.conn.executemany(_CLEAR, [(self.study.id, k) for k in ids])
 
-    def settle(self, runs: Sequence[_Run], before: float = math.inf) -> None:
+    def settle(self, runs: Sequence[Run], before: float = math.inf) -> None:
         """Clear the states of ``runs`` stored before call ``before``, unless referred to.
 
         A state some run of ``runs`` holds now (its own, a donor's it copied, or its
@@ -341,15 +340,17 @@ class StoredCaller(_Caller):
         self._clear(ids)
 
     def check(self, out: Any) -> None:
+        """Refuse an executor failure: what completed is stored, the rest reruns."""
         if is_executor_failure(out):  # ASHA: stop at once, what is in flight reruns
-            lost = _Lost("call(s) of train")
+            lost = Lost("call(s) of train")
             lost.add(out)
             lost.raise_if_any(self.next)
 
     # -- the driver's interface ------------------------------------------------------------
     def batch(
-        self, runs: Sequence[_Run], budget: Any, rung: int | None = None
+        self, runs: Sequence[Run], budget: Any, rung: int | None = None
     ) -> list[tuple[float, Any, str | None]]:
+        """Answer the calls the file holds, run and store the others (replay: stop)."""
         first = self.next
         self.next += len(runs)
         out: list[Any] = [None] * len(runs)
@@ -369,17 +370,17 @@ class StoredCaller(_Caller):
                     self.n_calls += 1
                     if rung is not None:
                         r.rung = rung
-            raise _Stop
+            raise Stop
         self.settle(runs, first)  # states nobody will train from again
         calls = [(runs[i].config, budget, self.live_state(runs[i].state)) for i in todo]
-        lost = _Lost("call(s) of train")
+        lost = Lost("call(s) of train")
 
         def done(k: int, raw: Any) -> None:
             i = todo[k]
             if is_executor_failure(raw):
                 lost.add(raw)
                 return
-            loss, state, err = _unpack(raw)
+            loss, state, err = unpack(raw)
             held = self._write(
                 first + i,
                 runs[i],
@@ -393,17 +394,23 @@ class StoredCaller(_Caller):
                 state = _Stored(first + i, held=held, value=state)
             out[i] = (loss, state, err)
 
-        _run_calls(self.train, calls, self.executor, on_done=done)
+        run_calls(self.train, calls, self.executor, on_done=done)
         lost.raise_if_any(len(todo) - lost.count)
         return out
 
-    def drop(self, runs: Sequence[_Run]) -> None:
+    def drop(self, runs: Sequence[Run]) -> None:
+        """Forget the states of ``runs``, in memory and in the file."""
         super().drop(runs)
         ids = [k for r in runs for k in self.held.pop(r.id, [])]
         self._clear(ids)
 
-    def asha(self, drive: _Asha, workers: int, deadline: float) -> None:
-        started: list[tuple[_Run, int]] = []  # by start number
+    def asha_resume(self, drive: Asha) -> tuple[list[tuple[int, Run, int]], int]:
+        """Replay the stored ASHA calls into ``drive`` in the order they were reported.
+
+        Returns the calls started and never reported, and the count of starts; a dry
+        caller raises :class:`Stop` once replayed.
+        """
+        started: list[tuple[Run, int]] = []  # by start number
         reported: set[int] = set()
         cid = 0
         while cid in self.rows:
@@ -415,7 +422,7 @@ class StoredCaller(_Caller):
                 started.append(job)
             if not 0 <= row.seq < len(started) or row.seq in reported:
                 msg = (
-                    f"study {self.study.name!r} in {_where(self.study.path)} holds ASHA "
+                    f"study {self.study.name!r} in {where(self.study.path)} holds ASHA "
                     f"call {cid} (start {row.seq}, after {row.before} starts) that this "
                     "schedule never starts: the file is damaged."
                 )
@@ -428,30 +435,32 @@ class StoredCaller(_Caller):
             cid += 1
         if len(self.rows) != cid:  # ASHA writes its calls in order, with no gaps
             msg = (
-                f"study {self.study.name!r} in {_where(self.study.path)} holds ASHA "
+                f"study {self.study.name!r} in {where(self.study.path)} holds ASHA "
                 f"calls after a missing call {cid}: the file is damaged."
             )
             raise ValueError(msg)
         self.next = cid
         if self.dry:
-            return
+            raise Stop
         pending = [(s, *started[s]) for s in range(len(started)) if s not in reported]
-        _asha_loop(self, drive, workers, deadline, pending, len(started))
+        return pending, len(started)
 
     def asha_done(
         self,
         seq: int,
         before: int,
-        run: _Run,
+        run: Run,
         rung: int,
         result: tuple[float, Any, str | None],
     ) -> None:
+        """Store ASHA's call ``seq``, superseding the run's older states."""
         cid = self.next
         self.next += 1
         # A run is only ever continued from its latest state: older ones go.
         self._write(cid, run, run.budget, result, seq, before, supersede=True)
 
     def close(self) -> None:
+        """Close the connection and release the study's lock."""
         self.conn.close()
         if self.lock is not None:
             self.lock.release()
@@ -470,19 +479,19 @@ def open_caller(
 ) -> tuple[StoredCaller, np.random.SeedSequence]:
     """Open (or create) the study of a scheduler; return its caller and seed."""
     codec = _as_codec(state_codec)
-    path, name = _study_target(storage, study)
-    seed = _seed_record(rng)
+    path, name = study_target(storage, study)
+    seed = seed_record(rng)
     space_doc = space_to_json(space)
     lock = StudyLock(path, name)
     lock.acquire()
     try:
-        conn = _connect(path, create=True)
+        conn = connect(path, create=True)
     except BaseException:
         lock.release()
         raise
     try:
-        with _translated(path):
-            rec = _open_record(
+        with translated(path):
+            rec = open_record(
                 conn, path, name, space_doc, {"method": method, **settings}, seed
             )
         caller = StoredCaller(train, executor, conn, rec, codec, dry=False)
@@ -491,7 +500,7 @@ def open_caller(
         lock.release()
         raise
     caller.lock = lock
-    return caller, _rng_of(rec.seed)
+    return caller, rng_of(rec.seed)
 
 
 def _never(config: Any, budget: Any, state: Any) -> Any:  # pragma: no cover
@@ -499,29 +508,6 @@ def _never(config: Any, budget: Any, state: Any) -> Any:  # pragma: no cover
     raise AssertionError(msg)
 
 
-def replay_caller(conn: sqlite3.Connection, study: _Study) -> StoredCaller:
+def replay_caller(conn: sqlite3.Connection, study: Study) -> StoredCaller:
     """Return a dry caller holding ``study``'s calls (read in the caller's snapshot)."""
     return StoredCaller(_never, None, conn, study, None, dry=True)
-
-
-def replay(caller: StoredCaller, study: _Study, space: Space) -> ScheduleResult:
-    """Return the :class:`ScheduleResult` of a stored schedule, running nothing."""
-    method = str(study.settings["method"])
-    if method not in _METHODS:
-        msg = (
-            f"study {study.name!r} in {_where(study.path)} was written by a scheduler "
-            f"this hyperzoom does not know ({method!r}; written by hyperzoom "
-            f"{study.version})."
-        )
-        raise ValueError(msg)
-    plan_of, drive = _METHODS[method]
-    settings = {k: v for k, v in study.settings.items() if k != "method"}
-    try:
-        _, plan = plan_of(**settings)
-    except (TypeError, ValueError, OverflowError) as exc:
-        msg = (
-            f"study {study.name!r} in {_where(study.path)} has damaged settings: {exc}"
-        )
-        raise ValueError(msg) from exc
-    gen = np.random.default_rng(_rng_of(study.seed))
-    return drive(caller, space, gen, **plan)

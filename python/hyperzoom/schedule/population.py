@@ -1,0 +1,309 @@
+"""Population-based training: members trained side by side, copying and perturbing.
+
+Every ``interval`` the worst members copy the state and configuration of better ones
+(exploit) and perturb the configuration on each parameter's own scaled axis (explore);
+the draws are made by the compiled core. Synchronous: each interval runs the whole
+population at once and is gathered in index order.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import os
+from concurrent.futures import Executor
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from .._rng import seed_words
+from .._validation import as_count, as_real, check_size
+from ..space import Choice, Space
+from ..typing import RngLike
+from ._method import StudyArgs, run_method
+from ._runs import (
+    RUN_BYTES,
+    Caller,
+    StateCodec,
+    Stop,
+    TrainFn,
+    budget_caster,
+    check_executor,
+    check_plan_size,
+    check_train,
+    make_result,
+    new_runs,
+    number,
+    shared_docs,
+)
+from .results import ScheduleResult
+
+__all__ = ["pbt"]
+
+
+def explore_axes(space: Space) -> Any:
+    """Return the core's axes of ``space`` for PBT's explore step (cached)."""
+    cached = space.__dict__.get("_explore_axes")
+    if cached is not None:
+        return cached
+    modes, cells, lo, hi = [], [], [], []
+    edges: list[np.ndarray | None] = []
+    for dist in space.params.values():
+        m, k, a, b, e = 0, 0, 0.0, 0.0, None
+        if isinstance(dist, Choice):
+            k = len(dist.options)
+            if dist.weights is None:
+                m = 1
+            else:
+                m = 3
+                e = np.concatenate([[0.0], np.cumsum(dist.weights)])
+                e[-1] = 1.0
+        elif dist.scale in ("int", "power_of_two"):
+            m, k = 1, int(dist._cell_count())
+        elif dist.scale == "int_log":
+            m, k, a, b = 2, int(dist._cell_count()), float(dist.low), float(dist.high)
+        modes.append(m)
+        cells.append(k)
+        lo.append(a)
+        hi.append(b)
+        edges.append(e)
+    axes = _core.schedule.ExploreAxes(
+        np.array(modes, dtype=np.int64),
+        np.array(cells, dtype=np.int64),
+        np.array(lo),
+        np.array(hi),
+        edges,
+    )
+    space.__dict__["_explore_axes"] = axes
+    return axes
+
+
+def canonical_unit(space: Space, unit: np.ndarray) -> np.ndarray:
+    """Integer and choice coordinates moved to their cell centres (values unchanged)."""
+    out = np.array(unit, dtype=np.float64, copy=True)
+    cols = [j for j, dist in enumerate(space.params.values()) if dist.is_integer]
+    if cols:
+        centred = space.to_unit(space.from_unit(out))
+        out[:, cols] = centred[:, cols]
+    return out
+
+
+@shared_docs
+def pbt(
+    train: TrainFn,
+    space: Space,
+    *,
+    population: int,
+    interval: float,
+    total_budget: float,
+    quantile: float = 0.25,
+    perturb: float = 0.1,
+    resample: float = 0.25,
+    executor: Executor | None = None,
+    rng: RngLike = None,
+    storage: str | os.PathLike[str] | None = None,
+    study: str | None = None,
+    state_codec: StateCodec | None = None,
+) -> ScheduleResult:
+    """Population-based training (Jaderberg et al. 2017), synchronous.
+
+    ``population`` random configurations train side by side. Every ``interval`` budget
+    units all members are ranked by their loss (failed members last, ties by index);
+    each member of the bottom ``quantile`` copies the state and configuration of a
+    member drawn at random from the top ``quantile`` (exploit) and perturbs the
+    configuration (explore) on each parameter's own scaled axis, in unit coordinates:
+    with probability ``resample`` a parameter is redrawn from its whole range; otherwise
+    a continuous one moves by ``perturb`` of its axis up or down (reflected at the
+    bounds), which multiplies a ``LogUniform`` value by ``(high/low)**perturb`` and
+    moves an ``InvLogUniform`` value along ``log(1 - x)``; integers, powers of two and
+    choices move to a neighbouring value (choices in their declared order). The
+    declared bounds are never left. Copied states are deep copies.
+
+    Parameters
+    ----------
+    {train, space}
+    population : int
+        Members (>= 2).
+    interval : float
+        Budget between exploit/explore steps (> 0).
+    total_budget : float
+        Budget every member is trained to (>= interval).
+    quantile : float in (0, 0.5]
+        Share of the population replaced at each step (and the share copied from);
+        ``min(ceil(quantile * population), population // 2)`` members, at least 1.
+    perturb : float in (0, 1]
+        Step of a continuous parameter, as a share of its unit (scaled) axis.
+    resample : float in [0, 1]
+        Chance that a parameter is redrawn instead of perturbed.
+    executor : concurrent.futures.Executor, optional
+        Where ``train`` runs (default: the calling thread).
+    rng : int, SeedSequence, Generator or None
+        Seed of the initial population and of every exploit/explore draw.
+    {storage, study, state_codec}
+        A resumed PBT continues exactly only with ``state_codec``: without it, a
+        member that must go on is retrained from ``state=None`` under its current
+        configuration.
+
+    Returns
+    -------
+    ScheduleResult
+        ``trials`` holds one run per member (its final configuration and its whole
+        curve); ``lineage`` every exploit; ``ancestry(member)`` the chain of members
+        the final weights were trained by.
+
+    Examples
+    --------
+    >>> import hyperzoom as hz
+    >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+    >>> def train(config, budget, state):
+    ...     done, dist = (0, 1.0) if state is None else state      # epochs, distance
+    ...     for _ in range(done, budget):                          # one epoch at a time
+    ...         dist *= 0.5 + abs(config["lr"] - 0.01)
+    ...     return dist, (budget, dist)
+    >>> r = hz.pbt(train, space, population=8, interval=2, total_budget=10, rng=11)
+    >>> len(r.trials), len(r.lineage), r.budget_used
+    (8, 8, 80.0)
+    """
+    check_train(train, space)
+    settings, plan = pbt_plan(
+        population, interval, total_budget, quantile, perturb, resample
+    )
+    executor = check_executor(executor)
+    where = StudyArgs(rng, storage, study, state_codec)
+    return run_method("pbt", pbt_drive, train, space, executor, settings, plan, where)
+
+
+def pbt_plan(
+    population: Any,
+    interval: Any,
+    total_budget: Any,
+    quantile: Any,
+    perturb: Any,
+    resample: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate PBT's settings: (settings as data, the drive's plan)."""
+    population = as_count(population, "population", minimum=2)
+    check_size(population, "population", RUN_BYTES, "members")
+    step_b = as_real(interval, "interval")
+    if step_b <= 0.0:
+        msg = f"`interval` must be > 0, but got {interval!r}."
+        raise ValueError(msg)
+    total = as_real(total_budget, "total_budget")
+    if total < step_b:
+        msg = (
+            "`interval <= total_budget` must hold, but got "
+            f"(interval={interval!r}, total_budget={total_budget!r})."
+        )
+        raise ValueError(msg)
+    q = as_real(quantile, "quantile")
+    if not 0.0 < q <= 0.5:
+        msg = f"`quantile` must be in (0, 0.5], but got {quantile!r}."
+        raise ValueError(msg)
+    pert = as_real(perturb, "perturb")
+    if not 0.0 < pert <= 1.0:
+        msg = f"`perturb` must be in (0, 1], but got {perturb!r}."
+        raise ValueError(msg)
+    res = as_real(resample, "resample")
+    if not 0.0 <= res <= 1.0:
+        msg = f"`resample` must be in [0, 1], but got {resample!r}."
+        raise ValueError(msg)
+    check_plan_size(
+        math.ceil(min(total / step_b, 2.0**62)) * population,
+        "calls of train",
+        f"population={population}, interval={interval!r}, "
+        f"total_budget={total_budget!r}",
+        "raise `interval` or lower `total_budget`",
+    )
+    n_steps = math.ceil(total / step_b - 1e-12)
+    raw = [min((t + 1) * step_b, total) for t in range(n_steps)]
+    integral = all(
+        isinstance(x, numbers.Integral) and not isinstance(x, bool)
+        for x in (interval, total_budget)
+    )
+    cast = budget_caster(raw, integral)
+    settings = {
+        "population": population,
+        "interval": number(interval),
+        "total_budget": number(total_budget),
+        "quantile": q,
+        "perturb": pert,
+        "resample": res,
+    }
+    plan = {
+        "population": population,
+        "budgets": [cast(b) for b in raw],
+        "q": q,
+        "pert": pert,
+        "res": res,
+    }
+    return settings, plan
+
+
+def pbt_drive(
+    caller: Caller,
+    space: Space,
+    gen: np.random.Generator,
+    population: int,
+    budgets: list[Any],
+    q: float,
+    pert: float,
+    res: float,
+) -> ScheduleResult:
+    """Drive PBT: train the population to each of ``budgets``, exploiting in between."""
+    n_steps = len(budgets)
+    members = new_runs(space, population, gen, 0)
+    words = seed_words(gen)
+    axes = explore_axes(space)
+    unit = canonical_unit(space, np.array([m.unit for m in members]))
+    for m, u in zip(members, unit):
+        m.unit = u
+    lineage: list[dict[str, Any]] = []
+    try:
+        for t, budget in enumerate(budgets):
+            results = caller.batch(members, budget)
+            caller.n_calls += population
+            loss = np.empty(population)
+            for i, (m, (value, state, err)) in enumerate(zip(members, results)):
+                prev_state = m.state
+                caller.budget_used += m.record(budget, value, state, err)
+                if err is not None:
+                    # A failed interval fails that interval; exploit repairs it.
+                    m.events.append({"budget": budget, "error": err})
+                    m.error = None
+                    m.state = prev_state
+                loss[i] = value
+            if t + 1 == n_steps:
+                # The final ranking: the last interval's errors stay on record.
+                for m in members:
+                    if m.curve and math.isnan(m.curve[-1][1]):
+                        m.error = m.events[-1]["error"] if m.events else "failed"
+                break
+            bottom, donor, rows = axes.pbt_step(unit, loss, q, pert, res, words, t)
+            donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
+            new_configs = space.from_unit(rows)  # one call for every replaced member
+            for i, (j, k, row) in enumerate(zip(bottom.tolist(), donor.tolist(), rows)):
+                old = dict(members[j].config)
+                new_config = new_configs.row(i)
+                members[j].state = copy.deepcopy(members[k].state)
+                members[j].config = new_config
+                members[j].unit = row.copy()
+                members[j].budget = members[k].budget
+                unit[j] = row
+                lineage.append(
+                    {
+                        "budget": budget,
+                        "member": j,
+                        "donor": k,
+                        "loss": float(loss[j]),
+                        "donor_loss": float(loss[k]),
+                        "old": old,
+                        "donor_config": donor_configs[k],
+                        "new": new_config,
+                    }
+                )
+        caller.settle(members)
+    except Stop:
+        pass
+    return make_result("pbt", space, caller, members, lineage)
