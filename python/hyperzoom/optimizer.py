@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from . import _core, designs
+from ._axes import space_axes as _axes
 from ._rng import as_generator
 from ._validation import as_count, as_real, as_workers
-from .region import Region, _axes, select_elite
+from .region import Region, select_elite
 from .results import AllTrialsFailedError, SearchResult, Trials
 from .space import Choice, Configs, Space
 from .typing import RngLike
