@@ -10,11 +10,7 @@
 
 #include "hyperzoom/fastmath.hpp"
 #include "hyperzoom/parallel.hpp"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HYPERZOOM_X86_DISPATCH 1
-#include <immintrin.h>
-#endif
+#include "simd.hpp"
 
 namespace hyperzoom {
 namespace {
@@ -70,81 +66,10 @@ void continuous_scalar(const Column& c, const double* u, std::size_t n, double* 
 }
 
 #ifdef HYPERZOOM_X86_DISPATCH
-__attribute__((target("avx2"))) inline __m256d exp_avx2(__m256d x) noexcept {
-    const __m256d shifter = _mm256_set1_pd(detail::kShifter);
-    const __m256d t = _mm256_add_pd(_mm256_mul_pd(x, _mm256_set1_pd(detail::kLog2e)), shifter);
-    const __m256d nn = _mm256_sub_pd(t, shifter);
-    const __m256d r = _mm256_sub_pd(_mm256_sub_pd(x, _mm256_mul_pd(nn, _mm256_set1_pd(detail::kLn2Hi))),
-                                    _mm256_mul_pd(nn, _mm256_set1_pd(detail::kLn2Lo)));
-    __m256d p = _mm256_set1_pd(detail::kExpC[11]);
-    for (int k = 10; k >= 0; --k)
-        p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(detail::kExpC[k]));
-    const __m256d one = _mm256_set1_pd(1.0);
-    p = _mm256_add_pd(_mm256_mul_pd(p, r), one);
-    p = _mm256_add_pd(_mm256_mul_pd(p, r), one);
-    const __m256i e = _mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(shifter)),
-                         _mm256_set1_epi64x(1023)),
-        52);
-    return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
-}
-
-__attribute__((target("avx2"))) void continuous_avx2(const Column& c, const double* u,
-                                                     std::size_t n, double* out) noexcept {
-    const __m256d a = _mm256_set1_pd(c.a), w = _mm256_set1_pd(c.w);
-    const __m256d lo = _mm256_set1_pd(c.lo), hi = _mm256_set1_pd(c.hi);
-    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const __m256d x = _mm256_loadu_pd(u + i);
-        __m256d v = _mm256_add_pd(a, _mm256_mul_pd(x, w));
-        if (c.kind == Kind::log) v = exp_avx2(v);
-        else if (c.kind == Kind::inv_log) v = _mm256_sub_pd(one, exp_avx2(v));
-        v = _mm256_blendv_pd(v, lo, _mm256_cmp_pd(x, zero, _CMP_EQ_OQ));
-        v = _mm256_blendv_pd(v, hi, _mm256_cmp_pd(x, one, _CMP_EQ_OQ));
-        v = _mm256_max_pd(_mm256_min_pd(v, hi), lo);  // == finish(): v < hi ? v : hi, ...
-        _mm256_storeu_pd(out + i, v);
-    }
-    continuous_scalar(c, u + i, n - i, out + i, true);
-}
-
-__attribute__((target("avx512f"))) inline __m512d exp_avx512(__m512d x) noexcept {
-    const __m512d shifter = _mm512_set1_pd(detail::kShifter);
-    const __m512d t = _mm512_add_pd(_mm512_mul_pd(x, _mm512_set1_pd(detail::kLog2e)), shifter);
-    const __m512d nn = _mm512_sub_pd(t, shifter);
-    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(x, _mm512_mul_pd(nn, _mm512_set1_pd(detail::kLn2Hi))),
-                                    _mm512_mul_pd(nn, _mm512_set1_pd(detail::kLn2Lo)));
-    __m512d p = _mm512_set1_pd(detail::kExpC[11]);
-    for (int k = 10; k >= 0; --k)
-        p = _mm512_add_pd(_mm512_mul_pd(p, r), _mm512_set1_pd(detail::kExpC[k]));
-    const __m512d one = _mm512_set1_pd(1.0);
-    p = _mm512_add_pd(_mm512_mul_pd(p, r), one);
-    p = _mm512_add_pd(_mm512_mul_pd(p, r), one);
-    const __m512i e = _mm512_slli_epi64(
-        _mm512_add_epi64(_mm512_sub_epi64(_mm512_castpd_si512(t), _mm512_castpd_si512(shifter)),
-                         _mm512_set1_epi64(1023)),
-        52);
-    return _mm512_mul_pd(p, _mm512_castsi512_pd(e));
-}
-
-__attribute__((target("avx512f"))) void continuous_avx512(const Column& c, const double* u,
-                                                          std::size_t n, double* out) noexcept {
-    const __m512d a = _mm512_set1_pd(c.a), w = _mm512_set1_pd(c.w);
-    const __m512d lo = _mm512_set1_pd(c.lo), hi = _mm512_set1_pd(c.hi);
-    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m512d x = _mm512_loadu_pd(u + i);
-        __m512d v = _mm512_add_pd(a, _mm512_mul_pd(x, w));
-        if (c.kind == Kind::log) v = exp_avx512(v);
-        else if (c.kind == Kind::inv_log) v = _mm512_sub_pd(one, exp_avx512(v));
-        v = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), v, lo);
-        v = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, one, _CMP_EQ_OQ), v, hi);
-        v = _mm512_max_pd(_mm512_min_pd(v, hi), lo);  // == finish(): v < hi ? v : hi, ...
-        _mm512_storeu_pd(out + i, v);
-    }
-    continuous_scalar(c, u + i, n - i, out + i, true);
-}
+// avx2::continuous_lanes and avx512::continuous_lanes, from one source (simd.hpp).
+#define HYPERZOOM_SIMD_KERNEL "scales_simd.inc"
+#include "simd_compile.inc"
+#undef HYPERZOOM_SIMD_KERNEL
 #endif
 
 void continuous(const Column& c, const double* u, std::size_t n, double* out) noexcept {
@@ -152,8 +77,8 @@ void continuous(const Column& c, const double* u, std::size_t n, double* out) no
 #ifdef HYPERZOOM_X86_DISPATCH
     if (fast) {
         const int level = simd_level();
-        if (level >= 2) return continuous_avx512(c, u, n, out);
-        if (level == 1) return continuous_avx2(c, u, n, out);
+        if (level >= 2) return avx512::continuous_lanes(c, u, n, out);
+        if (level == 1) return avx2::continuous_lanes(c, u, n, out);
     }
 #endif
     continuous_scalar(c, u, n, out, fast);

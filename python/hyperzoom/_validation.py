@@ -21,6 +21,7 @@ __all__ = [
     "auto_workers",
     "check_size",
     "memory_limit",
+    "plain",
     "short_repr",
 ]
 
@@ -105,6 +106,11 @@ def short_repr(x: Any) -> str:
         return f"an integer of {x.bit_length()} bits"
     text = repr(x)
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+def plain(v: Any) -> Any:
+    """Return a NumPy scalar as the Python value it holds; anything else unchanged."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 @functools.cache

@@ -244,8 +244,6 @@ def _run(
     study: str | None,
 ) -> int:
     ns = _load_search_file(parser, file)
-    from .space import Space
-
     space, objective = ns.get("space"), ns.get("objective")
     if not isinstance(space, Space):
         parser.error(

@@ -19,48 +19,42 @@ gives the same design bit for bit whatever ``workers`` is.
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from . import _core
 from ._rng import seed_words
+from ._unit_designs import (
+    MAX_COLUMNS,
+    MAX_GRID_SIZE,
+    OPTIMIZE,
+    as_points,
+    as_shape,
+    build_grid,
+    build_lhs,
+    check_grid_size,
+    unit_levels,
+)
 from ._validation import as_count, as_workers, check_size, short_repr
+from .space import Space
+from .space.sampling import SPACE_DESIGNS, largest_grid_points, space_grid
 from .typing import RngLike
 
-if TYPE_CHECKING:
-    from .space import Configs, Space
-
 __all__ = [
+    "MAX_GRID_SIZE",
+    "SPACE_DESIGNS",
     "discrepancy",
     "extend_lhs",
     "grid",
+    "largest_grid_points",
     "latin_hypercube",
     "max_abs_correlation",
     "min_distance",
     "random_design",
 ]
 
-_OPTIMIZE = {"maximin": 1, "cd": 2}
 _DISCREPANCY = {"CD": 0, "WD": 1, "MD": 2, "L2-star": 3}
-#: ``Space.sample`` designs.
-SPACE_DESIGNS = ("random", "lhs", "lhs-centered", "lhs-maximin", "lhs-cd", "grid")
-#: The largest grid :func:`grid` builds unless ``max_size`` says otherwise.
-MAX_GRID_SIZE = 10_000_000
-
-
-#: Above this many points the optimiser keeps no pair matrix (mirrors kMatrixMaxN).
-_MATRIX_MAX_N = 3000
-
-
-def _default_iterations(n: int, d: int) -> int:
-    # 15 n proposals, at least scipy's 10,000 (about 40 ms at n = 1000, d = 10 on one
-    # core: enough to beat scipy's random-cd and pyDOE3's best-of-1000 maximin there, see
-    # bench/README.md), capped at about 1e8 floating-point steps so that a large n stays
-    # in seconds.
-    cost = n if n <= _MATRIX_MAX_N else n * d
-    return min(max(10_000, 15 * n), max(1000, 10**8 // max(cost, 1)))
 
 
 def _as_design(x: Any, name: str, *, closed: bool) -> np.ndarray:
@@ -87,21 +81,6 @@ def _as_design(x: Any, name: str, *, closed: bool) -> np.ndarray:
         )
         raise ValueError(msg)
     return arr
-
-
-def _as_shape(n: Any, d: Any) -> tuple[int, int]:
-    """Check a design's ``(n, d)``: counts, and a size that fits in memory."""
-    n = as_count(n, "n")
-    d = as_count(d, "d", minimum=1)
-    if d > _MAX_COLUMNS:
-        msg = f"`d` must be at most {_MAX_COLUMNS:,} columns, but got {short_repr(d)}."
-        raise ValueError(msg)
-    check_size(n, "n", 8 * d)
-    return n, d
-
-
-#: The most columns a design may have (the core numbers its streams by column).
-_MAX_COLUMNS = 1 << 24
 
 
 def _as_bool(x: Any, name: str) -> bool:
@@ -138,7 +117,7 @@ def random_design(
     >>> u.shape, bool(((u >= 0) & (u < 1)).all())
     ((4, 2), True)
     """
-    n, d = _as_shape(n, d)
+    n, d = as_shape(n, d)
     w = as_workers(workers, n * d)
     return np.asarray(_core.designs.random_design(seed_words(rng), n, d, w))
 
@@ -209,10 +188,10 @@ def latin_hypercube(
     >>> bool(hz.discrepancy(best) < hz.discrepancy(plain))
     True
     """
-    n, d = _as_shape(n, d)
+    n, d = as_shape(n, d)
     centered = _as_bool(centered, "centered")
-    if optimize is not None and optimize not in _OPTIMIZE:
-        valid = [None, *_OPTIMIZE]
+    if optimize is not None and optimize not in OPTIMIZE:
+        valid = [None, *OPTIMIZE]
         msg = f"{optimize!r} is not a valid `optimize`. It must be one of {valid!r}."
         raise ValueError(msg)
     if optimize is None:
@@ -223,20 +202,19 @@ def latin_hypercube(
                     f"or 'cd'), but got {name}={value!r} with optimize=None."
                 )
                 raise ValueError(msg)
-    iters = (
-        _default_iterations(n, d)
-        if iterations is None
-        else as_count(iterations, "iterations")
-    )
+    iters = None if iterations is None else as_count(iterations, "iterations")
     stop = 0 if stall is None else as_count(stall, "stall", minimum=1)
     w = as_workers(workers, n * d)
-    words = seed_words(rng)
-    u = _core.designs.latin_hypercube(words, n, d, centered, w)
-    if optimize is not None and n >= 2:
-        u, _ = _core.designs.optimize(
-            words, u, _OPTIMIZE[optimize], iters, stop, 0.0, w
-        )
-    return np.asarray(u)
+    return build_lhs(
+        seed_words(rng),
+        n,
+        d,
+        centered=centered,
+        optimize=optimize,
+        iterations=iters,
+        stall=stop,
+        workers=w,
+    )
 
 
 def extend_lhs(
@@ -401,60 +379,6 @@ def max_abs_correlation(sample: Any) -> float:
 # ---- grids ---------------------------------------------------------------------------
 
 
-def _as_points(points: Any, name: str = "points") -> int:
-    return as_count(points, name, minimum=1)
-
-
-def _unit_levels(p: int) -> np.ndarray:
-    # Both ends of the scaled axis (low and high themselves); one point sits mid-axis.
-    return np.array([0.5]) if p == 1 else np.linspace(0.0, 1.0, p)
-
-
-def _space_levels(space: Space, points: Any) -> list[np.ndarray]:
-    """Unit-coordinate levels of each parameter of ``space`` for ``points``."""
-    from .space import Choice
-
-    if isinstance(points, dict):
-        unknown = [k for k in points if k not in space]
-        if unknown:
-            msg = f"`points` names unknown parameter(s) {unknown!r}; the space has {list(space.names)!r}."
-            raise ValueError(msg)
-    levels = []
-    for name, dist in space.items():
-        if isinstance(dist, Choice):
-            # Every option, at the centre of its cell.
-            levels.append(dist.to_unit(np.asarray(dist._array)))
-            continue
-        if isinstance(points, dict):
-            if name not in points:
-                msg = f"`points` has no entry for parameter {name!r}."
-                raise ValueError(msg)
-            p = _as_points(points[name], f"points[{name!r}]")
-        else:
-            p = _as_points(points)
-        unit = _unit_levels(p)
-        if dist.is_integer:
-            k = dist._cell_count()
-            if k <= p:
-                values = np.arange(k, dtype=np.int64)
-                values = _integer_values(dist, values)
-            else:
-                values = np.unique(dist.from_unit(unit))
-            unit = dist.to_unit(values)
-        levels.append(np.ascontiguousarray(unit, dtype=np.float64))
-    return levels
-
-
-def _integer_values(dist: Any, index: np.ndarray) -> np.ndarray:
-    from .space import PowerOfTwo
-
-    if isinstance(dist, PowerOfTwo):
-        lo, _ = dist.exponents
-        shifted: np.ndarray = np.left_shift(np.int64(1), index + lo)
-        return shifted
-    return index + int(dist.low)
-
-
 def grid(
     space_or_d: Space | int,
     points: Any,
@@ -503,224 +427,29 @@ def grid(
            [1., 0.],
            [1., 1.]])
     """
-    from .space import Space
-
     max_size = as_count(max_size, "max_size", minimum=1)
     target: Any = space_or_d  # checked at run time: callers need not be typed
     if isinstance(target, Space):
-        space: Space | None = target
-        if target.d < 1:
-            msg = (
-                "`space_or_d` must have at least one parameter, but got an empty Space."
-            )
-            raise ValueError(msg)
-        # Counted before anything is built: a grid's levels never exceed `max_size`.
-        counts = _space_counts(target, points, max_size)
-        _check_grid_size(counts, max_size)
-        levels = _space_levels(target, points)
-    elif isinstance(target, (int, np.integer)):  # as_count refuses bools
-        space = None
-        d = as_count(target, "d", minimum=1)
-        if d > _MAX_COLUMNS:
-            msg = f"`d` must be at most {_MAX_COLUMNS:,} columns, but got {short_repr(d)}."
-            raise ValueError(msg)
-        if isinstance(points, (int, np.integer)) and not isinstance(points, bool):
-            counts = [_as_points(points)] * d
-        elif isinstance(points, (list, tuple, np.ndarray)):
-            if len(points) != d:
-                msg = f"`points` must have one entry per column ({d}), but got {len(points)}."
-                raise ValueError(msg)
-            counts = [_as_points(p, f"points[{i}]") for i, p in enumerate(points)]
-        else:
-            msg = f"`points` must be an integer or a sequence of integers, but got {points!r}."
-            raise TypeError(msg)
-        _check_grid_size(counts, max_size)
-        levels = [_unit_levels(p) for p in counts]
-    else:
+        return space_grid(target, points, max_size=max_size, workers=workers)
+    if not isinstance(target, (int, np.integer)):  # as_count refuses bools
         msg = f"`space_or_d` must be a Space or a number of columns, but got {space_or_d!r}."
         raise TypeError(msg)
-    size = math.prod(len(v) for v in levels)
-    check_size(size, "points", 8 * len(levels), "grid points")
-    w = as_workers(workers, size * len(levels))
-    unit = np.asarray(_core.designs.grid(levels, w))
-    if space is None:
-        return unit
-    return space.from_unit(unit, workers=w)
-
-
-def _check_grid_size(counts: list[int], max_size: int) -> None:
-    size = math.prod(counts)
-    if size > max_size:
-        shape = " x ".join(str(c) for c in counts)
-        if len(shape) > 200:
-            shape = shape[:200] + "..."
-        msg = (
-            f"the grid would have {size:,} points ({shape}), more than `max_size` = "
-            f"{max_size:,}. Use fewer `points`, raise `max_size`, or sample at random "
-            "(space.sample(n, design='lhs')) to cover more values with fewer points."
-        )
+    d = as_count(target, "d", minimum=1)
+    if d > MAX_COLUMNS:
+        msg = f"`d` must be at most {MAX_COLUMNS:,} columns, but got {short_repr(d)}."
         raise ValueError(msg)
-
-
-def _axis_count(dist: Any, points: int, cap: int) -> int:
-    """Return the number of levels of ``dist`` in a grid of ``points``, building nothing.
-
-    ``points`` on a continuous axis, every option of a choice, every value of an
-    integer parameter with at most ``points`` values; otherwise ``points`` distinct
-    levels on the equal cells of ``IntUniform`` and ``PowerOfTwo`` (the levels are at
-    least a cell apart). ``IntLogUniform`` rounds several levels to one value near its
-    low end: those are counted on the levels themselves when ``points <= cap``, and
-    ``cap + 1`` (too many) is returned otherwise.
-    """
-    from .space import Choice, IntLogUniform
-
-    if isinstance(dist, Choice):
-        return len(dist.options)
-    if not dist.is_integer:
-        return points
-    cells = dist._cell_count()
-    if cells <= points:
-        return int(cells)
-    if not isinstance(dist, IntLogUniform):
-        return points
-    if points > cap:
-        return cap + 1
-    return len(np.unique(dist.from_unit(_unit_levels(points))))
-
-
-def _space_counts(space: Space, points: Any, cap: int) -> list[int]:
-    """Levels per parameter of ``grid(space, points)``, checked but never built."""
-    if isinstance(points, dict):
-        unknown = [k for k in points if k not in space]
-        if unknown:
-            msg = f"`points` names unknown parameter(s) {unknown!r}; the space has {list(space.names)!r}."
+    if isinstance(points, (int, np.integer)) and not isinstance(points, bool):
+        counts = [as_points(points)] * d
+    elif isinstance(points, (list, tuple, np.ndarray)):
+        if len(points) != d:
+            msg = (
+                f"`points` must have one entry per column ({d}), but got {len(points)}."
+            )
             raise ValueError(msg)
-    from .space import Choice
-
-    counts = []
-    for name, dist in space.items():
-        if isinstance(dist, Choice):
-            counts.append(len(dist.options))
-            continue
-        if isinstance(points, dict):
-            if name not in points:
-                msg = f"`points` has no entry for parameter {name!r}."
-                raise ValueError(msg)
-            p = _as_points(points[name], f"points[{name!r}]")
-        else:
-            p = _as_points(points)
-        counts.append(_axis_count(dist, p, cap))
-    return counts
-
-
-# ---- Space.sample(design=...) ----------------------------------------------------------
-
-
-def _grid_size(space: Space, points: int, cap: int = MAX_GRID_SIZE) -> int:
-    """Return the number of rows of ``grid(space, points)`` without building it.
-
-    Exact up to ``cap``; a grid larger than ``cap`` may be reported as any size above
-    it. Costs O(d) for every parameter but ``IntLogUniform`` (O(points) there).
-    """
-    size = 1
-    for dist in space.params.values():
-        size *= _axis_count(dist, points, cap)
-    return size
-
-
-def largest_grid_points(space: Space, limit: int) -> int:
-    """Return the largest ``points`` whose grid of ``space`` has at most ``limit`` rows.
-
-    A grid grows with ``points``, so this is a bisection: O(d log limit) size counts,
-    never a scan over sizes. At least 1 (a grid of one point per axis, which may itself
-    exceed ``limit``: the caller decides).
-    """
-    if _grid_size(space, 2, limit) > limit:
-        return 1
-    lo, hi = 2, 3
-    while _grid_size(space, hi, limit) <= limit:
-        lo, hi = hi, 2 * hi
-        if (
-            lo >= limit
-        ):  # every axis is enumerated or a choice: more points change nothing
-            return lo
-    while hi - lo > 1:  # size(lo) <= limit < size(hi)
-        mid = (lo + hi) // 2
-        if _grid_size(space, mid, limit) <= limit:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-def _space_sample(
-    space: Space, n: int, design: str, *, rng: RngLike, workers: int | None
-) -> Configs:
-    """``Space.sample`` for every design except "random" (which space.py keeps)."""
-    if design not in SPACE_DESIGNS:
-        msg = f"{design!r} is not a valid design. It must be one of {list(SPACE_DESIGNS)!r}."
-        raise ValueError(msg)
-    d = space.d
-    if design == "grid":
-        return _space_grid(space, n, workers)
-    if d == 0:
-        return space.from_unit(np.empty((n, 0)))
-    w = as_workers(workers, n * d)
-    optimize = {"lhs-maximin": "maximin", "lhs-cd": "cd"}.get(design)
-    u = latin_hypercube(
-        n, d, rng=rng, centered=design == "lhs-centered", optimize=optimize, workers=w
-    )
-    return space.from_unit(_balance_integers(space, u), workers=w)
-
-
-def _balance_integers(space: Space, u: np.ndarray) -> np.ndarray:
-    """Move integer and choice columns of a Latin design to stratum-balanced cells.
-
-    Stratum ``p`` of ``n`` is represented by its centre ``(p + 1/2) / n``: a cell of
-    width ``w`` then holds ``floor(n w)`` or ``ceil(n w)`` points. For equal cells
-    (``IntUniform``, ``PowerOfTwo``, unweighted ``Choice``: ``k`` cells) the cell is
-    computed in integers, ``floor((2p + 1) k / 2n)``, so each value appears
-    ``floor(n/k)`` or ``ceil(n/k)`` times exactly; the column is set to cell centres.
-    """
-    from .space import Choice, IntLogUniform
-
-    n = u.shape[0]
-    if n == 0:
-        return u
-    out = u  # a fresh design nobody else holds: rewritten in place
-    for j, dist in enumerate(space.params.values()):
-        if not dist.is_integer:
-            continue
-        p = np.floor(u[:, j] * n).astype(np.int64)
-        weighted = isinstance(dist, IntLogUniform) or (
-            isinstance(dist, Choice) and dist.weights is not None
-        )
-        k = len(dist.options) if isinstance(dist, Choice) else dist._cell_count()
-        if not weighted and 2 * n * k < 2**62:
-            cell = ((2 * p + 1) * k) // (2 * n)
-            out[:, j] = (cell + 0.5) / k
-        else:
-            out[:, j] = (p + 0.5) / n
-    return out
-
-
-def _space_grid(space: Space, n: int, workers: int | None) -> Configs:
-    if space.d == 0:
-        msg = "design='grid' needs a space with at least one parameter."
-        raise ValueError(msg)
-    check_size(n, "n", 8 * space.d)
-    # The largest grid of at most n rows, found by bisection (sizes grow with points).
-    p = largest_grid_points(space, max(n, 1))
-    size = _grid_size(space, p, max(n, 1))
-    if size == n:
-        configs: Configs = grid(space, p, workers=workers, max_size=max(n, 1))
-        return configs
-    below = [size] if size < n else []
-    above = _grid_size(space, p + 1, n) if size <= n else size
-    near = [f"{s:,}" for s in below] + ([f"{above:,}"] if above > n else [])
-    msg = (
-        f"design='grid' needs `n` to be the size of a full grid of this space, but got "
-        f"n={n}; the nearest sizes are {' and '.join(near)}. Use hz.grid(space, points) "
-        "to choose the points per axis."
-    )
-    raise ValueError(msg)
+        counts = [as_points(p, f"points[{i}]") for i, p in enumerate(points)]
+    else:
+        msg = f"`points` must be an integer or a sequence of integers, but got {points!r}."
+        raise TypeError(msg)
+    check_grid_size(counts, max_size)
+    unit, _ = build_grid([unit_levels(p) for p in counts], workers)
+    return unit

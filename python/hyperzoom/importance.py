@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._axes import space_axes
 from ._optional import require
 from ._rng import seed_words
 from ._validation import as_count, as_real, as_workers, check_size
-from .region import _axes
 from .space import Configs, Space
 from .typing import RngLike
 
@@ -213,7 +213,7 @@ def importance(
         raise ValueError(msg)
     w = as_workers(workers, n * max(1, bootstrap))
     share, boot = _core.importance.importance(
-        _axes(space), unit, y, bins, bootstrap, seed_words(rng), w
+        space_axes(space), unit, y, bins, bootstrap, seed_words(rng), w
     )
     share = np.asarray(share)
     if bootstrap:

@@ -14,40 +14,11 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .space import Choice, Configs, Space, _plain
+from ._axes import space_axes
+from ._validation import plain
+from .space import Choice, Configs, Space
 
 __all__ = ["Region", "select_elite"]
-
-_ORDERED_INT_KINDS = (3, 5)  # IntUniform and PowerOfTwo: equal cells on the unit axis
-
-
-def _axes(space: Space) -> Any:
-    """Return the compiled description of how each unit axis is cut into cells."""
-    cached = space.__dict__.get("_axes")
-    if cached is not None:
-        return cached
-    cells: list[int] = []
-    edges: list[np.ndarray | None] = []
-    for dist in space.params.values():
-        if isinstance(dist, Choice):
-            k = len(dist.options)
-            cells.append(-k)
-            if dist.weights is None:
-                e = np.arange(k + 1, dtype=np.float64) / k
-            else:
-                e = np.concatenate([[0.0], np.cumsum(dist.weights)])
-            e[-1] = 1.0
-            edges.append(e)
-        elif dist.kind in _ORDERED_INT_KINDS:
-            k = int(dist._cell_count())
-            cells.append(k)
-            edges.append(None)
-        else:
-            cells.append(0)
-            edges.append(None)
-    axes = _core.region.Axes(np.array(cells, dtype=np.int64), edges)
-    space.__dict__["_axes"] = axes
-    return axes
 
 
 def select_elite(values: Any, k: int, *, sorted: bool = True) -> np.ndarray:
@@ -125,7 +96,7 @@ class Region:
         half_widths: Any | None = None,
         run: int = 0,
     ) -> None:
-        axes = _axes(space)
+        axes = space_axes(space)
         self.space = space
         self.lo = np.array(lo, dtype=np.float64).reshape(space.d)
         self.hi = np.array(hi, dtype=np.float64).reshape(space.d)
@@ -192,7 +163,7 @@ class Region:
                 eps = 1e-9 / k
                 lo_u, hi_u = min(lo_u + eps, 1.0), max(hi_u - eps, 0.0)
             lo_v, hi_v = dist.from_unit(np.array([lo_u, hi_u]))
-            out[name] = (_plain(lo_v), _plain(hi_v))
+            out[name] = (plain(lo_v), plain(hi_v))
         return out
 
     @property
@@ -225,7 +196,7 @@ class Region:
             msg = f"`points` must have shape (n, {self.space.d}), but got {u.shape}."
             raise ValueError(msg)
         return np.asarray(
-            _axes(self.space).contains(
+            space_axes(self.space).contains(
                 u, self.lo, self.hi, self.allowed.astype(np.uint8)
             )
         )
@@ -238,7 +209,7 @@ class Region:
         """
         arr = np.ascontiguousarray(v, dtype=np.float64)
         return np.asarray(
-            _axes(self.space).region_to_unit(
+            space_axes(self.space).region_to_unit(
                 arr, self.lo, self.hi, self.allowed.astype(np.uint8), workers
             )
         )
@@ -254,7 +225,7 @@ class Region:
         pan_step: float = 0.5,
     ) -> Region:
         """Return the next region around the ``elite`` rows of ``unit``."""
-        lo, hi, allowed = _axes(self.space).shrink(
+        lo, hi, allowed = space_axes(self.space).shrink(
             np.ascontiguousarray(unit, dtype=np.float64),
             np.ascontiguousarray(elite, dtype=np.int64),
             self.lo,

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from .. import _core, designs
+from .._axes import space_axes
 from .._rng import as_generator
 from .._validation import as_count, as_real, as_workers
-from ..region import Region, _axes, select_elite
+from ..region import Region, select_elite
 from ..space import Choice, Configs, Space
+from ..space.sampling import grid_size
 from ..typing import RngLike
 from .results import AllTrialsFailedError, SearchResult, Trials
 
@@ -144,7 +146,7 @@ class CoarseToFine:
         self._zoom: Any = None
         if strategy == "coarse-to-fine":
             self._zoom = _core.search.Zoom(
-                _axes(space),
+                space_axes(space),
                 self.round_size or 0,
                 self.first_round or 0,
                 self.keep,
@@ -745,5 +747,5 @@ def _grid_unit(space: Space, budget: int) -> np.ndarray:
     """
     limit = min(budget, designs.MAX_GRID_SIZE)
     points = designs.largest_grid_points(space, limit)
-    g = designs.grid(space, points, max_size=max(limit, designs._grid_size(space, 1)))
+    g = designs.grid(space, points, max_size=max(limit, grid_size(space, 1)))
     return np.ascontiguousarray(g.unit[:budget])

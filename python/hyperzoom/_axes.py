@@ -1,0 +1,51 @@
+"""How each unit axis of a space is cut into cells, in the compiled core's terms.
+
+Regions, the coarse-to-fine optimiser and importance all hand the core this one
+description of a space: the options of every ``Choice`` (with their cell edges), the
+equal cells of ``IntUniform`` and ``PowerOfTwo``, and continuous axes for the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from .space import Choice, Space
+
+__all__ = ["space_axes"]
+
+_ORDERED_INT_KINDS = (3, 5)  # IntUniform and PowerOfTwo: equal cells on the unit axis
+
+
+def space_axes(space: Space) -> Any:
+    """Return the compiled description of how each unit axis is cut into cells.
+
+    Built once per space and cached on it.
+    """
+    cached = space.__dict__.get("_axes")
+    if cached is not None:
+        return cached
+    cells: list[int] = []
+    edges: list[np.ndarray | None] = []
+    for dist in space.params.values():
+        if isinstance(dist, Choice):
+            k = len(dist.options)
+            cells.append(-k)
+            if dist.weights is None:
+                e = np.arange(k + 1, dtype=np.float64) / k
+            else:
+                e = np.concatenate([[0.0], np.cumsum(dist.weights)])
+            e[-1] = 1.0
+            edges.append(e)
+        elif dist.kind in _ORDERED_INT_KINDS:
+            k = int(dist._cell_count())
+            cells.append(k)
+            edges.append(None)
+        else:
+            cells.append(0)
+            edges.append(None)
+    axes = _core.region.Axes(np.array(cells, dtype=np.int64), edges)
+    space.__dict__["_axes"] = axes
+    return axes
