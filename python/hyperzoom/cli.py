@@ -42,8 +42,9 @@ from . import storage as _storage
 from ._version import __version__
 from .evaluate import resolve_mode
 from .search import AllTrialsFailedError, CoarseToFine, SearchResult, search
-from .search.journal import SETTINGS, open_journal
+from .search.journal import open_journal
 from .search.loop import run
+from .search.settings import SETTINGS
 from .space import (
     Choice,
     IntLogUniform,

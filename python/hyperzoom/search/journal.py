@@ -44,9 +44,9 @@ from ..store import (
     where,
 )
 from .optimizer import CoarseToFine
+from .settings import SETTINGS
 
 __all__ = [
-    "SETTINGS",
     "Journal",
     "StudyJournal",
     "check_study",
@@ -54,20 +54,6 @@ __all__ = [
     "stored_optimiser",
 ]
 
-#: The settings of ``hz.search`` that decide which trials are asked (stored, compared
-#: on resume). Execution details (executor, batch_size, mode, workers) are free.
-SETTINGS = (
-    "budget",
-    "strategy",
-    "round_size",
-    "first_round",
-    "keep",
-    "min_width",
-    "retest",
-    "retest_every",
-    "minimize",
-    "asynchronous",
-)
 #: Studies written before asynchronous searches could be stored lack that setting:
 #: they are synchronous.
 _BEFORE_ASYNC = SETTINGS[:-1]

@@ -15,20 +15,19 @@ import numpy as np
 from .. import _core, designs
 from .._axes import space_axes
 from .._rng import as_generator
-from .._validation import as_count, as_real, as_workers
+from .._validation import as_count, as_workers
 from ..region import Region, select_elite
 from ..space import Choice, Configs, Space
 from ..space.sampling import grid_size
 from ..typing import RngLike
 from .results import AllTrialsFailedError, SearchResult, Trials
+from .settings import STRATEGIES, check_settings
 
 __all__ = ["STRATEGIES", "CoarseToFine"]
 
-STRATEGIES = ("coarse-to-fine", "random", "grid")
 #: Points in a round of random search (fixed, so random search is anytime too).
 _RANDOM_ROUND = 1024
-#: Largest round size a user may ask for, and how often a restart doubles the rounds.
-_MAX_ROUND = 1 << 24
+#: How often a restart doubles the rounds.
 _MAX_DOUBLINGS = 16
 _OK, _FAILED, _PENDING = 0, 1, 2
 _INT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.float64)
@@ -91,52 +90,33 @@ class CoarseToFine:
             msg = f"`space` must be a hyperzoom Space, but got {type(space).__name__}."
             raise TypeError(msg)
         self.space = space
-        self.budget = None if budget is None else as_count(budget, "budget", minimum=1)
-        if not isinstance(strategy, str) or strategy not in STRATEGIES:
-            msg = f"{strategy!r} is not a valid strategy. It must be one of {set(STRATEGIES)!r}."
-            raise ValueError(msg)
-        self.strategy = strategy
-        self.round_size = (
-            None
-            if round_size is None
-            else as_count(round_size, "round_size", minimum=2, maximum=_MAX_ROUND)
+        settings = check_settings(
+            budget=budget,
+            strategy=strategy,
+            round_size=round_size,
+            first_round=first_round,
+            keep=keep,
+            min_width=min_width,
+            retest=retest,
+            retest_every=retest_every,
+            minimize=minimize,
+            asynchronous=asynchronous,
+            design=design,
         )
-        self.first_round = (
-            None
-            if first_round is None
-            else as_count(first_round, "first_round", minimum=1, maximum=_MAX_ROUND)
-        )
-        self.keep = as_real(keep, "keep")
-        if not 0.0 < self.keep <= 1.0:
-            msg = f"`keep` must be in (0, 1], but got {self.keep!r}."
-            raise ValueError(msg)
-        self.min_width = as_real(min_width, "min_width")
-        if not 0.0 <= self.min_width <= 1.0:
-            msg = f"`min_width` must be in [0, 1], but got {self.min_width!r}."
-            raise ValueError(msg)
-        self.retest = as_count(retest, "retest")
-        self.retest_every = as_count(retest_every, "retest_every", minimum=1)
-        if design not in ("lhs", "random"):
-            msg = f"{design!r} is not a valid design. It must be one of {{'lhs', 'random'}}."
-            raise ValueError(msg)
-        if not isinstance(minimize, (bool, np.bool_)):
-            msg = f"`minimize` must be True or False, but got {minimize!r}."
-            raise TypeError(msg)
-        self.design = design
-        self.minimize = bool(minimize)
-        if not isinstance(asynchronous, (bool, np.bool_)):
-            msg = f"`asynchronous` must be True or False, but got {asynchronous!r}."
-            raise TypeError(msg)
-        self.asynchronous = bool(asynchronous)
+        self.budget = settings.budget
+        self.strategy = settings.strategy
+        self.round_size = settings.round_size
+        self.first_round = settings.first_round
+        self.keep = settings.keep
+        self.min_width = settings.min_width
+        self.retest = settings.retest
+        self.retest_every = settings.retest_every
+        self.minimize = settings.minimize
+        self.asynchronous = settings.asynchronous
+        self.design = settings.design
         self._p = sum(not isinstance(dist, Choice) for dist in space.params.values())
         self._buffer: list[int] = []  # asynchronous: arrivals since the last update
         self._updates = 0  # asynchronous: region updates so far
-        if strategy == "grid" and self.budget is None:
-            msg = "`strategy='grid'` needs a `budget`: the grid is the largest that fits it."
-            raise ValueError(msg)
-        if self.retest and strategy != "coarse-to-fine":
-            msg = f"`retest={self.retest}` needs strategy='coarse-to-fine', not {strategy!r}."
-            raise ValueError(msg)
         # Threads per call are chosen by each call's size (None: automatic), so small
         # rounds never pay for starting threads; results never depend on the choice.
         self.workers = None if workers is None else as_workers(workers)
