@@ -7,7 +7,10 @@ bit); without it an edit is refused as damage, which ``test_integrity.py`` tests
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import time
 
 import numpy as np
 
@@ -55,3 +58,43 @@ def reseal(path) -> None:
                 )
     finally:
         conn.close()
+
+
+def count_rows(db, table: str = "hz_trial") -> int:
+    """Rows of ``table`` committed so far (0 while the file does not exist yet)."""
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def kill_at_random(args, db, rnd, runs, pause, total, *, env=None, table="hz_trial"):
+    """Start ``args`` up to ``runs`` times, killing each a moment after it commits.
+
+    Returns the number of kills and the rows stored after each run (it stops early
+    once ``total`` rows are stored).
+    """
+    kills, counts = 0, []
+    for _ in range(runs):
+        proc = subprocess.Popen(args, env=env)
+        before = count_rows(db, table)
+        deadline = time.monotonic() + 30
+        # Wait until this run has committed something new, then kill it a moment later.
+        while count_rows(db, table) <= before and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(rnd.uniform(0.0, pause))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        counts.append(count_rows(db, table))
+        if counts[-1] == total:
+            break
+    return kills, counts

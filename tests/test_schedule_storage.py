@@ -8,7 +8,6 @@ import math
 import random
 import re
 import runpy
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 
 import hyperzoom as hz
 
-from .studyfiles import reseal
+from .studyfiles import kill_at_random, reseal
 
 SEED = 20261128
 
@@ -448,19 +447,6 @@ SCRIPT = textwrap.dedent(
 ).replace("SEED", str(SEED))
 
 
-def _count(db) -> int:
-    if not db.exists():
-        return 0
-    try:
-        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(conn.execute("SELECT count(*) FROM hz_call").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
 @pytest.mark.parametrize("method", ["hyperband", "asha"])
 def test_killed_schedules_resume_to_the_uninterrupted_result(tmp_path, method):
     script = tmp_path / "tune.py"
@@ -470,22 +456,8 @@ def test_killed_schedules_resume_to_the_uninterrupted_result(tmp_path, method):
     reference = getattr(hz, method)(ns["train"], ns["space"], **ns["settings"][method])
     total = reference.n_calls
     rnd = random.Random(SEED)
-    kills, counts = 0, []
-    for _ in range(6):
-        proc = subprocess.Popen([sys.executable, str(script), str(db), method])
-        before = _count(db)
-        deadline = time.monotonic() + 30
-        while _count(db) <= before and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        time.sleep(rnd.uniform(0.0, 0.1))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
-        counts.append(_count(db))
-        if counts[-1] == total:
-            break
+    args = [sys.executable, str(script), str(db), method]
+    kills, counts = kill_at_random(args, db, rnd, 6, 0.1, total, table="hz_call")
     assert kills >= 3, counts
     assert any(0 < c < total for c in counts)
     done = subprocess.run([sys.executable, str(script), str(db), method], check=False)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ import pytest
 
 import hyperzoom as hz
 
+from .studyfiles import kill_at_random
 from .test_search import SPACE, scalar_loss, vec_loss
 from .test_search_async import ScriptedExecutor
 
@@ -213,38 +212,17 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _count(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(conn.execute("SELECT count(*) FROM hz_trial").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
 def test_killed_asynchronous_runs_resume_holding_every_trial_once(tmp_path):
     script = tmp_path / "tune.py"
     script.write_text(SCRIPT)
     db = tmp_path / "k.db"
     rnd = random.Random(20261130)
+    args = [sys.executable, str(script), str(db)]
     kills = 0
     snapshots: list[dict[int, tuple[bytes, float | None, int]]] = []
-    for _ in range(6):
-        proc = subprocess.Popen([sys.executable, str(script), str(db)])
-        start = _count(db)
-        deadline = time.monotonic() + 30
-        while _count(db) <= start and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        time.sleep(rnd.uniform(0.0, 0.2))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    for _ in range(6):  # one run at a time, so each leaves a snapshot to compare
+        k, _ = kill_at_random(args, db, rnd, 1, 0.2, 200)
+        kills += k
         snapshots.append(rows(db))
         if len(snapshots[-1]) == 200:
             break

@@ -4,7 +4,6 @@ import doctest
 import os
 import random
 import runpy
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 import hyperzoom as hz
 from hyperzoom import storage
 
-from .studyfiles import reseal
+from .studyfiles import count_rows, kill_at_random, reseal
 
 SEED = 0x5EED_0F_57_0DA6E_A11_DA7A_5AFE
 
@@ -400,39 +399,10 @@ SCRIPT = textwrap.dedent(
 ).replace("SEED", str(SEED))
 
 
-def _count(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(conn.execute("SELECT count(*) FROM hz_trial").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
 def _kill_at_random(script, db, env, rnd, runs, pause, total):
     """Start the script up to `runs` times, killing each a moment after it commits."""
-    kills, counts = 0, []
-    for _ in range(runs):
-        proc = subprocess.Popen([sys.executable, str(script), str(db)], env=env)
-        before = _count(db)
-        deadline = time.monotonic() + 20
-        # Wait until this run has committed something new, then kill it a moment later.
-        while _count(db) <= before and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        time.sleep(rnd.uniform(0.0, pause))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
-        counts.append(_count(db))
-        if counts[-1] == total:
-            break
-    return kills, counts
+    args = [sys.executable, str(script), str(db)]
+    return kill_at_random(args, db, rnd, runs, pause, total, env=env)
 
 
 def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path):
@@ -469,7 +439,7 @@ def test_killed_continuation_with_a_larger_budget_equals_the_uninterrupted_run(
         check=False,
     )
     assert small.returncode == 0
-    assert _count(db) == 80
+    assert count_rows(db) == 80
     env = dict(os.environ, HZ_TEST_SLEEP="0.004", HZ_TEST_BUDGET="240")
     kills, _ = _kill_at_random(script, db, env, random.Random(SEED + 1), 4, 0.1, 240)
     assert kills >= 2
