@@ -1,4 +1,4 @@
-"""The study store: studies that survive a crash, in one SQLite file.
+"""Stored studies, the public face: list, inspect and load the studies of a file.
 
 ``hz.search(..., storage="study.db", study="name")`` writes every trial to an SQLite
 file (the ``sqlite3`` module of the standard library, in WAL mode) as it completes:

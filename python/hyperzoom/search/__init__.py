@@ -42,9 +42,19 @@ and the reported best is the best re-tested configuration.
 anytime); ``"grid"`` evaluates the largest grid (spaced on each scaled axis) that fits
 the budget (the one strategy that depends on it).
 
-Everything random comes from ``rng``; rounds are synchronous, and each value is stored
-at its trial's index, so the same seed gives the same trials and result whatever the
-executor, the number of workers or the order in which results arrive.
+Everything random comes from ``rng``. Synchronous rounds store each value at its
+trial's index, so the same seed gives the same trials and result whatever the executor,
+the number of workers or the order in which results arrive. An asynchronous search
+(``asynchronous=True``, the default for scalar trials on several workers without a
+study file) updates its region as results arrive, so it gives the same trials for the
+same order of arrival; a stored one records that order (see
+:mod:`hyperzoom.search.journal`).
+
+Layout: :mod:`~hyperzoom.search.settings` (the settings, checked),
+:mod:`~hyperzoom.search.optimizer` (``CoarseToFine``, the ask/tell engine),
+:mod:`~hyperzoom.search.loop` (``hz.search``: the one loop that drives it),
+:mod:`~hyperzoom.search.journal` (where the loop writes trials: nowhere, or a study
+file), :mod:`~hyperzoom.search.results` (``SearchResult``, ``Trials``).
 """
 
 from __future__ import annotations

@@ -118,9 +118,11 @@ def search(
         new trial starts from the current region (regions update every ``round_size``
         results, in the order they arrive), instead of waiting for the slowest trial
         of each round. The default is True for scalar trials on an executor with more
-        than one worker (without ``storage``), False otherwise. Asynchronous runs give
-        the same trials for the same order of arrival; synchronous runs give the same
-        trials whatever the order.
+        than one worker, False otherwise; with ``storage`` a new study is synchronous
+        unless asked, and a stored study keeps the mode it was run with. Asynchronous
+        runs give the same trials for the same order of arrival (a stored one records
+        that order, and a resumed run replays it); synchronous runs give the same
+        trials whatever the order. Needs a scalar objective.
     rng : int, SeedSequence, Generator or None
         Seed; the same seed gives the same trials and result on any executor.
     workers : int, optional
