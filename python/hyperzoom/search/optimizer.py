@@ -623,19 +623,25 @@ class CoarseToFine:
         """Asynchronous: learn from results in the order they arrive (no barrier).
 
         Every ``round_size`` results drawn from the current run's current kind of round
-        (coarse or zoomed) update the region; results of re-tests and of an earlier run
-        are kept but teach nothing. Un-asked draws from the old region are dropped.
+        (coarse or zoomed) update the region. With more trials in flight than that, a
+        zoomed update waits for as many results as are in flight: otherwise most of its
+        points would come from regions two or more updates old. Results of re-tests and
+        of an earlier run are kept but teach nothing. Un-asked draws from the old region
+        are dropped.
         """
         zoom = self._zoom
         if zoom is None:
             return
         key = self._phase_key()
-        failed_update = -1
+        failed_update = failed_size = -1
         for i in ids:
             if self._retest_of[i] >= 0 or self._drawn[i] != key:
                 continue
             self._buffer.append(i)
-            if len(self._buffer) < int(zoom.round_size):
+            size = int(zoom.round_size)
+            if not zoom.coarse:
+                size = max(size, self._n - self._n_told)
+            if len(self._buffer) < size:
                 continue
             rows = np.array(self._buffer, dtype=np.int64)
             self._buffer = []
@@ -648,7 +654,7 @@ class CoarseToFine:
             )
             self._updates += 1
             if not np.isfinite(values).any():
-                failed_update = int(rows[0])
+                failed_update, failed_size = int(rows[0]), rows.size
             key = self._phase_key()
             # Draws from the old region that nobody asked for are dropped.
             self._queue_at = self._queue_len
@@ -657,7 +663,7 @@ class CoarseToFine:
         if failed_update >= 0:
             first = self._errors.get(failed_update, "unknown error")
             msg = (
-                f"every trial of the last {int(zoom.round_size)} results failed; the "
+                f"every trial of the last {failed_size} results failed; the "
                 f"first error: {first}"
             )
             raise AllTrialsFailedError(msg, self._result())
