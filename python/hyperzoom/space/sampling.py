@@ -47,13 +47,18 @@ SPACE_DESIGNS = ("random", "lhs", "lhs-centered", "lhs-maximin", "lhs-cd", "grid
 # ---- grids ---------------------------------------------------------------------------
 
 
-def _space_levels(space: Space, points: Any) -> list[np.ndarray]:
-    """Unit-coordinate levels of each parameter of ``space`` for ``points``."""
+def _check_named(space: Space, points: Any) -> None:
+    """Refuse a ``points`` dict that names a parameter the space does not have."""
     if isinstance(points, dict):
         unknown = [k for k in points if k not in space]
         if unknown:
             msg = f"`points` names unknown parameter(s) {unknown!r}; the space has {list(space.names)!r}."
             raise ValueError(msg)
+
+
+def _space_levels(space: Space, points: Any) -> list[np.ndarray]:
+    """Unit-coordinate levels of each parameter of ``space`` for ``points``."""
+    _check_named(space, points)
     levels = []
     for name, dist in space.items():
         if isinstance(dist, Choice):
@@ -132,11 +137,7 @@ def _axis_count(dist: Any, points: int, cap: int) -> int:
 
 def _space_counts(space: Space, points: Any, cap: int) -> list[int]:
     """Levels per parameter of ``grid(space, points)``, checked but never built."""
-    if isinstance(points, dict):
-        unknown = [k for k in points if k not in space]
-        if unknown:
-            msg = f"`points` names unknown parameter(s) {unknown!r}; the space has {list(space.names)!r}."
-            raise ValueError(msg)
+    _check_named(space, points)
     counts = []
     for name, dist in space.items():
         if isinstance(dist, Choice):
