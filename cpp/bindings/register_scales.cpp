@@ -146,7 +146,7 @@ void register_scales(py::module_& m) {
             "The unit coordinates sample() draws, alone: (n, d).")
         .def(
             "from_unit",
-            [](const CompiledSpace& s, const c_double& unit, int workers) {
+            [](const CompiledSpace& s, const c_double& unit, int workers, bool missing) {
                 require(unit.ndim() == 2 && static_cast<std::size_t>(unit.shape(1)) == s.d(),
                         "`unit` must have shape (n, d).");
                 const auto n = static_cast<std::size_t>(unit.shape(0));
@@ -154,11 +154,17 @@ void register_scales(py::module_& m) {
                 const double* up = unit.data();
                 {
                     py::gil_scoped_release release;  // pure C++ from here on
-                    hz::space_from_unit(s.cols, up, n, data, workers);
+                    if (missing) {
+                        hz::space_from_unit_missing(s.cols, up, n, data, workers);
+                    } else {
+                        hz::space_from_unit(s.cols, up, n, data, workers);
+                    }
                 }
                 return arrays;
             },
-            "unit"_a, "workers"_a = 1, "Unit coordinates (n, d) -> [column arrays].")
+            "unit"_a, "workers"_a = 1, "missing"_a = false,
+            "Unit coordinates (n, d) -> [column arrays]; with `missing`, NaN marks an "
+            "inactive entry (NaN in float columns, 0 in integer ones).")
         .def(
             "to_unit",
             [](const CompiledSpace& s, const py::list& columns, std::int64_t n, int workers) {

@@ -303,6 +303,37 @@ void space_from_unit(const std::vector<Column>& cols, const double* unit, std::s
     });
 }
 
+void space_from_unit_missing(const std::vector<Column>& cols, const double* unit,
+                             std::size_t n, const std::vector<ColumnData>& out, int workers) {
+    const std::size_t d = cols.size();
+    parallel_for(n, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
+        double buf[kChunk];
+        for (std::size_t s = b; s < e; s += kChunk) {
+            const std::size_t m = std::min(kChunk, e - s);
+            for (std::size_t j = 0; j < d; ++j) {
+                const double* src = unit + s * d + j;
+                bool missing = false;
+                for (std::size_t r = 0; r < m; ++r) {
+                    const double u = src[r * d];
+                    missing = missing || u != u;
+                    buf[r] = u == u ? u : 0.0;
+                }
+                const ColumnData dst = offset(out[j], s);
+                from_unit_contiguous(cols[j], buf, m, dst);
+                if (!missing) continue;
+                for (std::size_t r = 0; r < m; ++r) {
+                    if (src[r * d] == src[r * d]) continue;
+                    if (dst.f != nullptr) {
+                        dst.f[r] = std::numeric_limits<double>::quiet_NaN();
+                    } else {
+                        dst.i[r] = 0;
+                    }
+                }
+            }
+        }
+    });
+}
+
 void space_to_unit(const std::vector<Column>& cols, const std::vector<ColumnData>& in,
                    std::size_t n, double* unit, int workers) {
     const std::size_t d = cols.size();

@@ -54,6 +54,7 @@ from .schedule import (
 from .search import AllTrialsFailedError, CoarseToFine, SearchResult, Trials, search
 from .space import (
     Choice,
+    Forbidden,
     Configs,
     Distribution,
     IntLogUniform,
@@ -71,6 +72,7 @@ __all__ = [
     "AllTrialsFailedError",
     "Babysitter",
     "Choice",
+    "Forbidden",
     "CoarseToFine",
     "Configs",
     "Distribution",

@@ -61,6 +61,10 @@ void column_to_unit(const Column& c, ColumnData in, std::size_t n, double* u,
 // Several columns: the unit design is (n, d) row-major.
 void space_from_unit(const std::vector<Column>& cols, const double* unit, std::size_t n,
                      const std::vector<ColumnData>& out, int workers);
+// As space_from_unit where NaN marks an inactive entry (a conditional parameter): it
+// maps to NaN in float columns and to 0 in integer ones (the caller masks those).
+void space_from_unit_missing(const std::vector<Column>& cols, const double* unit,
+                             std::size_t n, const std::vector<ColumnData>& out, int workers);
 void space_to_unit(const std::vector<Column>& cols, const std::vector<ColumnData>& in,
                    std::size_t n, double* unit, int workers);
 

@@ -139,7 +139,16 @@ class Configs:
         if not -n <= i < n:
             msg = f"configuration index {i} is out of range for {n} configurations."
             raise IndexError(msg)
-        return {k: plain(v[i]) for k, v in self._columns.items()}
+        cols = self._columns
+        if not self._space._conditional:
+            return {k: plain(v[i]) for k, v in cols.items()}
+        out = {}
+        for k, v in cols.items():
+            x = v[i]
+            if x is np.ma.masked or (type(x) is np.float64 and x != x):
+                continue  # inactive: absent from the configuration
+            out[k] = plain(x)
+        return out
 
     def __getitem__(self, key: Any) -> Any:
         if type(key) is str and self._rows is not None and key in self._cols:
@@ -172,16 +181,54 @@ class Configs:
         for i in range(len(self)):
             yield self.row(i)
 
+    @property
+    def active(self) -> np.ndarray:
+        """Where each parameter is active: ``(n, d)`` booleans (all True without
+        conditions). Inactive entries are NaN in ``unit`` and float columns, masked in
+        integer and choice columns, and absent from ``configs[i]``."""
+        return ~np.isnan(self.unit)
+
     def to_dict(self) -> dict[str, list[Any]]:
-        """Columns as lists of plain Python values."""
-        return {k: v.tolist() for k, v in self._columns.items()}
+        """Columns as lists of plain Python values (None where a parameter is inactive)."""
+        out = {}
+        for k, v in self._columns.items():
+            if isinstance(v, np.ma.MaskedArray):
+                out[k] = _with_none(v).tolist()
+            elif k in self._space._conditional_names:
+                out[k] = [None if x != x else x for x in v.tolist()]
+            else:
+                out[k] = v.tolist()
+        return out
 
     def to_pandas(self) -> Any:
-        """Return the configurations as a ``pandas.DataFrame`` (pandas is optional)."""
+        """Return the configurations as a ``pandas.DataFrame`` (pandas is optional).
+
+        Inactive entries are missing: NaN in float columns, ``<NA>`` in integer
+        columns (pandas' nullable ``Int64``), None in choice columns.
+        """
         pd = require("pandas", "to_pandas()")
-        return pd.DataFrame(self._columns)
+        cols: dict[str, Any] = {}
+        for k, v in self._columns.items():
+            if isinstance(v, np.ma.MaskedArray):
+                mask = np.ma.getmaskarray(v)
+                if v.dtype.kind in "iu":
+                    cols[k] = pd.arrays.IntegerArray(
+                        np.asarray(v.data, dtype=np.int64), mask.copy()
+                    )
+                else:
+                    cols[k] = _with_none(v)
+            else:
+                cols[k] = v
+        return pd.DataFrame(cols)
 
     def __repr__(self) -> str:
         n = len(self)
         head = ", ".join(f"{k}: {v.dtype}" for k, v in self._columns.items())
         return f"Configs(n={n}, {{{head}}})"
+
+
+def _with_none(v: np.ma.MaskedArray) -> np.ndarray:
+    """An object array of a masked column's values, None where masked."""
+    out = np.asarray(v.data).astype(object)
+    out[np.ma.getmaskarray(v)] = None
+    return out

@@ -8,6 +8,7 @@ that fits a budget.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from .._unit_designs import (
 from .._validation import as_workers, check_size
 from ..typing import RngLike
 from .choice import Choice
+from .conditions import MAX_ATTEMPTS
 from .configs import Configs
 from .distributions import IntLogUniform, PowerOfTwo
 
@@ -39,6 +41,9 @@ __all__ = [
     "sample_design",
     "space_grid",
 ]
+
+#: The largest full grid of a conditional space built just to count its rows.
+_COUNTED = 1 << 20
 
 #: ``Space.sample`` designs.
 SPACE_DESIGNS = ("random", "lhs", "lhs-centered", "lhs-maximin", "lhs-cd", "grid")
@@ -105,10 +110,33 @@ def space_grid(
         raise ValueError(msg)
     # Counted before anything is built: a grid's levels never exceed `max_size`.
     counts = _space_counts(space, points, max_size)
-    check_grid_size(counts, max_size)
+    if space._cond is None or math.prod(counts) > max(max_size, _COUNTED):
+        check_grid_size(counts, max_size)
     levels = _space_levels(space, points)
     unit, w = build_grid(levels, workers)
+    if space._cond is not None:
+        unit = conditional_rows(space, unit)
+        if unit.shape[0] > max_size:
+            msg = (
+                f"the grid would have {unit.shape[0]:,} points once conditions and "
+                f"forbidden clauses are applied, more than `max_size` = {max_size:,}. "
+                "Use fewer `points` or raise `max_size`."
+            )
+            raise ValueError(msg)
     return space.from_unit(unit, workers=w)
+
+
+def conditional_rows(space: Space, unit: np.ndarray) -> np.ndarray:
+    """The rows of a full grid that a conditional space holds: inactive coordinates
+    set to NaN, forbidden rows dropped, rows made equal by that kept once (in order)."""
+    unit = np.array(unit, dtype=np.float64, order="C", copy=True)
+    space._cond.apply(unit, 1)
+    unit = unit[~space._cond.forbidden_rows(unit)]
+    if not space._conditional:
+        return unit
+    key = np.nan_to_num(unit, nan=-1.0)
+    _, first = np.unique(key, axis=0, return_index=True)
+    return np.ascontiguousarray(unit[np.sort(first)])
 
 
 def _axis_count(dist: Any, points: int, cap: int) -> int:
@@ -163,6 +191,12 @@ def grid_size(space: Space, points: int, cap: int = MAX_GRID_SIZE) -> int:
     size = 1
     for dist in space.params.values():
         size *= _axis_count(dist, points, cap)
+    if space._cond is not None and size <= max(cap, _COUNTED):
+        # Conditions and clauses shrink the grid: count its distinct allowed rows
+        # (full grids of up to _COUNTED rows are built to count them; a larger one is
+        # reported at its full size, an upper bound).
+        unit, _ = build_grid(_space_levels(space, points), 1)
+        return int(conditional_rows(space, unit).shape[0])
     return size
 
 
@@ -226,8 +260,9 @@ def sample_design(
     w = as_workers(workers, n * d)
     optimize = {"lhs-maximin": "maximin", "lhs-cd": "cd"}.get(design)
     n, d = as_shape(n, d)
+    words = seed_words(rng)
     u = build_lhs(
-        seed_words(rng),
+        words,
         n,
         d,
         centered=design == "lhs-centered",
@@ -236,6 +271,14 @@ def sample_design(
         stall=0,
         workers=w,
     )
+    if space._cond is not None:
+        # Each conditional parameter's strata are spread over the rows where it is
+        # active; rows left forbidden are drawn again at random.
+        space._cond.restratify(u, design == "lhs-centered")
+        u = _balance_integers(space, u)
+        redraw = (words ^ np.uint32(0x5BD1E995)).astype(np.uint32)
+        space._check_stuck(space._cond.redraw_forbidden(redraw, u, MAX_ATTEMPTS, w))
+        return space.from_unit(u, workers=w)
     return space.from_unit(_balance_integers(space, u), workers=w)
 
 
@@ -248,23 +291,30 @@ def _balance_integers(space: Space, u: np.ndarray) -> np.ndarray:
     computed in integers, ``floor((2p + 1) k / 2n)``, so each value appears
     ``floor(n/k)`` or ``ceil(n/k)`` times exactly; the column is set to cell centres.
     """
-    n = u.shape[0]
-    if n == 0:
+    if u.shape[0] == 0:
         return u
     out = u  # a fresh design nobody else holds: rewritten in place
     for j, dist in enumerate(space.params.values()):
         if not dist.is_integer:
             continue
-        p = np.floor(u[:, j] * n).astype(np.int64)
+        # A conditional column is a Latin column of its active rows (NaN elsewhere).
+        rows: slice | np.ndarray = slice(None)
+        if j in space._conditional:
+            rows = np.flatnonzero(~np.isnan(u[:, j]))
+        col = u[rows, j]
+        n = col.shape[0]
+        if n == 0:
+            continue
+        p = np.floor(col * n).astype(np.int64)
         weighted = isinstance(dist, IntLogUniform) or (
             isinstance(dist, Choice) and dist.weights is not None
         )
         k = len(dist.options) if isinstance(dist, Choice) else dist._cell_count()
         if not weighted and 2 * n * k < 2**62:
             cell = ((2 * p + 1) * k) // (2 * n)
-            out[:, j] = (cell + 0.5) / k
+            out[rows, j] = (cell + 0.5) / k
         else:
-            out[:, j] = (p + 0.5) / n
+            out[rows, j] = (p + 0.5) / n
     return out
 
 

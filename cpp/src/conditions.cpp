@@ -1,0 +1,174 @@
+// conditions.cpp: activity of conditional parameters, forbidden rows and stratification
+// within the rows where a parameter is active.
+#include "hyperzoom/conditions.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "hyperzoom/parallel.hpp"
+
+namespace hyperzoom {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+void require(bool ok, const std::string& message) {
+    if (!ok) throw std::invalid_argument(message);
+}
+
+void check_test(const Test& t, std::size_t d, const std::string& where) {
+    require(t.param < d, where + ": a test names parameter " + std::to_string(t.param) +
+                             " of a space of " + std::to_string(d) + ".");
+    require(t.lo.size() == t.hi.size() && !t.lo.empty(),
+            where + ": a test needs as many interval starts as ends, at least one.");
+    for (std::size_t k = 0; k < t.lo.size(); ++k) {
+        require(t.lo[k] >= 0.0 && t.lo[k] < t.hi[k] && t.hi[k] <= 1.0,
+                where + ": intervals must satisfy 0 <= lo < hi <= 1.");
+    }
+}
+
+}  // namespace
+
+void Conditions::check() const {
+    require(order.size() == d, "`order` must name every parameter once.");
+    require(when.size() == d, "`when` must have one list of tests per parameter.");
+    std::vector<std::size_t> rank(d, d);
+    for (std::size_t k = 0; k < d; ++k) {
+        require(order[k] < d && rank[order[k]] == d, "`order` must be a permutation.");
+        rank[order[k]] = k;
+    }
+    for (std::size_t j = 0; j < d; ++j) {
+        for (const Test& t : when[j]) {
+            check_test(t, d, "when");
+            require(rank[t.param] < rank[j], "`order` must put every parent before its child.");
+        }
+    }
+    for (const auto& clause : forbidden) {
+        require(!clause.empty(), "a forbidden clause needs at least one test.");
+        for (const Test& t : clause) check_test(t, d, "forbidden");
+    }
+}
+
+void Conditions::apply_row(double* row) const noexcept {
+    for (const std::size_t j : order) {
+        for (const Test& t : when[j]) {
+            if (!t.holds(row[t.param])) {
+                row[j] = kNaN;
+                break;
+            }
+        }
+    }
+}
+
+void Conditions::apply(double* unit, std::size_t n, int workers) const {
+    bool any = false;
+    for (const auto& w : when) any = any || !w.empty();
+    if (!any || d == 0) return;
+    parallel_for(n, workers, 4096, 1, [&](std::size_t a, std::size_t b) {
+        for (std::size_t i = a; i < b; ++i) apply_row(unit + i * d);
+    });
+}
+
+bool Conditions::is_forbidden(const double* row) const noexcept {
+    for (const auto& clause : forbidden) {
+        bool all = true;
+        for (const Test& t : clause) {
+            if (!t.holds(row[t.param])) {
+                all = false;
+                break;
+            }
+        }
+        if (all) return true;
+    }
+    return false;
+}
+
+std::size_t redraw_forbidden(const Conditions& c, const Stream& seed, double* unit,
+                             std::size_t n, std::size_t max_attempts, int workers) {
+    if (c.forbidden.empty() || c.d == 0) return 0;
+    const std::size_t d = c.d;
+    std::atomic<std::size_t> left{0};
+    parallel_for(n, workers, 4096, 1, [&](std::size_t a, std::size_t b) {
+        std::size_t stuck = 0;
+        for (std::size_t i = a; i < b; ++i) {
+            double* row = unit + i * d;
+            std::size_t t = 0;
+            while (c.is_forbidden(row) && t < max_attempts) {
+                ++t;
+                for (std::size_t j = 0; j < d; ++j) {
+                    const auto s = static_cast<std::uint32_t>(0x40000000u + t * d + j);
+                    row[j] = seed.with_stream(s).uniform_at(i);
+                }
+                c.apply_row(row);
+            }
+            if (c.is_forbidden(row)) ++stuck;
+        }
+        left += stuck;
+    });
+    return left.load();
+}
+
+std::size_t conditional_sample_unit(const Conditions& c, const Stream& seed, std::size_t n,
+                                    double* unit, std::size_t max_attempts, int workers) {
+    const std::size_t d = c.d;
+    if (d == 0 || n == 0) return 0;
+    // Column by column, as space_sample_unit draws them: value i of column j is
+    // seed.with_stream(j).uniform_at(i), so active values equal a flat sample's.
+    parallel_for(n, workers, 4096, 16, [&](std::size_t a, std::size_t b) {
+        std::vector<double> buf(b - a);
+        for (std::size_t j = 0; j < d; ++j) {
+            fill_uniform(seed.with_stream(static_cast<std::uint32_t>(j)), a, b - a, buf.data());
+            for (std::size_t i = a; i < b; ++i) unit[i * d + j] = buf[i - a];
+        }
+        for (std::size_t i = a; i < b; ++i) c.apply_row(unit + i * d);
+    });
+    return redraw_forbidden(c, seed, unit, n, max_attempts, workers);
+}
+
+void restratify(const Conditions& c, double* unit, std::size_t n, bool centered) {
+    const std::size_t d = c.d;
+    std::vector<std::size_t> rows;
+    rows.reserve(n);
+    for (const std::size_t j : c.order) {
+        if (c.when[j].empty()) continue;
+        rows.clear();
+        for (std::size_t i = 0; i < n; ++i) {
+            double* row = unit + i * d;
+            bool active = true;
+            for (const Test& t : c.when[j]) {
+                if (!t.holds(row[t.param])) {
+                    active = false;
+                    break;
+                }
+            }
+            if (active) {
+                rows.push_back(i);
+            } else {
+                row[j] = kNaN;
+            }
+        }
+        const std::size_t m = rows.size();
+        if (m == 0) continue;
+        // Rank the active rows by their current value (ties by row: never for a Latin
+        // column, whose values are distinct).
+        std::stable_sort(rows.begin(), rows.end(), [&](std::size_t x, std::size_t y) {
+            return unit[x * d + j] < unit[y * d + j];
+        });
+        for (std::size_t k = 0; k < m; ++k) {
+            double& u = unit[rows[k] * d + j];
+            double offset = 0.5;
+            if (!centered) {
+                const double scaled = u * static_cast<double>(n);
+                offset = scaled - std::floor(scaled);
+            }
+            u = std::min((static_cast<double>(k) + offset) / static_cast<double>(m), 1.0);
+        }
+    }
+}
+
+}  // namespace hyperzoom
