@@ -207,6 +207,21 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
     return _Branch(label, axes, np.array(lo), np.array(hi), fixed, cells, edges)
 
 
+def _allowed(space: Space, branches: list[_Branch]) -> list[_Branch]:
+    """Drop the branches a forbidden clause covers whole (none of 256 draws allowed)."""
+    if not space.forbidden:
+        return branches
+    probe = np.random.default_rng(0)
+    keep = []
+    for b in branches:
+        u = b.to_global(probe.random((256, b.axes.size)), space.d)
+        if not np.asarray(space._cond.forbidden_rows(u)).all():
+            keep.append(b)
+    if not keep:
+        space._check_stuck(1)
+    return keep
+
+
 class BranchZoom:
     """The compiled ``Zoom``'s interface over the branches of a conditional space.
 
@@ -226,7 +241,7 @@ class BranchZoom:
         rng: np.random.Generator,
     ) -> None:
         self.space = space
-        self.branches = space_branches(space)
+        self.branches = _allowed(space, space_branches(space))
         self._gen = rng
         self._p = sum(not isinstance(d, Choice) for d in space.params.values())
         self._ordered = np.array(
