@@ -88,25 +88,30 @@ bool Conditions::is_forbidden(const double* row) const noexcept {
     return false;
 }
 
+bool redraw_row(const Conditions& c, const Stream& seed, double* row, std::size_t i,
+                std::size_t max_attempts) noexcept {
+    const std::size_t d = c.d;
+    std::size_t t = 0;
+    while (c.is_forbidden(row)) {
+        if (t == max_attempts) return true;
+        ++t;
+        for (std::size_t j = 0; j < d; ++j) {
+            const auto s = static_cast<std::uint32_t>(0x40000000u + t * d + j);
+            row[j] = seed.with_stream(s).uniform_at(i);
+        }
+        c.apply_row(row);
+    }
+    return false;
+}
+
 std::size_t redraw_forbidden(const Conditions& c, const Stream& seed, double* unit,
                              std::size_t n, std::size_t max_attempts, int workers) {
     if (c.forbidden.empty() || c.d == 0) return 0;
-    const std::size_t d = c.d;
     std::atomic<std::size_t> left{0};
     parallel_for(n, workers, 4096, 1, [&](std::size_t a, std::size_t b) {
         std::size_t stuck = 0;
         for (std::size_t i = a; i < b; ++i) {
-            double* row = unit + i * d;
-            std::size_t t = 0;
-            while (c.is_forbidden(row) && t < max_attempts) {
-                ++t;
-                for (std::size_t j = 0; j < d; ++j) {
-                    const auto s = static_cast<std::uint32_t>(0x40000000u + t * d + j);
-                    row[j] = seed.with_stream(s).uniform_at(i);
-                }
-                c.apply_row(row);
-            }
-            if (c.is_forbidden(row)) ++stuck;
+            stuck += redraw_row(c, seed, unit + i * c.d, i, max_attempts) ? 1 : 0;
         }
         left += stuck;
     });

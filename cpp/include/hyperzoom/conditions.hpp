@@ -45,6 +45,11 @@ struct Conditions {
     [[nodiscard]] bool is_forbidden(const double* row) const noexcept;
 };
 
+// Redraws row i (d values) while it is forbidden, as redraw_forbidden does; returns
+// whether it is still forbidden after `max_attempts` attempts.
+bool redraw_row(const Conditions& c, const Stream& seed, double* row, std::size_t i,
+                std::size_t max_attempts) noexcept;
+
 // Redraws each forbidden row of unit (n, d) from fresh uniforms: attempt t = 1, 2, ...
 // of row i takes column j's value from stream 0x40000000 + t * d + j of `seed`, index i,
 // then applies the conditions. A row's result depends on (seed, i) only, never on the

@@ -333,11 +333,19 @@ class Space:
         words = seed_words(rng)
         w = as_workers(workers, n * max(self.d, 1))
         if self._cond is not None:
-            unit, stuck = self._cond.sample_unit(words, n, MAX_ATTEMPTS, w)
+            _, cols, masks, stuck = self._compiled.sample_conditional(
+                self._cond, words, n, MAX_ATTEMPTS, w, False
+            )
             self._check_stuck(stuck)
-            cols = self._compiled.from_unit(unit, w, True)
-            unit.flags.writeable = False
-            return self._configs(cols, unit)
+            compiled, cond = self._compiled, self._cond
+
+            def sampled_unit() -> np.ndarray:
+                # The kernel is deterministic: run again, it gives the same rows.
+                unit = compiled.sample_conditional(cond, words, n, MAX_ATTEMPTS, w, True)[0]
+                unit.flags.writeable = False
+                return np.asarray(unit)
+
+            return self._configs(cols, None, sampled_unit, masks)
         _, cols = self._compiled.sample(words, n, w, False)
         # The unit coordinates are regenerated from the seed when first asked for: the
         # stream is counter-based, so they are the very uniforms the columns came from.
@@ -518,19 +526,19 @@ class Space:
         cols: list[np.ndarray],
         unit: np.ndarray | None,
         unit_source: Callable[[], np.ndarray] | None = None,
+        masks: list[np.ndarray | None] | None = None,
     ) -> Configs:
         columns = {
             name: dist._decode(col)
             for name, dist, col in zip(self._names, self._params.values(), cols)
         }
-        if self._conditional and unit is not None:
+        if self._conditional and (unit is not None or masks is not None):
             for j in self._conditional:
                 dist = self._params[self._names[j]]
                 if dist.is_integer:  # integers and choices: masked where inactive
                     name = self._names[j]
-                    columns[name] = np.ma.MaskedArray(
-                        columns[name], mask=np.isnan(unit[:, j])
-                    )
+                    mask = masks[j] if masks is not None else np.isnan(unit[:, j])  # type: ignore[index]
+                    columns[name] = np.ma.MaskedArray(columns[name], mask=mask)
         return Configs(self, columns, unit, unit_source)
 
 
