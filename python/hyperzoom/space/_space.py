@@ -93,6 +93,7 @@ class Space:
         )
 
     def _compile_conditions(self) -> None:
+        self._cond: Any
         self._cond, self._order = compile_conditions(self._params, self._forbidden)
         self._conditional = tuple(
             j for j, d in enumerate(self._params.values()) if d._when
@@ -341,9 +342,11 @@ class Space:
 
             def sampled_unit() -> np.ndarray:
                 # The kernel is deterministic: run again, it gives the same rows.
-                unit = compiled.sample_conditional(cond, words, n, MAX_ATTEMPTS, w, True)[0]
+                unit = np.asarray(
+                    compiled.sample_conditional(cond, words, n, MAX_ATTEMPTS, w, True)[0]
+                )
                 unit.flags.writeable = False
-                return np.asarray(unit)
+                return unit
 
             return self._configs(cols, None, sampled_unit, masks)
         _, cols = self._compiled.sample(words, n, w, False)
@@ -419,8 +422,10 @@ class Space:
         """Where each parameter of each row is active (missing entries count as values
         when they decide a child's activity: an error is raised for them anyway)."""
         probe = np.nan_to_num(unit, nan=0.5)
+        assert self._cond is not None
         self._cond.apply(probe, workers)
-        return ~np.isnan(probe)
+        active: np.ndarray = ~np.isnan(probe)
+        return active
 
     def _refuse_forbidden(self, unit: np.ndarray, name: str) -> None:
         if not self._forbidden:
@@ -477,13 +482,13 @@ class Space:
             raise ValueError(msg)
         cols = []
         n = None
-        missing: dict[int, np.ndarray] = {}
+        absent: dict[int, np.ndarray] = {}
         for j, name in enumerate(self._names):
             raw = configs[name]
             if j in self._conditional:
                 raw, gone = _split_missing(self._params[name], raw)
                 if gone is not None:
-                    missing[j] = gone
+                    absent[j] = gone
             col = self._params[name]._encode(raw, f"configs[{name!r}]")
             col = np.atleast_1d(col)
             if col.ndim != 1:
@@ -503,7 +508,7 @@ class Space:
         unit = np.asarray(self._compiled.to_unit(cols, n, w))
         if self._cond is None:
             return unit
-        for j, gone in missing.items():
+        for j, gone in absent.items():
             unit[gone, j] = np.nan
         active = self._active_mask(unit, w)
         wrong = active == np.isnan(unit)
@@ -537,7 +542,7 @@ class Space:
                 dist = self._params[self._names[j]]
                 if dist.is_integer:  # integers and choices: masked where inactive
                     name = self._names[j]
-                    mask = masks[j] if masks is not None else np.isnan(unit[:, j])  # type: ignore[index]
+                    mask: Any = masks[j] if masks is not None else np.isnan(unit[:, j])  # type: ignore[index]
                     columns[name] = np.ma.MaskedArray(columns[name], mask=mask)
         return Configs(self, columns, unit, unit_source)
 

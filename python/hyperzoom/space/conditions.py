@@ -157,7 +157,7 @@ def condition_intervals(
             or not isinstance(v, numbers.Real)
             or v != math.floor(v)
             or not dist.low <= v <= dist.high
-            or (isinstance(dist, PowerOfTwo) and int(v) & (int(v) - 1) != 0)
+            or (isinstance(dist, PowerOfTwo) and int(float(v)) & (int(float(v)) - 1) != 0)
         ):
             msg = (
                 f"{where}: {v!r} is not a value of {dist!r} (the parent's values are "
@@ -165,7 +165,7 @@ def condition_intervals(
                 f"in [{dist.low}, {dist.high}])."
             )
             raise ValueError(msg)
-        cells.append(_int_cell(dist, int(v)))
+        cells.append(_int_cell(dist, int(float(v))))
     return _merge(cells)
 
 

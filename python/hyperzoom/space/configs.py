@@ -186,7 +186,8 @@ class Configs:
         """Where each parameter is active: ``(n, d)`` booleans (all True without
         conditions). Inactive entries are NaN in ``unit`` and float columns, masked in
         integer and choice columns, and absent from ``configs[i]``."""
-        return ~np.isnan(self.unit)
+        active: np.ndarray = ~np.isnan(self.unit)
+        return active
 
     def to_dict(self) -> dict[str, list[Any]]:
         """Columns as lists of plain Python values (None where a parameter is inactive)."""
