@@ -559,12 +559,14 @@ def _split_missing(dist: Distribution, values: Any) -> tuple[Any, np.ndarray | N
             data[gone] = _filler(dist, data)
         return data, (gone if gone.any() else None)
     arr = np.asarray(values)
+    if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
+        # A list of strings and NaN (a choice column read back from pandas): NumPy
+        # would turn NaN into the string 'nan'; keep the objects as they are.
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = list(values)
     if arr.dtype == object:
         flat = arr.reshape(-1)
-        gone = np.array(
-            [v is None or (isinstance(v, float) and v != v) for v in flat.tolist()],
-            dtype=bool,
-        )
+        gone = np.array([_missing(v) for v in flat.tolist()], dtype=bool)
     elif arr.dtype.kind == "f":
         flat = arr.reshape(-1)
         gone = np.isnan(flat)
@@ -577,6 +579,15 @@ def _split_missing(dist: Distribution, values: Any) -> tuple[Any, np.ndarray | N
     if flat.dtype == object and not isinstance(dist, Choice):
         flat = np.asarray(flat.tolist())  # numbers once the missing ones are filled
     return flat, gone
+
+
+def _missing(v: Any) -> bool:
+    """None, a float NaN or pandas' ``NA`` (a missing entry of an object column)."""
+    return (
+        v is None
+        or (isinstance(v, float) and v != v)
+        or type(v).__name__ == "NAType"
+    )
 
 
 def _filler(dist: Distribution, data: np.ndarray) -> Any:
