@@ -524,13 +524,14 @@ class Space:
             for name, dist, col in zip(self._names, self._params.values(), cols)
         }
         if self._conditional and unit is not None:
-            for j in self._conditional:
-                dist = self._params[self._names[j]]
-                if dist.is_integer:  # integers and choices: masked where inactive
+            masked = [j for j in self._conditional if self._params[self._names[j]].is_integer]
+            if masked:  # integers and choices: masked where inactive
+                # one contiguous pass over unit, then a contiguous row per column
+                # (isnan of each strided column alone cost 3.5x as much)
+                inactive = np.ascontiguousarray(np.isnan(unit).T)
+                for j in masked:
                     name = self._names[j]
-                    columns[name] = np.ma.MaskedArray(
-                        columns[name], mask=np.isnan(unit[:, j])
-                    )
+                    columns[name] = np.ma.MaskedArray(columns[name], mask=inactive[j])
         return Configs(self, columns, unit, unit_source)
 
 
