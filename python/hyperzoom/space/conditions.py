@@ -100,14 +100,16 @@ def _values(value: Any) -> list[Any]:
 
 
 def condition_intervals(
-    child: str, parent: str, dist: Distribution, value: Any, what: str = "condition"
+    child: str, parent: str, dist: Distribution, value: Any, where: str | None = None
 ) -> tuple[list[float], list[float]]:
     """Return the unit intervals ``[lo, hi)`` of ``parent`` where ``value`` holds.
 
-    Raises ``ValueError`` naming ``child`` and ``parent`` when ``value`` is not one of
-    the parent's values, or is not a range for a continuous parent.
+    Raises ``ValueError`` naming ``child`` and ``parent`` (or starting with ``where``)
+    when ``value`` is not one of the parent's values, or is not a range for a
+    continuous parent.
     """
-    where = f"the {what} of {child!r} on {parent!r}"
+    if where is None:
+        where = f"the condition of {child!r} on {parent!r}"
     if not dist.is_integer:
         if not (
             isinstance(value, tuple)
@@ -125,7 +127,7 @@ def condition_intervals(
         if not (dist.low <= low < high <= dist.high):
             msg = (
                 f"{where}: the range must satisfy {dist.low!r} <= low < high <= "
-                f"{dist.high!r} (the parent's bounds), but got ({low!r}, {high!r})."
+                f"{dist.high!r} (the bounds of {parent!r}), but got ({low!r}, {high!r})."
             )
             raise ValueError(msg)
         u = dist.to_unit(np.array([low, high]))
@@ -141,7 +143,7 @@ def condition_intervals(
             if i is None:
                 msg = (
                     f"{where}: {v!r} is not one of {list(dist.options)!r} (the "
-                    "parent's options)."
+                    f"options of {parent!r})."
                 )
                 raise ValueError(msg)
             idx.append(i)
@@ -160,7 +162,7 @@ def condition_intervals(
             or (isinstance(dist, PowerOfTwo) and int(float(v)) & (int(float(v)) - 1) != 0)
         ):
             msg = (
-                f"{where}: {v!r} is not a value of {dist!r} (the parent's values are "
+                f"{where}: {v!r} is not a value of {dist!r} (the values of {parent!r} are "
                 f"the integers {'and powers of two ' if isinstance(dist, PowerOfTwo) else ''}"
                 f"in [{dist.low}, {dist.high}])."
             )
@@ -258,7 +260,7 @@ def compile_conditions(
                 )
                 raise ValueError(msg)
             lo, hi = condition_intervals(
-                "a forbidden clause", parent, params[parent], value, "value"
+                "", parent, params[parent], value, f"{clause!r}, on {parent!r}"
             )
             tests.append((index[parent], lo, hi))
         if all(
@@ -274,6 +276,32 @@ def compile_conditions(
         len(names), [index[k] for k in order], when, clauses
     )
     return compiled, tuple(order)
+
+
+def activity_tests(
+    params: Mapping[str, Distribution],
+) -> list[list[tuple[int, np.ndarray, np.ndarray]]]:
+    """Per parameter, its condition's tests: ``(parent column, lo, hi)`` unit intervals
+    (the same the core holds; the space is already checked)."""
+    index = {k: j for j, k in enumerate(params)}
+    out = []
+    for name, dist in params.items():
+        tests = []
+        for parent, value in dist._when:
+            lo, hi = condition_intervals(name, parent, params[parent], value)
+            tests.append((index[parent], np.array(lo), np.array(hi)))
+        out.append(tests)
+    return out
+
+
+def holds(u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Where unit coordinates ``u`` lie in one of ``[lo_k, hi_k)`` (an interval ending
+    at 1 holds 1 too; NaN, an inactive parent, never holds): the core's test."""
+    out = np.zeros(u.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for a, b in zip(lo.tolist(), hi.tolist()):
+            out |= (u >= a) & ((u < b) | ((b >= 1.0) & (u <= 1.0)))
+    return out
 
 
 def _order(names: list[str], parents: dict[str, list[str]]) -> list[str]:
