@@ -229,7 +229,9 @@ def importance(
         raise ValueError(msg)
     w = as_workers(workers, n * max(1, bootstrap))
     words = seed_words(rng)
-    active = ~np.isnan(unit)
+    # Activity from the conditions, not from NaN alone: a search's trials may hold a
+    # value where a parameter is inactive (it means nothing there).
+    active = space._active_mask(unit) if space.conditional else ~np.isnan(unit)
     if active.all():
         share, boot = _core.importance.importance(
             space_axes(space), unit, y, bins, bootstrap, words, w
