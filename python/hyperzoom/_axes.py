@@ -34,8 +34,10 @@ def space_axes(space: Space) -> Any:
 
 
 def axes_of_columns(space: Space, columns: list[int]) -> Any:
-    """Return the compiled description of the unit axes ``columns`` of ``space`` only
-    (in that order): what a computation on a subset of the columns hands the core."""
+    """Return the compiled description of the unit axes ``columns`` of ``space`` only.
+
+    In that order: what a computation on a subset of the columns hands the core.
+    """
     cells, edges = _cells(space)
     return _core.region.Axes(
         np.array([cells[j] for j in columns], dtype=np.int64),

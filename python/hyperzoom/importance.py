@@ -293,7 +293,7 @@ def _by_active_rows(
         if m < 2:
             continue
         b = _default_bins(m) if bins is None else min(bins, max(1, m // 4))
-        sub = np.ascontiguousarray(unit[np.ix_(rows, cols)])
+        sub = np.ascontiguousarray(unit[np.ix_(rows, np.asarray(cols, dtype=np.intp))])
         s, boot = _core.importance.importance(
             axes_of_columns(space, cols),
             sub,

@@ -326,7 +326,9 @@ def pbt_drive(
                 bottom, donor, rows = axes.pbt_step(unit, loss, q, pert, res, words, t)
             else:  # no NaN reaches the core; the rows are made valid after the step
                 filled = np.where(np.isnan(unit), 0.5, unit)
-                bottom, donor, rows = axes.pbt_step(filled, loss, q, pert, res, words, t)
+                bottom, donor, rows = axes.pbt_step(
+                    filled, loss, q, pert, res, words, t
+                )
                 rows = conditional_rows(space, unit[donor], rows, words, t)
             donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
             new_configs = space.from_unit(rows)  # one call for every replaced member

@@ -210,8 +210,10 @@ class Configs:
         return pd.DataFrame(self._pandas_columns())
 
     def _pandas_columns(self, rows: Any = None) -> dict[str, Any]:
-        """The columns (of ``rows``, if given) as pandas takes them, missing entries
-        as in :meth:`to_pandas` (results' tables share this)."""
+        """Return the columns (of ``rows``, if given) as pandas takes them.
+
+        Missing entries are as in :meth:`to_pandas`; results' tables share this.
+        """
         return {
             k: pandas_column(v if rows is None else v[rows])
             for k, v in self._columns.items()
@@ -224,8 +226,11 @@ class Configs:
 
 
 def pandas_column(v: np.ndarray) -> Any:
-    """A column as pandas takes it: a masked integer column as a nullable ``Int64``
-    array, a masked choice column as objects with None where masked, others as is."""
+    """Return a column as pandas takes it.
+
+    A masked integer column becomes a nullable ``Int64`` array, a masked choice column
+    objects with None where masked; other columns are returned as they are.
+    """
     if not isinstance(v, np.ma.MaskedArray):
         return v
     if v.dtype.kind in "iu":
