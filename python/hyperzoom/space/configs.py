@@ -208,24 +208,38 @@ class Configs:
         columns (pandas' nullable ``Int64``), None in choice columns.
         """
         pd = require("pandas", "to_pandas()")
-        cols: dict[str, Any] = {}
-        for k, v in self._columns.items():
-            if isinstance(v, np.ma.MaskedArray):
-                mask = np.ma.getmaskarray(v)
-                if v.dtype.kind in "iu":
-                    cols[k] = pd.arrays.IntegerArray(
-                        np.asarray(v.data, dtype=np.int64), mask.copy()
-                    )
-                else:
-                    cols[k] = _with_none(v)
-            else:
-                cols[k] = v
-        return pd.DataFrame(cols)
+        return pd.DataFrame(self._pandas_columns())
+
+    def _pandas_columns(self, rows: Any = None) -> dict[str, Any]:
+        """Return the columns (of ``rows``, if given) as pandas takes them.
+
+        Missing entries are as in :meth:`to_pandas`; results' tables share this.
+        """
+        return {
+            k: pandas_column(v if rows is None else v[rows])
+            for k, v in self._columns.items()
+        }
 
     def __repr__(self) -> str:
         n = len(self)
         head = ", ".join(f"{k}: {v.dtype}" for k, v in self._columns.items())
         return f"Configs(n={n}, {{{head}}})"
+
+
+def pandas_column(v: np.ndarray) -> Any:
+    """Return a column as pandas takes it.
+
+    A masked integer column becomes a nullable ``Int64`` array, a masked choice column
+    objects with None where masked; other columns are returned as they are.
+    """
+    if not isinstance(v, np.ma.MaskedArray):
+        return v
+    if v.dtype.kind in "iu":
+        pd = require("pandas", "to_pandas()")
+        return pd.arrays.IntegerArray(
+            np.asarray(v.data, dtype=np.int64), np.ma.getmaskarray(v).copy()
+        )
+    return _with_none(v)
 
 
 def _with_none(v: np.ma.MaskedArray) -> np.ndarray:
