@@ -102,12 +102,16 @@ void register_conditions(py::module_& m) {
             "Redraw forbidden rows in place; returns the rows still forbidden.")
         .def(
             "restratify",
-            [](const hz::Conditions& c, py::array_t<double> unit, bool centered) {
+            [](const hz::Conditions& c, py::array_t<double> unit, bool centered,
+               const std::vector<std::int64_t>& cells) {
                 double* p = rows_of(unit, c.d, "unit");
+                require(cells.size() == c.d, "`cells` must have one entry per parameter.");
                 const auto n = static_cast<std::size_t>(unit.shape(0));
                 py::gil_scoped_release release;  // pure C++ from here on
-                hz::restratify(c, p, n, centered);
+                hz::restratify(c, p, n, centered, cells);
             },
-            "unit"_a, "centered"_a = false,
-            "Latin strata of each conditional column over its active rows, in place.");
+            "unit"_a, "centered"_a, "cells"_a,
+            "Latin strata of each column over its active rows, parents first, integer "
+            "and choice columns balanced (cells: k equal cells, -1 unequal, 0 "
+            "continuous), in place.");
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -135,12 +136,18 @@ std::size_t conditional_sample_unit(const Conditions& c, const Stream& seed, std
     return redraw_forbidden(c, seed, unit, n, max_attempts, workers);
 }
 
-void restratify(const Conditions& c, double* unit, std::size_t n, bool centered) {
+void restratify(const Conditions& c, double* unit, std::size_t n, bool centered,
+                const std::vector<std::int64_t>& cells) {
     const std::size_t d = c.d;
+    if (cells.size() != d) throw std::invalid_argument("`cells` must have one entry per parameter.");
     std::vector<std::size_t> rows;
+    std::vector<std::size_t> rank;  // stratum of each active row (same order as rows)
     rows.reserve(n);
+    rank.reserve(n);
     for (const std::size_t j : c.order) {
-        if (c.when[j].empty()) continue;
+        const bool conditional = !c.when[j].empty();
+        const std::int64_t k = cells[j];
+        if (!conditional && k == 0) continue;  // an unconditional continuous column
         rows.clear();
         for (std::size_t i = 0; i < n; ++i) {
             double* row = unit + i * d;
@@ -159,19 +166,45 @@ void restratify(const Conditions& c, double* unit, std::size_t n, bool centered)
         }
         const std::size_t m = rows.size();
         if (m == 0) continue;
-        // Rank the active rows by their current value (ties by row: never for a Latin
-        // column, whose values are distinct).
-        std::stable_sort(rows.begin(), rows.end(), [&](std::size_t x, std::size_t y) {
-            return unit[x * d + j] < unit[y * d + j];
-        });
-        for (std::size_t k = 0; k < m; ++k) {
-            double& u = unit[rows[k] * d + j];
-            double offset = 0.5;
-            if (!centered) {
-                const double scaled = u * static_cast<double>(n);
-                offset = scaled - std::floor(scaled);
+        rank.assign(m, 0);
+        if (conditional) {
+            // Rank the active rows by their current value (a Latin column's values are
+            // distinct; ties would go by row).
+            std::vector<std::size_t> order(m);
+            std::iota(order.begin(), order.end(), std::size_t{0});
+            std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+                return unit[rows[x] * d + j] < unit[rows[y] * d + j];
+            });
+            for (std::size_t q = 0; q < m; ++q) {
+                const std::size_t r = order[q];
+                double& u = unit[rows[r] * d + j];
+                double offset = 0.5;
+                if (!centered) {
+                    const double scaled = u * static_cast<double>(n);
+                    offset = scaled - std::floor(scaled);
+                }
+                u = std::min((static_cast<double>(q) + offset) / static_cast<double>(m), 1.0);
+                rank[r] = q;
             }
-            u = std::min((static_cast<double>(k) + offset) / static_cast<double>(m), 1.0);
+        } else {
+            for (std::size_t r = 0; r < m; ++r) {
+                const double scaled = std::floor(unit[rows[r] * d + j] * static_cast<double>(n));
+                rank[r] = std::min(static_cast<std::size_t>(std::max(scaled, 0.0)), n - 1);
+            }
+        }
+        if (k == 0) continue;
+        const auto mm = static_cast<std::uint64_t>(m);
+        const auto kk = static_cast<std::uint64_t>(k > 0 ? k : 0);
+        const bool equal = k > 0 && 2 * mm * kk < (std::uint64_t{1} << 62);
+        for (std::size_t r = 0; r < m; ++r) {
+            double& u = unit[rows[r] * d + j];
+            const auto p = static_cast<std::uint64_t>(rank[r]);
+            if (equal) {
+                const std::uint64_t cell = ((2 * p + 1) * kk) / (2 * mm);
+                u = (static_cast<double>(cell) + 0.5) / static_cast<double>(kk);
+            } else {
+                u = (static_cast<double>(p) + 0.5) / static_cast<double>(m);
+            }
         }
     }
 }

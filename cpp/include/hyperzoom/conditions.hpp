@@ -63,11 +63,16 @@ std::size_t redraw_forbidden(const Conditions& c, const Stream& seed, double* un
 std::size_t conditional_sample_unit(const Conditions& c, const Stream& seed, std::size_t n,
                                     double* unit, std::size_t max_attempts, int workers);
 
-// Latin stratification within active rows. `unit` is a Latin design over all n rows;
-// parameter by parameter (parents first), the rows where a conditional parameter is
-// active (m of them) are given the m strata of [0, 1] in the order of their current
-// values, keeping each value's offset inside its old stratum (centred: the middle), and
-// its other rows NaN. Unconditional columns are untouched.
-void restratify(const Conditions& c, double* unit, std::size_t n, bool centered);
+// Latin stratification within active rows, parents first. `unit` is a Latin design over
+// all n rows. Parameter by parameter in `order`: a conditional parameter's active rows
+// (m of them, decided by its parents' final values) are given the m strata of [0, 1] in
+// the order of their current values, keeping each value's offset inside its old stratum
+// (centred: the middle), and its other rows NaN; unconditional columns keep their
+// strata (m = n). Then an integer or choice column is balanced over those rows before
+// its children read it: cells[j] = k > 0 (k equal cells: stratum p goes to cell
+// floor((2p + 1) k / 2m), at its centre, so each value appears floor(m/k) or ceil(m/k)
+// times), -1 (unequal cells: the stratum's centre (p + 1/2) / m), 0 (continuous).
+void restratify(const Conditions& c, double* unit, std::size_t n, bool centered,
+                const std::vector<std::int64_t>& cells);
 
 }  // namespace hyperzoom

@@ -278,32 +278,6 @@ def compile_conditions(
     return compiled, tuple(order)
 
 
-def activity_tests(
-    params: Mapping[str, Distribution],
-) -> list[list[tuple[int, np.ndarray, np.ndarray]]]:
-    """Per parameter, its condition's tests: ``(parent column, lo, hi)`` unit intervals
-    (the same the core holds; the space is already checked)."""
-    index = {k: j for j, k in enumerate(params)}
-    out = []
-    for name, dist in params.items():
-        tests = []
-        for parent, value in dist._when:
-            lo, hi = condition_intervals(name, parent, params[parent], value)
-            tests.append((index[parent], np.array(lo), np.array(hi)))
-        out.append(tests)
-    return out
-
-
-def holds(u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Where unit coordinates ``u`` lie in one of ``[lo_k, hi_k)`` (an interval ending
-    at 1 holds 1 too; NaN, an inactive parent, never holds): the core's test."""
-    out = np.zeros(u.shape, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        for a, b in zip(lo.tolist(), hi.tolist()):
-            out |= (u >= a) & ((u < b) | ((b >= 1.0) & (u <= 1.0)))
-    return out
-
-
 def _order(names: list[str], parents: dict[str, list[str]]) -> list[str]:
     """Names with every parent before its children (declaration order otherwise)."""
     done: set[str] = set()

@@ -26,7 +26,7 @@ from .._unit_designs import (
 from .._validation import as_workers, check_size
 from ..typing import RngLike
 from .choice import Choice
-from .conditions import MAX_ATTEMPTS, activity_tests, holds
+from .conditions import MAX_ATTEMPTS
 from .configs import Configs
 from .distributions import IntLogUniform, PowerOfTwo
 
@@ -274,55 +274,28 @@ def sample_design(
     if space._cond is not None:
         # Each conditional parameter's strata are spread over the rows where it is
         # active; rows left forbidden are drawn again at random.
-        u = _conditional_latin(space, u, design == "lhs-centered")
+        space._cond.restratify(u, design == "lhs-centered", _latin_cells(space))
         redraw = (words ^ np.uint32(0x5BD1E995)).astype(np.uint32)
         space._check_stuck(space._cond.redraw_forbidden(redraw, u, MAX_ATTEMPTS, w))
         return space.from_unit(u, workers=w)
     return space.from_unit(_balance_integers(space, u), workers=w)
 
 
-def _conditional_latin(space: Space, u: np.ndarray, centered: bool) -> np.ndarray:
-    """A Latin design made Latin over each conditional column's active rows.
-
-    Parameter by parameter, parents first: a conditional column's active rows (``m``
-    of them, decided by its parents' final values) get the ``m`` strata of [0, 1] in
-    the order of their current values, each keeping its offset inside its old stratum
-    (centred: the middle), and NaN elsewhere (what the core's ``restratify`` does); an
-    integer or choice column is then balanced over those rows, *before* its children
-    read it. (Balancing after the core's one pass moved parents to other values than
-    the ones their children's activity was decided on.)
-    """
-    n = u.shape[0]
-    if n == 0:
-        return u
-    tests = activity_tests(space.params)
-    index = {k: j for j, k in enumerate(space.names)}
-    for name in space.order:
-        j = index[name]
-        dist = space[name]
-        rows: slice | np.ndarray = slice(None)
-        if tests[j]:
-            active = np.ones(n, dtype=bool)
-            for parent, lo, hi in tests[j]:
-                active &= holds(u[:, parent], lo, hi)
-            u[~active, j] = np.nan
-            rows = np.flatnonzero(active)
-            m = rows.size
-            if m == 0:
-                continue
-            col = u[rows, j]
-            if centered:
-                offset = np.full(m, 0.5)
-            else:
-                scaled = col * n
-                offset = scaled - np.floor(scaled)
-            rank = np.argsort(col, kind="stable")
-            new = np.empty(m)
-            new[rank] = np.minimum((np.arange(m) + offset[rank]) / m, 1.0)
-            u[rows, j] = new
-        if dist.is_integer:
-            _balance_column(dist, u, j, rows)
-    return u
+def _latin_cells(space: Space) -> list[int]:
+    """How the core balances each column of a Latin design: ``k`` equal cells, -1 for
+    unequal cells (``IntLogUniform``, a weighted ``Choice``), 0 for continuous."""
+    out = []
+    for dist in space.params.values():
+        if not dist.is_integer:
+            out.append(0)
+        elif isinstance(dist, IntLogUniform) or (
+            isinstance(dist, Choice) and dist.weights is not None
+        ):
+            out.append(-1)
+        else:
+            k = len(dist.options) if isinstance(dist, Choice) else dist._cell_count()
+            out.append(int(k))
+    return out
 
 
 def _balance_integers(space: Space, u: np.ndarray) -> np.ndarray:
