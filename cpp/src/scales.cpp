@@ -368,6 +368,18 @@ std::size_t space_sample_conditional(const std::vector<Column>& cols, const Cond
                 double* col = &cm[j * kChunk];
                 for (const Test& t : c.when[j]) {
                     const double* parent = &cm[t.param * kChunk];
+                    if (t.lo.size() == 1) {
+                        // One interval (the usual case): a branch-free loop the compiler
+                        // vectorises; NaN (an inactive parent) fails both comparisons.
+                        const double lo = t.lo[0], hi = t.hi[0];
+                        const double top = hi >= 1.0 ? 2.0 : hi;  // [lo, 1] holds 1 too
+                        for (std::size_t r = 0; r < m; ++r) {
+                            const double u = parent[r];
+                            const bool ok = u >= lo && (u < top);
+                            col[r] = ok ? col[r] : std::numeric_limits<double>::quiet_NaN();
+                        }
+                        continue;
+                    }
                     for (std::size_t r = 0; r < m; ++r)
                         if (!t.holds(parent[r])) col[r] = std::numeric_limits<double>::quiet_NaN();
                 }
@@ -393,11 +405,24 @@ std::size_t space_sample_conditional(const std::vector<Column>& cols, const Cond
                     double* rows = unit + s * d;
                     for (std::size_t r = 0; r < m; ++r) rows[r * d + j] = col[r];
                 }
-                if (inactive[j] != nullptr) {
-                    std::uint8_t* mask = inactive[j] + s;
-                    for (std::size_t r = 0; r < m; ++r) mask[r] = col[r] != col[r] ? 1 : 0;
+                if (inactive[j] == nullptr) {  // never NaN: map the column as it is
+                    from_unit_contiguous(cols[j], col, m, offset(out[j], s));
+                    continue;
                 }
-                chunk_column(cols[j], col, 1, 0, m, buf, offset(out[j], s));
+                std::uint8_t* mask = inactive[j] + s;
+                for (std::size_t r = 0; r < m; ++r) {
+                    const bool gone = col[r] != col[r];
+                    mask[r] = gone ? 1 : 0;
+                    buf[r] = gone ? 0.0 : col[r];
+                }
+                const ColumnData dst = offset(out[j], s);
+                from_unit_contiguous(cols[j], buf, m, dst);
+                if (dst.f != nullptr) {
+                    for (std::size_t r = 0; r < m; ++r)
+                        dst.f[r] = mask[r] ? std::numeric_limits<double>::quiet_NaN() : dst.f[r];
+                } else {
+                    for (std::size_t r = 0; r < m; ++r) dst.i[r] = mask[r] ? 0 : dst.i[r];
+                }
             }
         }
         stuck += left;
