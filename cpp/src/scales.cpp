@@ -389,7 +389,7 @@ std::size_t space_sample_conditional(const std::vector<Column>& cols, const Cond
                     std::fill(flag.begin(), flag.begin() + static_cast<std::ptrdiff_t>(m), 1);
                     for (const Test& t : clause) {
                         const double* col = &cm[t.param * kChunk];
-                        for (std::size_t r = 0; r < m; ++r) flag[r] &= t.holds(col[r]) ? 1 : 0;
+                        for (std::size_t r = 0; r < m; ++r) flag[r] = static_cast<std::uint8_t>(flag[r] & (t.holds(col[r]) ? 1U : 0U));
                     }
                     for (std::size_t r = 0; r < m; ++r) {
                         if (!flag[r]) continue;
