@@ -65,21 +65,25 @@ def hz_spaces() -> tuple[hz.Space, hz.Space]:
 
 
 def configspace_space():
-    import ConfigSpace as CS  # noqa: N817
+    import ConfigSpace as CS
 
     cs = CS.ConfigurationSpace(seed=1)
     p = {
         "model": CS.CategoricalHyperparameter("model", ["mlp", "gbm", "svm"]),
         "layers": CS.UniformIntegerHyperparameter("layers", 1, 4),
         "width_k": CS.UniformIntegerHyperparameter("width_k", 16, 1024, log=True),
-        "optimizer": CS.CategoricalHyperparameter("optimizer", ["sgd", "adam", "rmsprop"]),
+        "optimizer": CS.CategoricalHyperparameter(
+            "optimizer", ["sgd", "adam", "rmsprop"]
+        ),
         "lr": CS.UniformFloatHyperparameter("lr", 1e-5, 1.0, log=True),
         "momentum": CS.UniformFloatHyperparameter("momentum", 0.5, 0.999),
         "nesterov": CS.CategoricalHyperparameter("nesterov", [False, True]),
         "beta1": CS.UniformFloatHyperparameter("beta1", 0.8, 0.999),
         "beta2": CS.UniformFloatHyperparameter("beta2", 0.99, 0.9999),
         "rho": CS.UniformFloatHyperparameter("rho", 0.8, 0.99),
-        "n_estimators": CS.UniformIntegerHyperparameter("n_estimators", 50, 2000, log=True),
+        "n_estimators": CS.UniformIntegerHyperparameter(
+            "n_estimators", 50, 2000, log=True
+        ),
         "max_depth": CS.UniformIntegerHyperparameter("max_depth", 2, 12),
         "subsample": CS.UniformFloatHyperparameter("subsample", 0.5, 1.0),
         "C": CS.UniformFloatHyperparameter("C", 1e-3, 1e3, log=True),
@@ -178,21 +182,31 @@ def main(argv: list[str] | None = None) -> str:
         times[f"hz-flat-{w}"] = median_time(
             lambda w=w: flat.sample(n, rng=SEED, workers=w), args.repeats
         )
-    one["hz-cond"] = median_time(lambda: cond.sample(1, rng=SEED), args.repeats, args.inner)
-    one["hz-flat"] = median_time(lambda: flat.sample(1, rng=SEED), args.repeats, args.inner)
+    one["hz-cond"] = median_time(
+        lambda: cond.sample(1, rng=SEED), args.repeats, args.inner
+    )
+    one["hz-flat"] = median_time(
+        lambda: flat.sample(1, rng=SEED), args.repeats, args.inner
+    )
     has_cs = False
     if not args.no_configspace:
         try:
             import ConfigSpace
         except ImportError:
-            print("ConfigSpace is not installed: its rows are left out.", file=sys.stderr)
+            print(
+                "ConfigSpace is not installed: its rows are left out.", file=sys.stderr
+            )
         else:
             has_cs = True
             cs = configspace_space()
             check_cs(cs.sample_configuration(n), n)
-            times["cs"] = median_time(lambda: cs.sample_configuration(n), args.cs_repeats)
+            times["cs"] = median_time(
+                lambda: cs.sample_configuration(n), args.cs_repeats
+            )
             one["cs"] = median_time(
-                lambda: cs.sample_configuration(), args.repeats, max(args.inner // 10, 1)
+                lambda: cs.sample_configuration(),
+                args.repeats,
+                max(args.inner // 10, 1),
             )
 
     lines = [
@@ -202,8 +216,10 @@ def main(argv: list[str] | None = None) -> str:
         + (f", ConfigSpace {ConfigSpace.__version__}" if has_cs else "")
         + ".",
         "",
-        "| | ConfigSpace `sample_configuration(n)` | hz flat (no conditions) | "
-        "hz conditional | conditional / flat | ConfigSpace / conditional |",
+        (
+            "| | ConfigSpace `sample_configuration(n)` | hz flat (no conditions) | "
+            "hz conditional | conditional / flat | ConfigSpace / conditional |"
+        ),
         "| --- | --- | --- | --- | --- | --- |",
     ]
     cs_t = times.get("cs")

@@ -66,8 +66,13 @@ def test_branches_of_a_space():
     branches = space_branches(SPACE)
     # 3 optimizers x 2 pieces of layers ({1, 2} and {3, 4})
     assert len(branches) == 6
-    labels = {(b.label["optimizer"], tuple(np.atleast_1d(b.label["layers"]).tolist())) for b in branches}
-    assert labels == {(o, p) for o in ("sgd", "adam", "rmsprop") for p in ((1, 2), (3, 4))}
+    labels = {
+        (b.label["optimizer"], tuple(np.atleast_1d(b.label["layers"]).tolist()))
+        for b in branches
+    }
+    assert labels == {
+        (o, p) for o in ("sgd", "adam", "rmsprop") for p in ((1, 2), (3, 4))
+    }
     for b in branches:
         names = {SPACE.names[j] for j in b.axes} | {SPACE.names[j] for j in b.fixed}
         assert ("momentum" in names) == (b.label["optimizer"] == "sgd")
@@ -80,7 +85,9 @@ def test_flat_space_with_a_forbidden_clause_is_one_branch():
 
 
 def test_finds_the_optimum_in_the_second_branch_and_beats_random():
-    c2f = [hz.search(strict_loss, SPACE, budget=600, rng=s).best_value for s in range(5)]
+    c2f = [
+        hz.search(strict_loss, SPACE, budget=600, rng=s).best_value for s in range(5)
+    ]
     rnd = [
         hz.search(strict_loss, SPACE, budget=600, rng=s, strategy="random").best_value
         for s in range(5)
@@ -88,7 +95,8 @@ def test_finds_the_optimum_in_the_second_branch_and_beats_random():
     assert np.median(c2f) < 1e-2
     assert np.median(c2f) < 0.1 * np.median(rnd)
     best = hz.search(strict_loss, SPACE, budget=600, rng=0).best
-    assert best["optimizer"] == "adam" and "momentum" not in best
+    assert best["optimizer"] == "adam"
+    assert "momentum" not in best
 
 
 def test_trials_follow_the_best_branch_without_starving_others():
@@ -126,7 +134,8 @@ def test_forbidden_combinations_never_proposed():
         _check_conditions(r)
     # the optimum moves to adam with at most 2 layers
     best = hz.search(strict_loss, space, budget=600, rng=0).best
-    assert best["optimizer"] == "adam" and best["layers"] == 2
+    assert best["optimizer"] == "adam"
+    assert best["layers"] == 2
 
 
 def test_ask_tell_by_hand_and_vectorised_objective():
@@ -144,8 +153,11 @@ def test_ask_tell_by_hand_and_vectorised_objective():
 
 def test_asynchronous_search_on_a_conditional_space():
     with ThreadPoolExecutor(4) as ex:
-        r = hz.search(strict_loss, SPACE, budget=300, rng=1, asynchronous=True, executor=ex)
-    assert len(r.trials) == 300 and r.trials.n_failed == 0
+        r = hz.search(
+            strict_loss, SPACE, budget=300, rng=1, asynchronous=True, executor=ex
+        )
+    assert len(r.trials) == 300
+    assert r.trials.n_failed == 0
     _check_conditions(r)
     assert r.best_value < 0.1
 
@@ -176,14 +188,22 @@ def test_resuming_with_other_conditions_is_refused(tmp_path):
     hz.search(loss, SPACE, budget=60, rng=4, storage=path, study="c")
     other = hz.Space(
         **{
-            k: (hz.InvLogUniform(0.9, 0.999).when(optimizer="rmsprop") if k == "momentum" else v)
+            k: (
+                hz.InvLogUniform(0.9, 0.999).when(optimizer="rmsprop")
+                if k == "momentum"
+                else v
+            )
             for k, v in SPACE.items()
         }
     )
-    with pytest.raises(ValueError, match="'momentum' differs.*optimizer='sgd'.*optimizer='rmsprop'"):
+    with pytest.raises(
+        ValueError, match=r"'momentum' differs.*optimizer='sgd'.*optimizer='rmsprop'"
+    ):
         hz.search(loss, other, budget=60, rng=4, storage=path, study="c")
     with pytest.raises(ValueError, match="forbidden clauses differ"):
-        hz.search(loss, SPACE.forbid(layers=4), budget=60, rng=4, storage=path, study="c")
+        hz.search(
+            loss, SPACE.forbid(layers=4), budget=60, rng=4, storage=path, study="c"
+        )
 
 
 def test_damaged_condition_in_a_study_file_is_refused(tmp_path):
@@ -219,8 +239,13 @@ def test_branch_zoom_refuses_too_many_branches():
 
 def test_branch_shares_are_floored_and_ranked():
     zoom = BranchZoom(
-        SPACE, round_size=0, first_round=0, keep=0.5, min_width=0.05,
-        max_doublings=16, rng=np.random.default_rng(1),
+        SPACE,
+        round_size=0,
+        first_round=0,
+        keep=0.5,
+        min_width=0.05,
+        max_doublings=16,
+        rng=np.random.default_rng(1),
     )
     for b, best in zip(zoom.branches, [5.0, 0.1, 3.0, 1.0, np.inf, 2.0]):
         b.best = best

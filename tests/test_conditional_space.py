@@ -89,7 +89,9 @@ def conditional_spaces(draw) -> hz.Space:
         "root_i": _make(draw(st.sampled_from(["int", "pow2", "intlog"])), draw),
     }
     if draw(st.booleans()):
-        params["root_x"] = _make(draw(st.sampled_from(["uniform", "log", "invlog"])), draw)
+        params["root_x"] = _make(
+            draw(st.sampled_from(["uniform", "log", "invlog"])), draw
+        )
     levels = draw(st.integers(1, 3))
     previous = list(params)
     for level in range(1, levels + 1):
@@ -156,7 +158,9 @@ def expected_activity(space: hz.Space, configs: hz.Configs) -> tuple[dict, np.nd
         for parent, cond in dist.conditions.items():
             pv = _values(configs[parent])
             on = active[parent]
-            x = np.where(on, pv, space[parent].low if not space[parent].is_integer else None)
+            x = np.where(
+                on, pv, space[parent].low if not space[parent].is_integer else None
+            )
             if not space[parent].is_integer:
                 x = np.where(on, pv, np.nan).astype(np.float64)
                 unsure |= on & _near_edge(space[parent], cond, x)
@@ -206,7 +210,9 @@ def check_activity_and_bounds(space: hz.Space, c: hz.Configs) -> None:
         assert [v is None for v in as_dict[name]] == (~mask[:, j]).tolist()
 
 
-@given(conditional_spaces(), st.integers(0, 2**64 - 1), st.sampled_from(["random", "lhs"]))
+@given(
+    conditional_spaces(), st.integers(0, 2**64 - 1), st.sampled_from(["random", "lhs"])
+)
 def test_parameters_are_active_exactly_when_their_condition_holds(space, seed, design):
     c = space.sample(300, rng=seed, design=design)
     assert len(c) == 300
@@ -291,7 +297,9 @@ def test_the_nested_space_obeys_its_conditions(seed: int, design: str) -> None:
 def test_forbidden_combinations_are_never_sampled(seed: int) -> None:
     space = clause_space()
     for design in ["random", "lhs", "lhs-maximin"]:
-        c = space.sample(4_000 if design != "lhs-maximin" else 300, rng=seed, design=design)
+        c = space.sample(
+            4_000 if design != "lhs-maximin" else 300, rng=seed, design=design
+        )
         assert not forbidden_mask(c).any(), design
     g = hz.grid(space, 4)
     assert not forbidden_mask(g).any()
@@ -310,7 +318,9 @@ def test_forbidding_leaves_the_rest_of_the_distribution_as_it_was(seed: int) -> 
     # parameters in no clause stay uniform on their scaled axes
     assert stats.kstest(u[:, 3], "uniform").pvalue > 1e-3
     assert stats.kstest(u[:, 4], "uniform").pvalue > 1e-3
-    assert stats.kstest(np.asarray(c["free"]), stats.uniform(-1.0, 4.0).cdf).pvalue > 1e-3
+    assert (
+        stats.kstest(np.asarray(c["free"]), stats.uniform(-1.0, 4.0).cdf).pvalue > 1e-3
+    )
     # (opt, layers) cells: uniform over what is allowed; rms keeps half of its lr axis
     opt = np.asarray(c["opt"])
     layers = np.asarray(c["layers"])
@@ -328,7 +338,9 @@ def test_forbidding_leaves_the_rest_of_the_distribution_as_it_was(seed: int) -> 
     assert stats.chisquare(obs, exp).pvalue > 1e-3
     # lr given rms: log-uniform on [1e-4, 1e-2); given sgd: on the whole axis
     lr = np.asarray(c["lr"])
-    assert stats.kstest(lr[opt == "rms"], stats.loguniform(1e-4, 1e-2).cdf).pvalue > 1e-3
+    assert (
+        stats.kstest(lr[opt == "rms"], stats.loguniform(1e-4, 1e-2).cdf).pvalue > 1e-3
+    )
     assert stats.kstest(lr[opt == "sgd"], stats.loguniform(1e-4, 1.0).cdf).pvalue > 1e-3
     # the free parameter is independent of the clauses' parameters
     free = u[:, 3]
@@ -373,7 +385,9 @@ def _same(a: hz.Configs, b: hz.Configs) -> None:
 
 
 @pytest.mark.parametrize("make", [nested_space, clause_space])
-def test_to_unit_and_from_unit_round_trip_with_inactive_entries(make, seed: int) -> None:
+def test_to_unit_and_from_unit_round_trip_with_inactive_entries(
+    make, seed: int
+) -> None:
     space = make()
     c = space.sample(500, rng=seed)
     # the unit coordinates give the very configurations back
@@ -419,7 +433,11 @@ def test_from_unit_refuses_nan_where_a_parameter_is_active() -> None:
     space = nested_space()
     u = space.sample(4, rng=3).unit.copy()
     j = space.names.index("lr")
-    i = int(np.flatnonzero(~np.isnan(u[:, j]))[0]) if (~np.isnan(u[:, j])).any() else None
+    i = (
+        int(np.flatnonzero(~np.isnan(u[:, j]))[0])
+        if (~np.isnan(u[:, j])).any()
+        else None
+    )
     if i is None:  # make lr active: model = mlp
         i = 0
         u[0, 0] = 0.1
@@ -441,10 +459,15 @@ def test_to_unit_refuses_values_where_inactive_and_gaps_where_active() -> None:
     )
     good = {"opt": ["sgd", "adam"], "momentum": [0.5, None], "steps": [None, 3]}
     u = space.to_unit(good)
-    assert np.isnan(u[0, 2]) and np.isnan(u[1, 1])
-    with pytest.raises(ValueError, match=r"'momentum'.*has a value at row 1.*does not hold"):
+    assert np.isnan(u[0, 2])
+    assert np.isnan(u[1, 1])
+    with pytest.raises(
+        ValueError, match=r"'momentum'.*has a value at row 1.*does not hold"
+    ):
         space.to_unit({**good, "momentum": [0.5, 0.2]})
-    with pytest.raises(ValueError, match=r"'steps'.*is missing at row 1.*opt='adam' holds"):
+    with pytest.raises(
+        ValueError, match=r"'steps'.*is missing at row 1.*opt='adam' holds"
+    ):
         space.to_unit({**good, "steps": [None, None]})
     with pytest.raises(ValueError, match=r"'momentum'.*is missing at row 0"):
         space.to_unit({**good, "momentum": [float("nan"), None]})
@@ -480,7 +503,9 @@ def test_branches_names_conditions_and_clauses(seed: int) -> None:
     assert space["model"] == hz.Choice(["svc", "ridge"])
     assert space["C"].conditions == {"model": "svc"}
     assert space["degree"].conditions == {"model": "svc", "kernel": "poly"}
-    assert space["tol"].conditions == {"model": ["svc", "ridge"]}  # shared: one parameter
+    assert space["tol"].conditions == {
+        "model": ["svc", "ridge"]
+    }  # shared: one parameter
     assert space["alpha"].conditions == {"model": "ridge"}
     assert space.forbidden == (hz.Forbidden(model="svc", kernel="poly", C=(1e2, 1e3)),)
     c = space.sample(20_000, rng=seed)
@@ -501,10 +526,14 @@ def test_branches_names_conditions_and_clauses(seed: int) -> None:
 def test_branches_refuse_conflicting_shared_names() -> None:
     a = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
     b = hz.Space(lr=hz.LogUniform(1e-3, 1.0))
-    with pytest.raises(ValueError, match=r"parameter 'lr'.*branch 'b'.*branch 'a'.*rename"):
+    with pytest.raises(
+        ValueError, match=r"parameter 'lr'.*branch 'b'.*branch 'a'.*rename"
+    ):
         hz.Space.branches(a=a, b=b)
     c = hz.Space(k=hz.Choice(["x", "y"]), lr=hz.LogUniform(1e-4, 1.0).when(k="x"))
-    with pytest.raises(ValueError, match=r"parameter 'lr'.*same distribution and conditions"):
+    with pytest.raises(
+        ValueError, match=r"parameter 'lr'.*same distribution and conditions"
+    ):
         hz.Space.branches(a=a, c=c)
     with pytest.raises(ValueError, match=r"branch 'a' has a parameter named 'lr'"):
         hz.Space.branches(a=a, b=hz.Space(x=hz.Uniform(0, 1)), name="lr")
@@ -575,8 +604,10 @@ def test_cycles_are_refused_with_the_cycle_named() -> None:
         ),
         (
             {"r": hz.Uniform(0, 1), "x": hz.IntUniform(1, 3).when(r=0.5)},
-            r"condition of 'x' on 'r': a condition on a continuous parameter needs a "
-            r"\(low, high\) range",
+            (
+                r"condition of 'x' on 'r': a condition on a continuous parameter needs "
+                r"a \(low, high\) range"
+            ),
         ),
         (
             {"r": hz.LogUniform(1e-3, 1), "x": hz.IntUniform(1, 3).when(r=(1e-4, 0.1))},
@@ -625,11 +656,19 @@ def test_bad_forbidden_clauses_are_refused() -> None:
         space.forbid()
     with pytest.raises(ValueError, match=r"names unknown parameter 'zz'"):
         space.forbid(zz=1)
-    with pytest.raises(ValueError, match=r"Forbidden\(k=9\), on 'k': 9 is not a value of IntUniform\(1, 4\) \(the values of 'k'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Forbidden\(k=9\), on 'k': 9 is not a value of IntUniform\(1, 4\) \(the values of 'k'",
+    ):
         space.forbid(k=9)
-    with pytest.raises(ValueError, match=r"Forbidden\(c='q'\), on 'c': 'q' is not one of \['a', 'b'\] \(the options of 'c'\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Forbidden\(c='q'\), on 'c': 'q' is not one of \['a', 'b'\] \(the options of 'c'\)",
+    ):
         space.forbid(c="q")
-    with pytest.raises(ValueError, match=r"Forbidden\(r=0.5\), on 'r'.*\(low, high\) range"):
+    with pytest.raises(
+        ValueError, match=r"Forbidden\(r=0.5\), on 'r'.*\(low, high\) range"
+    ):
         space.forbid(r=0.5)
     with pytest.raises(ValueError, match=r"Forbidden\(c=\['a', 'b'\]\) forbids every"):
         space.forbid(c=["a", "b"])
@@ -664,18 +703,24 @@ def test_conditioned_forbidden_terms_bind_only_where_active(seed: int) -> None:
     opt = np.asarray(c["opt"])
     k = np.asarray(c["k"])
     assert not ((opt == "sgd") & (k == 1)).any()
-    assert ((opt == "adam") & (k == 1)).any()  # mom inactive there: the clause cannot hold
+    assert (
+        (opt == "adam") & (k == 1)
+    ).any()  # mom inactive there: the clause cannot hold
 
 
 # -- identity ---------------------------------------------------------------------------
-def test_equality_hash_pickle_and_repr_include_conditions_and_clauses(seed: int) -> None:
+def test_equality_hash_pickle_and_repr_include_conditions_and_clauses(
+    seed: int,
+) -> None:
     a = nested_space().forbid(model="linear", dropout=(0.4, 0.5))
     b = nested_space().forbid(model="linear", dropout=(0.4, 0.5))
     assert a == b
     assert hash(a) == hash(b)
     assert a != nested_space()
     assert a != nested_space().forbid(model="linear", dropout=(0.3, 0.5))
-    other = hz.Space({**nested_space().params, "lr": hz.LogUniform(1e-4, 1.0).when(model="mlp")})
+    other = hz.Space(
+        {**nested_space().params, "lr": hz.LogUniform(1e-4, 1.0).when(model="mlp")}
+    )
     assert other != nested_space()
     assert hz.LogUniform(1e-4, 1.0).when(model="mlp") != hz.LogUniform(1e-4, 1.0)
     assert hz.Uniform(0, 1).when(k=[1, 2]) == hz.Uniform(0, 1).when(k=[1, 2])

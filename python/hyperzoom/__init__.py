@@ -54,9 +54,9 @@ from .schedule import (
 from .search import AllTrialsFailedError, CoarseToFine, SearchResult, Trials, search
 from .space import (
     Choice,
-    Forbidden,
     Configs,
     Distribution,
+    Forbidden,
     IntLogUniform,
     IntUniform,
     InvLogUniform,
@@ -72,10 +72,10 @@ __all__ = [
     "AllTrialsFailedError",
     "Babysitter",
     "Choice",
-    "Forbidden",
     "CoarseToFine",
     "Configs",
     "Distribution",
+    "Forbidden",
     "Importance",
     "IntLogUniform",
     "IntUniform",

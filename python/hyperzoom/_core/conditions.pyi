@@ -2,8 +2,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import TypeAlias
 
-_Test = tuple[int, Sequence[float], Sequence[float]]
+_Test: TypeAlias = tuple[int, Sequence[float], Sequence[float]]
 
 class Conditions:
     def __init__(

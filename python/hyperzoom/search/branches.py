@@ -31,7 +31,7 @@ from .. import _core, designs
 from ..space import Choice, Space
 from ..space.conditions import MAX_ATTEMPTS
 
-__all__ = ["BranchZoom", "EXPLORE", "MAX_BRANCHES", "space_branches"]
+__all__ = ["EXPLORE", "MAX_BRANCHES", "BranchZoom", "space_branches"]
 
 #: Share of trials spread evenly over all branches, whatever their results.
 EXPLORE = 0.2
@@ -80,7 +80,7 @@ class _Branch:
 
 
 def _pieces(space: Space) -> dict[str, list[tuple[float, float]]]:
-    """The pieces of each parent's unit axis (see the module docstring)."""
+    """Return the pieces of each parent's unit axis (see the module docstring)."""
     cuts: dict[str, set[float]] = {}
     for name in space.names:
         for parent, value in space[name]._when:
@@ -166,8 +166,9 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
         if name in at:
             ends = dist.from_unit(np.array([a, np.nextafter(b, 0.0) if b < 1 else 1.0]))
             label[name] = (
-                ends[0] if ends[0] == ends[1] or not dist.is_integer else
-                (ends[0], ends[1])
+                ends[0]
+                if ends[0] == ends[1] or not dist.is_integer
+                else (ends[0], ends[1])
             )
             if not dist.is_integer:
                 label[name] = (float(ends[0]), float(ends[1]))
@@ -194,7 +195,7 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
                 fixed[j] = float(dist.to_unit(np.array([first]))[0])
                 continue
             if dist.kind in (3, 5):  # equal cells: the piece holds whole cells
-                cells.append(int(round((b - a) * dist._cell_count())))
+                cells.append(round((b - a) * dist._cell_count()))
             else:
                 cells.append(0)
             edges.append(None)
@@ -245,7 +246,11 @@ class BranchZoom:
         self._gen = rng
         self._p = sum(not isinstance(d, Choice) for d in space.params.values())
         self._ordered = np.array(
-            [j for j, d in enumerate(space.params.values()) if not isinstance(d, Choice)],
+            [
+                j
+                for j, d in enumerate(space.params.values())
+                if not isinstance(d, Choice)
+            ],
             dtype=np.int64,
         )
         for b in self.branches:
@@ -260,7 +265,9 @@ class BranchZoom:
                 max_doublings,
             )
         self._round = 0
-        self._plan: list[tuple[int, int, int]] = []  # (branch, start, stop) of the round
+        self._plan: list[
+            tuple[int, int, int]
+        ] = []  # (branch, start, stop) of the round
         self._replaced = np.zeros(0, dtype=bool)
         self._raw = np.zeros((0, self._p))
         self._pending: dict[int, list[tuple[np.ndarray, np.ndarray, float]]] = {}
@@ -269,22 +276,29 @@ class BranchZoom:
     # -- the Zoom interface ---------------------------------------------------------------
     @property
     def coarse(self) -> bool:
+        """True during the first round (every branch's coarse round)."""
         return self._round == 0
 
     @property
     def run(self) -> int:
+        """Always 0: restarts happen inside the branches."""
         return 0
 
     @property
     def round_size(self) -> int:
+        """Trials in the current round (the rounds of the branches it advances)."""
         return self._plan[-1][2] if self._plan else 0
 
     def raw(self) -> np.ndarray:
+        """Return the current round's draws before mirroring, on the ordered axes."""
         return self._raw
 
     def sample(self, v: np.ndarray, workers: int = 1) -> np.ndarray:
-        """The rows of the current round (``v``, the caller's design, is not used: each
-        branch draws its own Latin design on its own axes)."""
+        """Return the rows of the current round.
+
+        ``v``, the caller's design, is not used: each branch draws its own Latin design
+        on its own axes.
+        """
         d = self.space.d
         parts = []
         raws = []
@@ -293,8 +307,16 @@ class BranchZoom:
             b = self.branches[bi]
             n = stop - start
             k = b.axes.size
-            design = np.asarray(designs.latin_hypercube(n, k, rng=self._gen)) if k else np.zeros((n, 0))
-            s = np.asarray(b.zoom.sample(np.ascontiguousarray(design), workers)) if k else design
+            design = (
+                np.asarray(designs.latin_hypercube(n, k, rng=self._gen))
+                if k
+                else np.zeros((n, 0))
+            )
+            s = (
+                np.asarray(b.zoom.sample(np.ascontiguousarray(design), workers))
+                if k
+                else design
+            )
             u = b.to_global(s, d)
             raw = np.full((n, self._p), np.nan)
             if k and b.ordered.size:
@@ -307,7 +329,9 @@ class BranchZoom:
             replaced.append(bad)
         rows = np.concatenate(parts) if parts else np.zeros((0, d))
         self._raw = np.concatenate(raws) if raws else np.zeros((0, self._p))
-        self._replaced = np.concatenate(replaced) if replaced else np.zeros(0, dtype=bool)
+        self._replaced = (
+            np.concatenate(replaced) if replaced else np.zeros(0, dtype=bool)
+        )
         return np.ascontiguousarray(rows)
 
     def _replace_forbidden(self, b: _Branch, u: np.ndarray) -> np.ndarray:
@@ -328,6 +352,7 @@ class BranchZoom:
         return bad
 
     def tell(self, losses: np.ndarray) -> int:
+        """Tell each branch its part of the round; plan the next round."""
         finite = 0
         for bi, start, stop in self._plan:
             b = self.branches[bi]
@@ -342,8 +367,11 @@ class BranchZoom:
         return finite
 
     def observe(self, unit: np.ndarray, raw: np.ndarray, losses: np.ndarray) -> int:
-        """Asynchronous arrivals: each row goes to its branch; a branch learns once it
-        holds a round of its own (exactly a round while coarse, all it holds after)."""
+        """Learn from asynchronous arrivals.
+
+        Each row goes to its branch; a branch learns once it holds a round of its own
+        (exactly a round while coarse, all it holds after).
+        """
         which = self.branch_of(unit)
         for i, bi in enumerate(which.tolist()):
             self._pending.setdefault(bi, []).append((unit[i], raw[i], float(losses[i])))
@@ -372,7 +400,7 @@ class BranchZoom:
         return int(np.isfinite(losses).sum())
 
     def region(self) -> tuple[Any, ...]:
-        """The bounding box of every branch's region (choices: all options allowed)."""
+        """Return the bounding box of every branch's region (all options allowed)."""
         d = self.space.d
         lo = np.ones(d)
         hi = np.zeros(d)
@@ -392,12 +420,16 @@ class BranchZoom:
         for j, dist in enumerate(self.space.params.values()):
             if isinstance(dist, Choice) or lo[j] > hi[j]:
                 lo[j], hi[j] = 0.0, 1.0
-        n_opts = sum(len(dd.options) for dd in self.space.params.values() if isinstance(dd, Choice))
+        n_opts = sum(
+            len(dd.options)
+            for dd in self.space.params.values()
+            if isinstance(dd, Choice)
+        )
         return (lo, hi, np.ones(n_opts, dtype=bool), None, None, None, None)
 
     # -- branches -------------------------------------------------------------------------
     def branch_of(self, unit: np.ndarray) -> np.ndarray:
-        """The branch of each unit row (the branch whose pieces and activity it fits)."""
+        """Return the branch of each unit row (whose pieces and activity it fits)."""
         unit = np.atleast_2d(unit)
         out = np.full(unit.shape[0], -1, dtype=np.int64)
         active = ~np.isnan(unit)
@@ -423,7 +455,11 @@ class BranchZoom:
         order = np.lexsort((np.arange(nb), best))
         ranks = np.empty(nb, dtype=np.int64)
         ranks[order] = np.arange(nb)
-        w = np.maximum(0.0, math.log((nb + 1) / 2) - np.log(ranks + 1.0)) if nb > 1 else np.ones(1)
+        w = (
+            np.maximum(0.0, math.log((nb + 1) / 2) - np.log(ranks + 1.0))
+            if nb > 1
+            else np.ones(1)
+        )
         w[~np.isfinite(best)] = 0.0
         w = w / w.sum() if w.sum() > 0 else np.full(nb, 1.0 / nb)
         return EXPLORE / nb + (1.0 - EXPLORE) * w

@@ -613,8 +613,11 @@ class CoarseToFine:
         self._phase_left = left
 
     def _conditioned(self, rows: np.ndarray) -> np.ndarray:
-        """Rows of a random design or grid made valid for a conditional space: the
-        coordinates of inactive parameters NaN, forbidden rows drawn again."""
+        """Return rows of a random design or grid made valid for a conditional space.
+
+        The coordinates of inactive parameters become NaN; forbidden rows are drawn
+        again.
+        """
         space = self.space
         rows = np.array(rows, dtype=np.float64, order="C", copy=True)
         space._cond.apply(rows, 1)

@@ -8,6 +8,7 @@ and back through the compiled core, and returns them as :class:`Configs`.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -343,7 +344,9 @@ class Space:
             def sampled_unit() -> np.ndarray:
                 # The kernel is deterministic: run again, it gives the same rows.
                 unit = np.asarray(
-                    compiled.sample_conditional(cond, words, n, MAX_ATTEMPTS, w, True)[0]
+                    compiled.sample_conditional(cond, words, n, MAX_ATTEMPTS, w, True)[
+                        0
+                    ]
                 )
                 unit.flags.writeable = False
                 return unit
@@ -384,8 +387,11 @@ class Space:
         return self._configs(cols, arr.copy())
 
     def _from_unit_conditional(self, u: Any, workers: int | None) -> Configs:
-        """``from_unit`` of a space with conditions: the coordinates of inactive
-        parameters are ignored (NaN is allowed there); a forbidden row is refused."""
+        """Map unit coordinates to configurations of a space with conditions.
+
+        The coordinates of inactive parameters are ignored (NaN is allowed there); a
+        forbidden row is refused.
+        """
         try:
             arr = np.array(u, dtype=np.float64, order="C", copy=True)
         except (TypeError, ValueError) as exc:
@@ -419,8 +425,11 @@ class Space:
         return self._configs(cols, arr)
 
     def _active_mask(self, unit: np.ndarray, workers: int = 1) -> np.ndarray:
-        """Where each parameter of each row is active (missing entries count as values
-        when they decide a child's activity: an error is raised for them anyway)."""
+        """Return where each parameter of each row is active.
+
+        Missing entries count as values when they decide a child's activity (an error
+        is raised for them anyway).
+        """
         probe = np.nan_to_num(unit, nan=0.5)
         assert self._cond is not None
         self._cond.apply(probe, workers)
@@ -538,13 +547,15 @@ class Space:
             for name, dist, col in zip(self._names, self._params.values(), cols)
         }
         if self._conditional and (unit is not None or masks is not None):
-            masked = [j for j in self._conditional if self._params[self._names[j]].is_integer]
+            masked = [
+                j for j in self._conditional if self._params[self._names[j]].is_integer
+            ]
             if masked:  # integers and choices: masked where inactive
                 inactive: Any = masks
                 if masks is None:
                     # one contiguous pass over unit, then a contiguous row per column
                     # (isnan of each strided column alone cost 3.5x as much)
-                    inactive = np.ascontiguousarray(np.isnan(unit).T)
+                    inactive = np.ascontiguousarray(np.isnan(np.asarray(unit)).T)
                 for j in masked:
                     name = self._names[j]
                     columns[name] = np.ma.MaskedArray(columns[name], mask=inactive[j])
@@ -552,8 +563,10 @@ class Space:
 
 
 def _in_branches(dist: Distribution, name: str, branches: list[str]) -> Distribution:
-    """``dist`` active only in ``branches`` of the branch choice ``name`` (and where its
-    own conditions hold)."""
+    """Return ``dist`` active only in ``branches`` of the branch choice ``name``.
+
+    Its own conditions still apply.
+    """
     plain = copy.copy(dist)
     plain._when = ()
     value = branches[0] if len(branches) == 1 else list(branches)
@@ -567,8 +580,11 @@ def _unconditioned(dist: Distribution, name: str) -> Distribution:
 
 
 def _split_missing(dist: Distribution, values: Any) -> tuple[Any, np.ndarray | None]:
-    """Return ``values`` with missing entries (NaN, None, masked) filled with a valid
-    value, and where they were (None when nothing is missing)."""
+    """Return ``values`` with missing entries filled, and where they were.
+
+    Missing entries (NaN, None, masked) get a valid value; where they were is None when
+    nothing is missing.
+    """
     if isinstance(values, np.ma.MaskedArray):
         gone = np.ma.getmaskarray(values).reshape(-1)
         data = np.asarray(values.data).reshape(-1).copy()
@@ -602,7 +618,7 @@ def _missing(v: Any) -> bool:
     """None, a float NaN or pandas' ``NA`` (a missing entry of an object column)."""
     return (
         v is None
-        or (isinstance(v, float) and v != v)
+        or (isinstance(v, float) and math.isnan(v))
         or type(v).__name__ == "NAType"
     )
 

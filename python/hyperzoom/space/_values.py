@@ -27,7 +27,7 @@ def freeze(value: Any) -> Any:
 
 
 def thaw(value: Any) -> Any:
-    """The inverse of :func:`freeze` for display and storage: lists, tuples or scalars."""
+    """Return the inverse of :func:`freeze`: lists, tuples or scalars."""
     if isinstance(value, tuple) and value and value[0] == "in":
         return list(value[1:])
     return value

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import _core
-from .choice import Choice
 from ._values import freeze, thaw
+from .choice import Choice
 from .distributions import Distribution, IntLogUniform, PowerOfTwo
 
 if TYPE_CHECKING:
@@ -159,7 +159,10 @@ def condition_intervals(
             or not isinstance(v, numbers.Real)
             or v != math.floor(v)
             or not dist.low <= v <= dist.high
-            or (isinstance(dist, PowerOfTwo) and int(float(v)) & (int(float(v)) - 1) != 0)
+            or (
+                isinstance(dist, PowerOfTwo)
+                and int(float(v)) & (int(float(v)) - 1) != 0
+            )
         ):
             msg = (
                 f"{where}: {v!r} is not a value of {dist!r} (the values of {parent!r} are "
@@ -178,13 +181,13 @@ def _option_index(dist: Choice, value: Any) -> int | None:
         try:
             if type(o) is type(value) and bool(o == value):
                 return i
-        except Exception:  # an option whose == does not give a bool
+        except Exception:  # noqa: BLE001, S112 - an option whose == gives no bool
             continue
     for i, o in enumerate(dist.options):  # 3 == 3.0 and numpy scalars
         try:
             if bool(o == value):
                 return i
-        except Exception:
+        except Exception:  # noqa: BLE001, S112 - an option whose == gives no bool
             continue
     return None
 
@@ -308,7 +311,5 @@ def _order(names: list[str], parents: dict[str, list[str]]) -> list[str]:
 
 
 def describe(space: Space, name: str) -> str:
-    """The condition of ``name`` as text, e.g. ``"optimizer='sgd'"`` (empty if none)."""
-    return ", ".join(
-        f"{k}={_show(v)}" for k, v in space[name].conditions.items()
-    )
+    """Return the condition of ``name`` as text, e.g. ``"optimizer='sgd'"``."""
+    return ", ".join(f"{k}={_show(v)}" for k, v in space[name].conditions.items())

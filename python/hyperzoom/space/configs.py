@@ -7,6 +7,7 @@ first asked for.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -145,7 +146,7 @@ class Configs:
         out = {}
         for k, v in cols.items():
             x = v[i]
-            if x is np.ma.masked or (type(x) is np.float64 and x != x):
+            if x is np.ma.masked or (type(x) is np.float64 and np.isnan(x)):
                 continue  # inactive: absent from the configuration
             out[k] = plain(x)
         return out
@@ -183,9 +184,11 @@ class Configs:
 
     @property
     def active(self) -> np.ndarray:
-        """Where each parameter is active: ``(n, d)`` booleans (all True without
-        conditions). Inactive entries are NaN in ``unit`` and float columns, masked in
-        integer and choice columns, and absent from ``configs[i]``."""
+        """Return where each parameter is active: ``(n, d)`` booleans.
+
+        All True without conditions. Inactive entries are NaN in ``unit`` and float
+        columns, masked in integer and choice columns, and absent from ``configs[i]``.
+        """
         active: np.ndarray = ~np.isnan(self.unit)
         return active
 
@@ -196,7 +199,7 @@ class Configs:
             if isinstance(v, np.ma.MaskedArray):
                 out[k] = _with_none(v).tolist()
             elif k in self._space._conditional_names:
-                out[k] = [None if x != x else x for x in v.tolist()]
+                out[k] = [None if math.isnan(x) else x for x in v.tolist()]
             else:
                 out[k] = v.tolist()
         return out
@@ -243,7 +246,7 @@ def pandas_column(v: np.ndarray) -> Any:
 
 
 def _with_none(v: np.ma.MaskedArray) -> np.ndarray:
-    """An object array of a masked column's values, None where masked."""
+    """Return an object array of a masked column's values, None where masked."""
     out = np.asarray(v.data).astype(object)
     out[np.ma.getmaskarray(v)] = None
     return out

@@ -18,8 +18,8 @@ import numpy as np
 from .. import _core
 from .._rng import seed_words, words_from_random_state
 from .._validation import as_count, as_real, as_workers, check_size, plain
-from ._values import freeze, thaw
 from ..typing import RngLike
+from ._values import freeze, thaw
 
 __all__ = [
     "Distribution",

@@ -127,8 +127,11 @@ def space_grid(
 
 
 def conditional_rows(space: Space, unit: np.ndarray) -> np.ndarray:
-    """The rows of a full grid that a conditional space holds: inactive coordinates
-    set to NaN, forbidden rows dropped, rows made equal by that kept once (in order)."""
+    """Return the rows of a full grid that a conditional space holds.
+
+    Inactive coordinates are set to NaN, forbidden rows dropped, and rows made equal by
+    that kept once (in order).
+    """
     unit = np.array(unit, dtype=np.float64, order="C", copy=True)
     space._cond.apply(unit, 1)
     unit = unit[~space._cond.forbidden_rows(unit)]
@@ -282,8 +285,11 @@ def sample_design(
 
 
 def _latin_cells(space: Space) -> list[int]:
-    """How the core balances each column of a Latin design: ``k`` equal cells, -1 for
-    unequal cells (``IntLogUniform``, a weighted ``Choice``), 0 for continuous."""
+    """Return how the core balances each column of a Latin design.
+
+    ``k`` equal cells, -1 for unequal cells (``IntLogUniform``, a weighted ``Choice``),
+    0 for continuous.
+    """
     out = []
     for dist in space.params.values():
         if not dist.is_integer:
@@ -321,9 +327,7 @@ def _balance_integers(space: Space, u: np.ndarray) -> np.ndarray:
     return out
 
 
-def _balance_column(
-    dist: Any, u: np.ndarray, j: int, rows: slice | np.ndarray
-) -> None:
+def _balance_column(dist: Any, u: np.ndarray, j: int, rows: slice | np.ndarray) -> None:
     """Balance column ``j`` of ``u`` over ``rows`` (a Latin column there), in place."""
     col = u[rows, j]
     n = col.shape[0]

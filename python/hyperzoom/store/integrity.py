@@ -406,8 +406,11 @@ def check_space_doc(doc: Any, where: str, kinds: Sequence[str]) -> None:
 
 
 def _check_conditions(doc: Any, where: str, field: str, names: set[str] | None) -> None:
-    """Check stored conditions or forbidden terms: ``[[name, {"in"|"range"|"is": ...}]]``
-    (whether the names and values fit the space is checked when it is built)."""
+    """Check stored conditions or forbidden terms: ``[[name, {kind: value}], ...]``.
+
+    The kind is ``in``, ``range`` or ``is``; whether the names and values fit the space
+    is checked when it is built.
+    """
     if not isinstance(doc, list) or not doc:
         raise _field_error(where, field, "a non-empty list of [name, value] pairs", doc)
     for i, item in enumerate(doc):
@@ -419,23 +422,32 @@ def _check_conditions(doc: Any, where: str, field: str, names: set[str] | None) 
             and isinstance(item[1], dict)
             and len(item[1]) == 1
         ):
-            raise _field_error(where, f, "a [name, {one of in/range/is: value}] pair", item)
-        (key, value), = item[1].items()
+            raise _field_error(
+                where, f, "a [name, {one of in/range/is: value}] pair", item
+            )
+        ((key, value),) = item[1].items()
         if key == "is":
             ok = isinstance(value, _SCALARS)
         elif key == "in":
-            ok = isinstance(value, list) and bool(value) and all(
-                isinstance(v, _SCALARS) for v in value
+            ok = (
+                isinstance(value, list)
+                and bool(value)
+                and all(isinstance(v, _SCALARS) for v in value)
             )
         elif key == "range":
-            ok = isinstance(value, list) and len(value) == 2 and all(
-                _is_real(v) for v in value
+            ok = (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(_is_real(v) for v in value)
             )
         else:
             ok = False
         if not ok:
             raise _field_error(
-                where, f, "a value ('is'), a list ('in') or two numbers ('range')", item[1]
+                where,
+                f,
+                "a value ('is'), a list ('in') or two numbers ('range')",
+                item[1],
             )
 
 

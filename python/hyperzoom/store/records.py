@@ -108,15 +108,19 @@ def space_to_json(space: Space) -> list[dict[str, Any]]:
         params.append(
             {
                 "kind": "Forbidden",
-                "terms": [[k, _cond_json("a forbidden clause", v)] for k, v in clause.terms],
+                "terms": [
+                    [k, _cond_json("a forbidden clause", v)] for k, v in clause.terms
+                ],
             }
         )
     return params
 
 
 def _cond_json(name: str, value: Any) -> dict[str, Any]:
-    """A condition value as JSON: ``{"in": [...]}``, ``{"range": [lo, hi]}`` or
-    ``{"is": value}``."""
+    """Return a condition value as JSON.
+
+    One of ``{"in": [...]}``, ``{"range": [lo, hi]}`` or ``{"is": value}``.
+    """
     if isinstance(value, tuple) and value and value[0] == "in":
         out: dict[str, Any] = {"in": list(value[1:])}
         items = out["in"]
@@ -127,7 +131,10 @@ def _cond_json(name: str, value: Any) -> dict[str, Any]:
         out = {"is": value}
         items = [value]
     for v in items:
-        if not (type(v) in (str, int, bool, type(None)) or (type(v) is float and math.isfinite(v))):
+        if not (
+            type(v) in (str, int, bool, type(None))
+            or (type(v) is float and math.isfinite(v))
+        ):
             msg = (
                 f"the condition of {name!r} holds {v!r} ({type(v).__name__}); a study file "
                 "stores condition values as JSON data (plain str, int, finite float, bool "
@@ -243,9 +250,9 @@ def json_text(x: Any) -> str:
 def _describe(p: dict[str, Any]) -> str:
     when = ""
     if p.get("when"):
-        when = ".when(" + ", ".join(
-            f"{k}={_cond_value(c)!r}" for k, c in p["when"]
-        ) + ")"
+        when = (
+            ".when(" + ", ".join(f"{k}={_cond_value(c)!r}" for k, c in p["when"]) + ")"
+        )
     if p["kind"] == "Choice":
         w = "" if p["weights"] is None else f", weights={p['weights']!r}"
         return f"Choice({p['options']!r}{w}){when}"
