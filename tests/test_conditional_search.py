@@ -254,3 +254,28 @@ def test_branch_shares_are_floored_and_ranked():
     assert shares.min() >= EXPLORE / 6 - 1e-12
     assert int(np.argmax(shares)) == 1
     assert shares[4] == pytest.approx(EXPLORE / 6)  # no finite value yet: the floor
+
+
+def test_retest_calls_the_objective_with_active_names_only():
+    r = hz.search(strict_loss, SPACE, budget=80, rng=6)
+    rep = hz.retest(r, strict_loss, top_k=4, repeats=2)
+    assert rep.new.shape == (4, 2)
+    assert np.isfinite(rep.new).all()  # strict_loss raises if an inactive name arrives
+
+
+def test_babysitter_takes_the_active_parameters_of_a_conditional_space():
+    space = hz.Space(
+        optimizer=hz.Choice(["sgd", "adam"]),
+        learning_rate=hz.LogUniform(1e-4, 1.0),
+        momentum=hz.InvLogUniform(0.9, 0.999).when(optimizer="sgd"),
+    )
+    sitter = hz.Babysitter(space, {"optimizer": "adam", "learning_rate": 0.1})
+    assert sitter.config == {"optimizer": "adam", "learning_rate": 0.1}
+    with pytest.raises(ValueError, match="'momentum'.*has a value.*optimizer='sgd'"):
+        hz.Babysitter(
+            space, {"optimizer": "adam", "learning_rate": 0.1, "momentum": 0.99}
+        )
+    with pytest.raises(ValueError, match="'momentum'.*is missing.*optimizer='sgd'"):
+        hz.Babysitter(space, {"optimizer": "sgd", "learning_rate": 0.1})
+    with pytest.raises(ValueError, match=r"missing parameter\(s\) \['learning_rate'\]"):
+        hz.Babysitter(space, {"optimizer": "adam"})
