@@ -271,11 +271,11 @@ def test_babysitter_takes_the_active_parameters_of_a_conditional_space():
     )
     sitter = hz.Babysitter(space, {"optimizer": "adam", "learning_rate": 0.1})
     assert sitter.config == {"optimizer": "adam", "learning_rate": 0.1}
-    with pytest.raises(ValueError, match="'momentum'.*has a value.*optimizer='sgd'"):
+    with pytest.raises(ValueError, match=r"'momentum'.*has a value.*optimizer='sgd'"):
         hz.Babysitter(
             space, {"optimizer": "adam", "learning_rate": 0.1, "momentum": 0.99}
         )
-    with pytest.raises(ValueError, match="'momentum'.*is missing.*optimizer='sgd'"):
+    with pytest.raises(ValueError, match=r"'momentum'.*is missing.*optimizer='sgd'"):
         hz.Babysitter(space, {"optimizer": "sgd", "learning_rate": 0.1})
     with pytest.raises(ValueError, match=r"missing parameter\(s\) \['learning_rate'\]"):
         hz.Babysitter(space, {"optimizer": "adam"})
