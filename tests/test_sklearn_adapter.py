@@ -526,3 +526,13 @@ def test_rank_preserving_scores_put_survivors_above_the_eliminated():
                 assert told[here].max() < told[later].min()
             order = np.argsort(score[here], kind="stable")
             assert np.all(np.diff(told[here][order]) >= 0)
+
+
+def test_doctests():
+    import doctest
+
+    import hyperzoom.sklearn
+
+    failures, tests = doctest.testmod(hyperzoom.sklearn)
+    assert tests > 0
+    assert failures == 0
