@@ -153,6 +153,12 @@ def test_tuner_with_asha_tells_each_trials_last_result(
     assert 4 in iterations  # ... and let others finish
     assert len(told) == 10
     assert np.isfinite(told.value).all()
+    # Tune saved the searcher in the experiment directory (what Tuner.restore reads).
+    (saved,) = tmp_path.rglob("searcher-state-*.pkl")
+    restored = CoarseToFineSearch(FLAT, seed=1)
+    restored.restore(str(saved))
+    assert restored.trial_ids == ids
+    np.testing.assert_array_equal(restored.result().trials.value, told.value)
 
 
 def test_tune_config_metric_and_mode_reach_the_searcher() -> None:
