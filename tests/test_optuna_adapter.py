@@ -9,8 +9,8 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-import hyperzoom as hz  # noqa: E402
-from hyperzoom.optuna import CoarseToFineSampler  # noqa: E402
+import hyperzoom as hz
+from hyperzoom.optuna import CoarseToFineSampler
 
 D = optuna.distributions
 SEED = 0x5D3A_91C7_04E2_B86F_1A2B_3C4D_5E6F_7081 % 2**63
@@ -136,29 +136,29 @@ def test_two_jobs_lose_and_duplicate_nothing():
 
 def test_sqlite_resume_equals_uninterrupted(tmp_path):
     whole = optuna.create_study(sampler=CoarseToFineSampler(SPACE, seed=SEED))
-    whole.optimize(objective, n_trials=70)
+    whole.optimize(objective, n_trials=30)
 
     url = f"sqlite:///{tmp_path / 'study.db'}"
     first = optuna.create_study(
         storage=url, study_name="s", sampler=CoarseToFineSampler(SPACE, seed=SEED)
     )
-    first.optimize(objective, n_trials=30)
+    first.optimize(objective, n_trials=14)
     del first
     resumed = optuna.load_study(
         storage=url, study_name="s", sampler=CoarseToFineSampler(SPACE, seed=SEED)
     )
-    resumed.optimize(objective, n_trials=25)
+    resumed.optimize(objective, n_trials=10)
     # A second resume, with seed=None: the study stored the seed.
     again = optuna.load_study(
         storage=url, study_name="s", sampler=CoarseToFineSampler(SPACE)
     )
-    again.optimize(objective, n_trials=15)
+    again.optimize(objective, n_trials=6)
     assert [t.params for t in again.trials] == [t.params for t in whole.trials]
     assert [t.value for t in again.trials] == [t.value for t in whole.trials]
 
 
-def test_resume_with_another_seed_is_refused(tmp_path):
-    url = f"sqlite:///{tmp_path / 'study.db'}"
+def test_resume_with_another_seed_is_refused():
+    url = optuna.storages.InMemoryStorage()  # resumed through the same storage
     study = optuna.create_study(
         storage=url, study_name="s", sampler=CoarseToFineSampler(SPACE, seed=SEED)
     )
@@ -170,8 +170,8 @@ def test_resume_with_another_seed_is_refused(tmp_path):
         other.optimize(objective, n_trials=1)
 
 
-def test_resume_with_another_space_is_refused(tmp_path):
-    url = f"sqlite:///{tmp_path / 'study.db'}"
+def test_resume_with_another_space_is_refused():
+    url = optuna.storages.InMemoryStorage()  # resumed through the same storage
     study = optuna.create_study(
         storage=url, study_name="s", sampler=CoarseToFineSampler(SPACE, seed=SEED)
     )
@@ -180,12 +180,27 @@ def test_resume_with_another_space_is_refused(tmp_path):
     other = optuna.load_study(
         storage=url, study_name="s", sampler=CoarseToFineSampler(narrow, seed=SEED)
     )
+    with pytest.raises(ValueError, match=r"(?s)sampled over Space\(.*same space"):
+        other.optimize(objective, n_trials=1)
+
+
+def test_resume_with_other_settings_is_refused():
+    url = optuna.storages.InMemoryStorage()  # resumed through the same storage
+    study = optuna.create_study(
+        storage=url, study_name="s", sampler=CoarseToFineSampler(SPACE, seed=SEED)
+    )
+    study.optimize(objective, n_trials=3)
+    other = optuna.load_study(
+        storage=url,
+        study_name="s",
+        sampler=CoarseToFineSampler(SPACE, seed=SEED, design="random"),
+    )
     with pytest.raises(ValueError, match="trial 0 was proposed as"):
         other.optimize(objective, n_trials=1)
 
 
-def test_trials_cut_off_by_a_crash_are_told_failed_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'study.db'}"
+def test_trials_cut_off_by_a_crash_are_told_failed_once():
+    url = optuna.storages.InMemoryStorage()  # resumed through the same storage
     study = optuna.create_study(
         storage=url, study_name="s", sampler=CoarseToFineSampler(SPACE, seed=SEED)
     )
@@ -252,7 +267,9 @@ def test_space_inferred_from_the_study():
     sampler = CoarseToFineSampler(seed=SEED, n_startup_trials=5)
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=60)
-    assert sampler._space == hz.Space(n=hz.IntLogUniform(1, 64), x=hz.Uniform(-5.0, 5.0))
+    assert sampler._space == hz.Space(
+        n=hz.IntLogUniform(1, 64), x=hz.Uniform(-5.0, 5.0)
+    )
     asked = [t.number for t in study.trials if "hyperzoom:ask" in t.system_attrs]
     assert asked == list(range(5, 60))
     assert study.best_value < 2.5
@@ -276,7 +293,9 @@ def test_settings_are_checked_and_own_ones_refused():
 
 
 def test_budget_spent_falls_back_to_the_independent_sampler():
-    study = optuna.create_study(sampler=CoarseToFineSampler(SPACE, seed=SEED, budget=10))
+    study = optuna.create_study(
+        sampler=CoarseToFineSampler(SPACE, seed=SEED, budget=10)
+    )
     study.optimize(objective, n_trials=15)
     asked = ["hyperzoom:ask" in t.system_attrs for t in study.trials]
     assert asked == [True] * 10 + [False] * 5

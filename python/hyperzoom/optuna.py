@@ -80,6 +80,7 @@ ASK_KEY = "hyperzoom:ask"
 TELL_KEY = "hyperzoom:tell"
 SEED_KEY = "hyperzoom:seed"
 SPACE_KEY = "hyperzoom:space"
+SPACE_REPR_KEY = "hyperzoom:space-repr"
 CUT_KEY = "hyperzoom:cut:"  # + trial number: a trial cut off by a crash, told failed
 _OWN_SETTINGS = ("asynchronous", "rng", "minimize")
 _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
@@ -137,7 +138,9 @@ class CoarseToFineSampler(BaseSampler):
             msg = f"`space` must be a hyperzoom Space or None, but got {type(space).__name__}."
             raise TypeError(msg)
         if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or seed < 0
         ):
             msg = f"`seed` must be an integer >= 0 or None, but got {seed!r}."
             raise TypeError(msg)
@@ -216,11 +219,11 @@ class CoarseToFineSampler(BaseSampler):
             c = opt.ask(1)
             if len(c) == 0:  # the budget is spent
                 return {}
-            hz_id = int(c.ids[0])
+            hz_id = _first_id(c.ids)
             params = self._as_params(c[0], search_space)
-            unit = [None if math.isnan(u) else float(u) for u in c.unit[0]]
+            unit = _unit_record(c.unit)
             self._proposed[trial.number] = (hz_id, params)
-        record = {"id": hz_id, "told_before": told_before, "unit": unit}
+        record: Any = {"id": hz_id, "told_before": told_before, "unit": unit}
         study._storage.set_trial_system_attr(trial._trial_id, ASK_KEY, record)
         return dict(params)
 
@@ -253,7 +256,7 @@ class CoarseToFineSampler(BaseSampler):
             value = _value_of(trial, state, values, params)
             seq = self._told
             self._tell(hz_id, value)
-        record = {"seq": seq, "value": None if math.isnan(value) else value}
+        record: Any = {"seq": seq, "value": None if math.isnan(value) else value}
         study._storage.set_trial_system_attr(trial._trial_id, TELL_KEY, record)
 
     # -- internals -----------------------------------------------------------------------
@@ -314,6 +317,13 @@ class CoarseToFineSampler(BaseSampler):
                 "None) to resume it."
             )
             raise ValueError(msg)
+        stored_space = attrs.get(SPACE_REPR_KEY)
+        if self._space is not None and stored_space not in (None, repr(self._space)):
+            msg = (
+                f"study {study.study_name!r} was sampled over {stored_space}, but this "
+                f"sampler has {self._space!r}: resume it with the same space."
+            )
+            raise ValueError(msg)
         self._study = key
         if self._space is None and SPACE_KEY in attrs:
             stored = {k: json_to_distribution(v) for k, v in attrs[SPACE_KEY].items()}
@@ -342,6 +352,9 @@ class CoarseToFineSampler(BaseSampler):
     def _start(
         self, study: Study, space: Space, relative: dict[str, BaseDistribution]
     ) -> None:
+        sid = study._study_id
+        if SPACE_REPR_KEY not in study._storage.get_study_system_attrs(sid):
+            study._storage.set_study_system_attr(sid, SPACE_REPR_KEY, repr(space))
         self._space = space
         self._relative = dict(relative)
         self._opt = CoarseToFine(
@@ -374,7 +387,11 @@ class CoarseToFineSampler(BaseSampler):
             key=lambda t: int(t.system_attrs[TELL_KEY]["seq"]),
         )
         attrs = study._storage.get_study_system_attrs(study._study_id)
-        cut = {int(k[len(CUT_KEY) :]): int(v) for k, v in attrs.items() if k.startswith(CUT_KEY)}
+        cut = {
+            int(k[len(CUT_KEY) :]): int(v)
+            for k, v in attrs.items()
+            if k.startswith(CUT_KEY)
+        }
         events = [(int(t.system_attrs[TELL_KEY]["seq"]), t) for t in told]
         events += [(seq, t) for t in asks if (seq := cut.get(t.number)) is not None]
         events.sort(key=lambda e: e[0])
@@ -389,7 +406,11 @@ class CoarseToFineSampler(BaseSampler):
                 configs[at] = self._replay_ask(study, asks[at])
                 at += 1
             record = t.system_attrs.get(TELL_KEY)
-            value = math.nan if record is None or record["value"] is None else float(record["value"])
+            value = (
+                math.nan
+                if record is None or record["value"] is None
+                else float(record["value"])
+            )
             self._tell(hz_id, value)
         while at < len(asks):
             configs[at] = self._replay_ask(study, asks[at])
@@ -416,8 +437,12 @@ class CoarseToFineSampler(BaseSampler):
         assert opt is not None
         record = t.system_attrs[ASK_KEY]
         c = opt.ask(1)
-        unit = [None if math.isnan(u) else float(u) for u in c.unit[0]] if len(c) else None
-        if len(c) == 0 or int(c.ids[0]) != int(record["id"]) or unit != record["unit"]:
+        unit = _unit_record(c.unit) if len(c) else None
+        if (
+            len(c) == 0
+            or _first_id(c.ids) != int(record["id"])
+            or unit != record["unit"]
+        ):
             msg = (
                 f"resuming study {study.study_name!r}: trial {t.number} was proposed as "
                 f"{record['unit']} (unit coordinates), but this sampler now proposes "
@@ -428,13 +453,24 @@ class CoarseToFineSampler(BaseSampler):
         return dict(c[0])
 
 
+def _first_id(ids: np.ndarray | None) -> int:
+    assert ids is not None
+    return int(ids[0])
+
+
+def _unit_record(unit: np.ndarray | None) -> list[float | None]:
+    """One proposal's unit coordinates as JSON (None where a parameter is inactive)."""
+    assert unit is not None
+    return [None if math.isnan(u) else float(u) for u in unit[0]]
+
+
 def _value_of(
     trial: FrozenTrial,
     state: TrialState,
     values: Sequence[float] | None,
     params: dict[str, Any],
 ) -> float:
-    """The value to tell: see the module's rules (NaN marks a failure)."""
+    """Return the value to tell: see the module's rules (NaN marks a failure)."""
     for name, value in params.items():
         if name in trial.params and trial.params[name] != value:
             return math.nan  # another point was evaluated
@@ -452,7 +488,9 @@ def _convertible(name: str, dist: BaseDistribution) -> bool:
         Space.from_optuna({name: dist})
     except ValueError:
         return False
-    return isinstance(dist, (FloatDistribution, IntDistribution, CategoricalDistribution))
+    return isinstance(
+        dist, (FloatDistribution, IntDistribution, CategoricalDistribution)
+    )
 
 
 def _space_of(distributions: dict[str, BaseDistribution]) -> Space:

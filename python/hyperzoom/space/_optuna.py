@@ -1,6 +1,6 @@
-"""Conversion between a ``Space`` and Optuna's distributions (``Space.from_optuna``,
-``Space.to_optuna``).
+"""Conversion between a ``Space`` and Optuna's distributions.
 
+The work of ``Space.from_optuna`` and ``Space.to_optuna``.
 Optuna is not imported here at import time: its distributions are recognised by class
 name and attributes, and :func:`to_optuna` imports it when called. So ``import
 hyperzoom`` never imports Optuna.
@@ -85,7 +85,9 @@ def distribution_from_optuna(name: str, dist: Any) -> Distribution:
                     f" and map i to {low_i} + {step} * i, or hz.Choice of the values."
                 )
                 raise ValueError(msg)
-            return IntLogUniform(low_i, high_i) if dist.log else IntUniform(low_i, high_i)
+            return (
+                IntLogUniform(low_i, high_i) if dist.log else IntUniform(low_i, high_i)
+            )
         if kind == "CategoricalDistribution":
             choices = tuple(dist.choices)
             powers = _powers_of_two(choices)
@@ -112,7 +114,9 @@ def from_optuna(distributions: Mapping[str, Any]) -> dict[str, Distribution]:
             f"trial.distributions), but got {type(distributions).__name__}."
         )
         raise TypeError(msg)
-    return {name: distribution_from_optuna(name, d) for name, d in distributions.items()}
+    return {
+        name: distribution_from_optuna(name, d) for name, d in distributions.items()
+    }
 
 
 def to_optuna(
@@ -171,7 +175,7 @@ def to_optuna(
             out[name] = FloatDistribution(float(dist.low), float(dist.high))
         else:
             msg = f"parameter {name!r}: {dist!r} has no Optuna distribution."
-            raise ValueError(msg)
+            raise TypeError(msg)
     return out
 
 

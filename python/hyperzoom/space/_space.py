@@ -17,10 +17,10 @@ from .. import _core
 from .._rng import seed_words
 from .._validation import as_count, as_workers, check_size
 from ..typing import RngLike
+from ._optuna import from_optuna, to_optuna
 from .choice import Choice
 from .conditions import MAX_ATTEMPTS, Forbidden, compile_conditions, describe
 from .configs import Configs
-from ._optuna import from_optuna, to_optuna
 from .distributions import Distribution, as_unit_array
 from .sampling import sample_design
 
