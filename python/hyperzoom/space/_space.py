@@ -587,6 +587,7 @@ class Space:
             if masked:  # integers and choices: masked where inactive
                 inactive: Any = masks
                 if masks is None:
+                    assert unit is not None  # the condition above
                     # one contiguous pass over unit, then a contiguous row per column
                     # (isnan of each strided column alone cost 3.5x as much)
                     inactive = np.ascontiguousarray(np.isnan(unit).T)
