@@ -288,6 +288,8 @@ def test_settings_are_checked_and_own_ones_refused():
         CoarseToFineSampler(SPACE, asynchronous=False)
     with pytest.raises(ValueError, match="keep"):
         CoarseToFineSampler(SPACE, keep=2.0)
+    with pytest.raises(TypeError, match=r"`kep` is not a setting.*'keep'"):
+        CoarseToFineSampler(SPACE, kep=0.3)
     with pytest.raises(TypeError, match="hyperzoom Space"):
         CoarseToFineSampler({"x": D.FloatDistribution(0, 1)})
 

@@ -47,6 +47,7 @@ The rules:
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 from collections.abc import Sequence
@@ -109,6 +110,7 @@ class CoarseToFineSampler(BaseSampler):
 
     Examples
     --------
+    >>> import math
     >>> import optuna
     >>> import hyperzoom as hz
     >>> from hyperzoom.optuna import CoarseToFineSampler
@@ -118,7 +120,6 @@ class CoarseToFineSampler(BaseSampler):
     ...     lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
     ...     layers = trial.suggest_int("layers", 1, 6)
     ...     return (math.log10(lr) + 2.5) ** 2 + 0.1 * (layers - 3) ** 2
-    >>> import math
     >>> study = optuna.create_study(sampler=CoarseToFineSampler(space, seed=20241128))
     >>> study.optimize(objective, n_trials=100)
     >>> study.best_value < 0.01
@@ -162,7 +163,16 @@ class CoarseToFineSampler(BaseSampler):
                 "the study's direction); leave it out."
             )
             raise TypeError(msg)
-        check_settings(**settings)  # TypeError for unknown names, ValueError for values
+        allowed = set(inspect.signature(CoarseToFine).parameters) - {"space", *own}
+        allowed -= set(_OWN_SETTINGS)
+        unknown = sorted(set(settings) - allowed)
+        if unknown:
+            msg = (
+                f"`{unknown[0]}` is not a setting of hz.CoarseToFine; the settings are "
+                f"{sorted(allowed)}."
+            )
+            raise TypeError(msg)
+        check_settings(**{k: v for k, v in settings.items() if k != "workers"})
         self._space = space
         self._relative: dict[str, BaseDistribution] = (
             {} if space is None else space.to_optuna(inv_log="linear")
