@@ -184,6 +184,44 @@ def test_resume_with_another_space_is_refused():
         other.optimize(objective, n_trials=1)
 
 
+def test_resume_without_the_given_space_is_refused():
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(
+        storage=storage, study_name="s", sampler=CoarseToFineSampler(SPACE, seed=SEED)
+    )
+    study.optimize(objective, n_trials=3)
+    other = optuna.load_study(
+        storage=storage, study_name="s", sampler=CoarseToFineSampler(seed=SEED)
+    )
+    with pytest.raises(ValueError, match="pass that space"):
+        other.optimize(objective, n_trials=1)
+
+
+def test_inferred_space_resumes_without_a_space():
+    def objective(trial):
+        x = trial.suggest_float("x", -5.0, 5.0)
+        return (x - 1) ** 2
+
+    storage = optuna.storages.InMemoryStorage()
+    whole = optuna.create_study(
+        sampler=CoarseToFineSampler(seed=SEED, n_startup_trials=3)
+    )
+    whole.optimize(objective, n_trials=30)
+    first = optuna.create_study(
+        storage=storage,
+        study_name="s",
+        sampler=CoarseToFineSampler(seed=SEED, n_startup_trials=3),
+    )
+    first.optimize(objective, n_trials=14)
+    resumed = optuna.load_study(
+        storage=storage,
+        study_name="s",
+        sampler=CoarseToFineSampler(seed=SEED, n_startup_trials=3),
+    )
+    resumed.optimize(objective, n_trials=16)
+    assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
+
+
 def test_resume_with_other_settings_is_refused():
     url = optuna.storages.InMemoryStorage()  # resumed through the same storage
     study = optuna.create_study(

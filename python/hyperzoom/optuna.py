@@ -334,6 +334,12 @@ class CoarseToFineSampler(BaseSampler):
                 f"sampler has {self._space!r}: resume it with the same space."
             )
             raise ValueError(msg)
+        if self._space is None and stored_space is not None and SPACE_KEY not in attrs:
+            msg = (
+                f"study {study.study_name!r} was sampled over {stored_space}: pass that "
+                "space to resume it (it was given, not read from the trials)."
+            )
+            raise ValueError(msg)
         self._study = key
         if self._space is None and SPACE_KEY in attrs:
             stored = {k: json_to_distribution(v) for k, v in attrs[SPACE_KEY].items()}
