@@ -256,7 +256,11 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.out is not None:
-        args.out.write_text(text + "\n", encoding="utf-8")
+        head = (
+            "# Optuna sampler: CoarseToFineSampler, TPE and random in Optuna studies\n\n"
+            f"`python bench/optuna_sampler.py {' '.join(sys.argv[1:])}`\n\n"
+        )
+        args.out.write_text(head + text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
