@@ -18,6 +18,7 @@ from .. import _core
 from .._rng import seed_words
 from .._validation import as_count, as_workers, check_size
 from ..typing import RngLike
+from ._optuna import from_optuna, to_optuna
 from .choice import Choice
 from .conditions import MAX_ATTEMPTS, Forbidden, compile_conditions, describe
 from .configs import Configs
@@ -222,6 +223,50 @@ class Space:
             out._forbidden = tuple(clauses)
             out._compile_conditions()
         return out
+
+    # -- Optuna -------------------------------------------------------------------------
+    @classmethod
+    def from_optuna(cls, distributions: Mapping[str, Any]) -> Space:
+        """Return the space of a dict of Optuna distributions (e.g. ``trial.distributions``).
+
+        ``FloatDistribution`` becomes ``Uniform`` (``LogUniform`` with ``log=True``),
+        ``IntDistribution`` ``IntUniform`` (``IntLogUniform`` with ``log=True``),
+        ``CategoricalDistribution`` ``Choice``, or ``PowerOfTwo`` when its choices are
+        consecutive powers of two in increasing order. Stepped distributions (``step``
+        other than None or 1) and single-valued floats are refused with a
+        ``ValueError`` naming the parameter. Optuna is not imported: the distributions
+        are read by class name and attributes.
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> from optuna.distributions import CategoricalDistribution, FloatDistribution
+        >>> space = hz.Space.from_optuna({
+        ...     "lr": FloatDistribution(1e-4, 1.0, log=True),
+        ...     "batch_size": CategoricalDistribution([16, 32, 64]),
+        ... })
+        >>> space["lr"], space["batch_size"]
+        (LogUniform(0.0001, 1.0), PowerOfTwo(16, 64))
+        """
+        return cls(from_optuna(distributions))
+
+    def to_optuna(self, *, inv_log: str = "raise") -> dict[str, Any]:
+        """Return the space as a dict of Optuna distributions (imports Optuna).
+
+        The inverse of :meth:`from_optuna`: ``PowerOfTwo`` becomes the categorical of
+        its powers. ``InvLogUniform`` has no Optuna counterpart: it is refused with a
+        ``ValueError`` naming the parameter, unless ``inv_log="linear"``, which
+        describes it as ``FloatDistribution(low, high)`` (the same values; Optuna's
+        own samplers would draw them linearly). Conditions, forbidden clauses and
+        ``Choice`` weights are dropped: Optuna's distributions cannot hold them.
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> hz.Space(layers=hz.IntUniform(1, 6)).to_optuna()
+        {'layers': IntDistribution(high=6, log=False, low=1, step=1)}
+        """
+        return to_optuna(self._params, inv_log)
 
     # -- container protocol -------------------------------------------------------------
     @property
@@ -553,6 +598,7 @@ class Space:
             if masked:  # integers and choices: masked where inactive
                 inactive: Any = masks
                 if masks is None:
+                    assert unit is not None  # the condition above
                     # one contiguous pass over unit, then a contiguous row per column
                     # (isnan of each strided column alone cost 3.5x as much)
                     inactive = np.ascontiguousarray(np.isnan(np.asarray(unit)).T)
