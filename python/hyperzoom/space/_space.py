@@ -170,7 +170,7 @@ class Space:
         >>> space.names
         ('model', 'C', 'gamma', 'alpha')
         >>> space["alpha"]
-        LogUniform(0.0001, 10).when(model='ridge')
+        LogUniform(0.0001, 10.0).when(model='ridge')
         """
         subs: dict[str, Space] = {}
         if branches is not None:

@@ -238,7 +238,7 @@ class Distribution:
         ... )
         >>> c = space.sample(4, rng=3)
         >>> [sorted(row) for row in c]  # each row holds only its active parameters
-        [['beta2', 'optimizer'], ['beta2', 'optimizer'], ['momentum', 'optimizer'], ['beta2', 'optimizer']]
+        [['beta2', 'optimizer'], ['momentum', 'optimizer'], ['momentum', 'optimizer'], ['beta2', 'optimizer']]
         """
         if not parents:
             msg = "`when` must name at least one parent parameter, but got none."
