@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import concurrent.futures.process
 import io
 import json
 import math
@@ -612,6 +614,56 @@ def test_a_broken_pool_in_a_stored_search_resumes(db, dying, monkeypatch):
         )
     assert resumed.best == plain.best
     np.testing.assert_array_equal(resumed.trials.value, plain.trials.value)
+
+
+class _BreaksWhileSubmitting(concurrent.futures.Executor):
+    """Runs calls inline, then refuses submissions as a pool does once a worker died."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.calls = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.calls += 1
+        if self.calls > self.after:
+            raise concurrent.futures.process.BrokenProcessPool("a child process died")
+        f = concurrent.futures.Future()
+        f.set_result(fn(*args, **kwargs))
+        return f
+
+
+def test_a_pool_that_breaks_during_submission_loses_nothing_stored(db):
+    # The pool broke while a round was being submitted: submit() itself raised. Those
+    # trials are the executor's failures (not stored); the run resumes from the rest.
+    kw = {"budget": 40, "rng": SEED, "strategy": "random"}
+
+    def objective(lr, beta, units):
+        return (np.log10(lr) + 2) ** 2 + units / 256
+
+    plain = hz.search(objective, SPACE, **kw)
+    with pytest.raises(hz.executors.ExecutorError, match="could not run 15 trial"):
+        hz.search(
+            objective, SPACE, executor=_BreaksWhileSubmitting(25), storage=db, **kw
+        )
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM hz_trial").fetchone()[0] == 25
+    resumed = hz.search(objective, SPACE, storage=db, **kw)
+    np.testing.assert_array_equal(resumed.trials.value, plain.trials.value)
+
+
+def test_a_schedule_whose_pool_breaks_during_submission_raises_executor_error(db):
+    def train(config, budget, state):
+        return float(np.log10(config["lr"]) ** 2 + 1 / budget), None
+
+    with pytest.raises(hz.executors.ExecutorError, match="could not run"):
+        hz.hyperband(
+            train,
+            SPACE,
+            max_budget=9,
+            rng=SEED,
+            executor=_BreaksWhileSubmitting(5),
+            storage=db,
+        )
 
 
 def test_a_train_that_cannot_be_pickled_is_not_stored_as_failures(db):

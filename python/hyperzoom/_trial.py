@@ -21,7 +21,7 @@ import numpy as np
 from ._validation import short_repr
 from .executors import ExecutorError
 
-__all__ = ["Lost", "Raised", "error_text", "outcome", "scalar_value"]
+__all__ = ["Lost", "Raised", "error_text", "outcome", "scalar_value", "submit"]
 
 
 def error_text(exc: BaseException) -> str:
@@ -70,6 +70,21 @@ def scalar_value(result: Any, who: str = "objective") -> tuple[float, str | None
     if not math.isfinite(value):
         return math.nan, f"{who} returned {value!r}"
     return value, None
+
+
+def submit(executor: Any, fn: Any, /, *args: Any) -> Future[Any]:
+    """Submit ``fn(*args)``; a submission the executor refuses comes back as a future.
+
+    A pool that breaks while a round is being submitted (a worker died) raises from
+    ``submit`` itself; that failure is returned as an already failed future, so it is
+    the executor's failure of that trial like any other, never the run's crash.
+    """
+    try:
+        future: Future[Any] = executor.submit(fn, *args)
+    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, shut down, pickling
+        future = Future()
+        future.set_exception(exc)
+    return future
 
 
 def outcome(future: Future[Any]) -> Any:

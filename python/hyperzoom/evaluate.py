@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ._trial import Lost, Raised, error_text, outcome, scalar_value
+from ._trial import Lost, Raised, error_text, outcome, scalar_value, submit
 from .executors import as_executor, is_executor_failure
 from .space import Configs, Space
 
@@ -202,13 +202,13 @@ def evaluate(
                 record(b, _call_batch(objective, chunk))
         elif on_done is None:
             futures = [
-                executor.submit(_call_batch, objective, chunk) for chunk in chunks
+                submit(executor, _call_batch, objective, chunk) for chunk in chunks
             ]
             for b, f in enumerate(futures):
                 record(b, outcome(f))
         else:
             index = {
-                executor.submit(_call_batch, objective, chunk): b
+                submit(executor, _call_batch, objective, chunk): b
                 for b, chunk in enumerate(chunks)
             }
             for f in as_completed(index):
@@ -238,7 +238,7 @@ def evaluate(
                 record_one(k, call(objective, row))
         else:
             index = {
-                executor.submit(call, objective, row): k for k, row in enumerate(rows)
+                submit(executor, call, objective, row): k for k, row in enumerate(rows)
             }
             for f in as_completed(index):
                 record_one(index[f], outcome(f))
@@ -247,7 +247,7 @@ def evaluate(
     if executor is None:
         results: Sequence[Any] = [call(objective, row) for row in rows]
     else:
-        futures = [executor.submit(call, objective, row) for row in rows]
+        futures = [submit(executor, call, objective, row) for row in rows]
         results = [outcome(f) for f in futures]
     for k, out in enumerate(results):
         record_one(k, out)
@@ -263,7 +263,7 @@ def submit_trial(
     future raises only for the executor's failures.
     """
     call = _call_kwargs if mode == "kwargs" else _call_dict
-    return executor.submit(call, objective, row)
+    return submit(executor, call, objective, row)
 
 
 def trial_outcome(future: Future[Any]) -> tuple[float, str | None]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from .._trial import Raised, error_text, outcome, scalar_value
+from .._trial import Raised, error_text, outcome, scalar_value, submit
 from .._validation import as_count, as_real, memory_limit
 from ..executors import as_executor
 from ..space import Space
@@ -154,7 +154,7 @@ def run_calls(
             if on_done is not None:
                 on_done(i, out)
         return results
-    futures = {executor.submit(train_call, train, *c): i for i, c in enumerate(calls)}
+    futures = {submit(executor, train_call, train, *c): i for i, c in enumerate(calls)}
     if on_done is None:
         # index order: never completion order
         return [unpack(outcome(f)) for f in futures]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._trial import outcome
+from .._trial import outcome, submit
 from .._validation import as_count, as_real
 from ..executors import max_workers
 from ..space import Space
@@ -314,7 +314,8 @@ def _asha_loop(
     while True:
         while len(in_flight) < workers and (job := take()) is not None:
             s, run, rung = job
-            f = executor.submit(
+            f = submit(
+                executor,
                 train_call,
                 caller.train,
                 run.config,
