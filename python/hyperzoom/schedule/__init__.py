@@ -70,7 +70,8 @@ Layout
 ------
 One module per concept: :mod:`~hyperzoom.schedule.halving` (successive halving,
 Hyperband and its plan), :mod:`~hyperzoom.schedule.async_halving` (ASHA),
-:mod:`~hyperzoom.schedule.population` (PBT), :mod:`~hyperzoom.schedule.results`
+:mod:`~hyperzoom.schedule.population` (PBT), :mod:`~hyperzoom.schedule.proposals`
+(where new configurations come from: ``sampler=``), :mod:`~hyperzoom.schedule.results`
 (:class:`ScheduleTrials`, :class:`ScheduleResult`) and
 :mod:`~hyperzoom.schedule.journal` (stored schedules); ``_runs`` holds what they share
 (runs, the caller of ``train``, the checks of settings).
@@ -85,9 +86,11 @@ from .halving import hyperband, hyperband_plan, successive_halving
 from .population import canonical_unit as _canonical_unit  # noqa: F401 - tests, bench
 from .population import explore_axes as _explore_axes  # noqa: F401 - tests, bench
 from .population import pbt
+from .proposals import ProposalRegion
 from .results import ScheduleResult, ScheduleTrials
 
 __all__ = [
+    "ProposalRegion",
     "ScheduleResult",
     "ScheduleTrials",
     "asha",

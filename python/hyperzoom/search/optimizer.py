@@ -114,7 +114,12 @@ class CoarseToFine:
         self.minimize = settings.minimize
         self.asynchronous = settings.asynchronous
         self.design = settings.design
-        self._p = sum(not isinstance(dist, Choice) for dist in space.params.values())
+        self._ordered = [
+            j
+            for j, dist in enumerate(space.params.values())
+            if not isinstance(dist, Choice)
+        ]
+        self._p = len(self._ordered)
         self._buffer: list[int] = []  # asynchronous: arrivals since the last update
         self._updates = 0  # asynchronous: region updates so far
         # Threads per call are chosen by each call's size (None: automatic), so small
@@ -205,6 +210,17 @@ class CoarseToFine:
     def round(self) -> int:
         """The current round (0-based)."""
         return self._r
+
+    @property
+    def coarse(self) -> bool:
+        """True while new draws come from the whole space (a run's coarse round).
+
+        False once the optimiser has a region to zoom into (for ``strategy=
+        "coarse-to-fine"``, after the first round's results); True again after a
+        restart, until the new coarse round is told. Always True for ``"random"`` and
+        ``"grid"``.
+        """
+        return self._zoom is None or bool(self._zoom.coarse)
 
     @property
     def run(self) -> int:
@@ -452,6 +468,130 @@ class CoarseToFine:
         self._phase_left -= ids.size
         if self._phase_left == 0:
             self._advance()
+
+    def observe(
+        self,
+        unit: Any,
+        values: Any,
+        *,
+        errors: list[str | None] | None = None,
+    ) -> np.ndarray:
+        """Learn from trials this optimiser did not ask: their unit rows and values.
+
+        For points evaluated elsewhere (another optimiser's proposals, a scheduler's
+        runs). They become trials with new ids, told at once, and teach the region as
+        asked trials arriving now would: each counts by where it lies relative to the
+        current region (see :mod:`hyperzoom.search`). Draws of the current round not yet
+        asked are dropped, so the next ``ask`` draws from what the optimiser knows now.
+        Only for ``asynchronous=True``: a synchronous round waits for its own trials.
+
+        Parameters
+        ----------
+        unit : array_like, shape (n, d)
+            Unit coordinates of the configurations (``Configs.unit``, or
+            ``space.to_unit(configs)``), in ``[0, 1]``.
+        values : array_like, shape (n,)
+            Their values (NaN or infinity marks a failure).
+        errors : list of str or None, optional
+            Error texts of failed trials.
+
+        Returns
+        -------
+        ndarray of int64, shape (n,)
+            The ids the observed trials got.
+
+        Raises
+        ------
+        ValueError
+            For a synchronous optimiser, rows of the wrong shape or outside
+            ``[0, 1]``, values of the wrong length, or more trials than the budget
+            leaves. Nothing is recorded then.
+        AllTrialsFailedError
+            When the observed trials complete an update in which every trial failed
+            (everything is kept, and the optimiser goes on).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import hyperzoom as hz
+        >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
+        >>> opt = hz.CoarseToFine(space, asynchronous=True, first_round=10, rng=3)
+        >>> seen = space.sample(10, rng=4)
+        >>> ids = opt.observe(seen.unit, (np.log10(seen["lr"]) + 2) ** 2)
+        >>> opt.coarse, ids.tolist() == list(range(10))
+        (False, True)
+        >>> bool(opt.ask(5).unit.max() < 1.0)
+        True
+        """
+        if not self.asynchronous:
+            msg = (
+                "`observe` needs an asynchronous optimiser (asynchronous=True): a "
+                "synchronous round learns only from the trials it asked."
+            )
+            raise ValueError(msg)
+        d = self.space.d
+        rows = np.array(unit, dtype=np.float64, order="C", copy=True)
+        if rows.ndim == 1 and d and rows.size == d:
+            rows = rows.reshape(1, d)
+        if rows.ndim != 2 or rows.shape[1] != d:
+            msg = f"`unit` must have shape (n, {d}), but got {rows.shape}."
+            raise ValueError(msg)
+        if rows.size and not (np.all(rows >= 0.0) and np.all(rows <= 1.0)):
+            bad = rows[~((rows >= 0.0) & (rows <= 1.0))][0]
+            msg = f"`unit` must lie in [0, 1] on every axis, but holds {float(bad)!r}."
+            raise ValueError(msg)
+        n = rows.shape[0]
+        vals = np.atleast_1d(np.asarray(values))
+        if vals.dtype.kind not in "biuf":
+            msg = (
+                "`values` must be real numbers (NaN marks a failure), but got dtype "
+                f"{vals.dtype}."
+            )
+            raise TypeError(msg)
+        vals = np.asarray(vals, dtype=np.float64)
+        if vals.shape != (n,):
+            msg = (
+                f"`values` must have shape ({n},) (one per row), but got {vals.shape}."
+            )
+            raise ValueError(msg)
+        if errors is not None and len(errors) != n:
+            msg = (
+                f"`errors` must hold one entry per trial ({n}), but got {len(errors)}."
+            )
+            raise ValueError(msg)
+        with self._lock:
+            if self.budget is not None and self._n + n > self.budget:
+                msg = (
+                    f"`observe` of {n} trials would pass the budget ({self.budget}; "
+                    f"{self._n} trials so far)."
+                )
+                raise ValueError(msg)
+            # The current round's draws nobody asked for are dropped: the trials'
+            # storage after the last asked one takes the observed rows.
+            self._queue_at = self._queue_len
+            start = self._n
+            ids = np.arange(start, start + n, dtype=np.int64)
+            self._alloc(start + n)
+            where = slice(start, start + n)
+            finite = np.isfinite(vals)
+            self._unit[where] = rows
+            self._value[where] = np.where(finite, vals, np.nan)
+            self._status[where] = np.where(finite, _OK, _FAILED)
+            self._round[where] = self._r
+            self._batch[where] = 0
+            self._retest_of[where] = -1
+            self._whole[where] = False
+            # What each point teaches is read from where it lies (its own raw draw).
+            self._drawn[where] = self._phase_key()
+            if self._p:
+                self._raw[where] = rows[:, self._ordered]
+            for k in np.flatnonzero(~finite):
+                text = errors[int(k)] if errors is not None and errors[int(k)] else None
+                self._errors[start + int(k)] = text or f"objective returned {vals[k]!r}"
+            self._n = start + n
+            self._n_told += n
+            self._arrive(ids.tolist())
+        return ids
 
     # -- results ------------------------------------------------------------------------
     def scores(self) -> np.ndarray:
