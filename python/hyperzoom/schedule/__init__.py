@@ -25,6 +25,16 @@ worker, and it would make "resume from ``state``" true only in-process. A loop t
 trains epoch by epoch in the user's own code is what :class:`hyperzoom.Babysitter` is
 for.
 
+New configurations
+------------------
+``sampler="random"`` draws every new configuration at random on each parameter's
+scaled axis. ``sampler="coarse-to-fine"`` (Hyperband, successive halving, ASHA; PBT's
+first population) draws most of them from the region where the good runs lie, built by
+coarse to fine on the results at the highest budget that holds enough of them, as BOHB
+does with its density model; a share stays random, so that a region built on
+misleading early results can be left. ``trials.proposal`` and ``proposal_regions`` say
+which configuration came from which region; see :mod:`hyperzoom.schedule.proposals`.
+
 Executors and reproducibility
 -----------------------------
 ``executor`` is any :class:`concurrent.futures.Executor` (threads, processes), a
