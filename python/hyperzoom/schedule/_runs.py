@@ -366,7 +366,9 @@ PARAMETER_DOCS = {
         lie, built by coarse to fine on the results at the highest budget that holds
         enough of them (BOHB's scheme), and the rest at random (all of them, until a
         budget has enough results). ``trials.proposal`` and ``proposal_regions`` say
-        where each run came from; the study stores the sampler.""",
+        where each run came from; the study stores the sampler. The default is
+        ``"random"``: coarse-to-fine proposals help most where early rungs rank like
+        the last one, and can lose a little where learning curves cross.""",
     "{storage, study, state_codec}": """\
     storage : str or os.PathLike, optional
         An SQLite study file (see "Stored schedules" in :mod:`hyperzoom.schedule`):

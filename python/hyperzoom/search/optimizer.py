@@ -530,25 +530,28 @@ class CoarseToFine:
             )
             raise ValueError(msg)
         d = self.space.d
-        rows = np.array(unit, dtype=np.float64, order="C", copy=True)
+        rows = np.asarray(unit, dtype=np.float64)
         if rows.ndim == 1 and d and rows.size == d:
             rows = rows.reshape(1, d)
         if rows.ndim != 2 or rows.shape[1] != d:
             msg = f"`unit` must have shape (n, {d}), but got {rows.shape}."
             raise ValueError(msg)
-        if rows.size and not (np.all(rows >= 0.0) and np.all(rows <= 1.0)):
+        # min and max are NaN when a NaN is there, and then fail the test too
+        if rows.size and not (rows.min() >= 0.0 and rows.max() <= 1.0):
             bad = rows[~((rows >= 0.0) & (rows <= 1.0))][0]
             msg = f"`unit` must lie in [0, 1] on every axis, but holds {float(bad)!r}."
             raise ValueError(msg)
         n = rows.shape[0]
-        vals = np.atleast_1d(np.asarray(values))
-        if vals.dtype.kind not in "biuf":
-            msg = (
-                "`values` must be real numbers (NaN marks a failure), but got dtype "
-                f"{vals.dtype}."
-            )
-            raise TypeError(msg)
-        vals = np.asarray(vals, dtype=np.float64)
+        vals = values
+        if type(vals) is not np.ndarray or vals.dtype is not _FLOAT64 or vals.ndim != 1:
+            vals = np.atleast_1d(np.asarray(values))
+            if vals.dtype.kind not in "biuf":
+                msg = (
+                    "`values` must be real numbers (NaN marks a failure), but got "
+                    f"dtype {vals.dtype}."
+                )
+                raise TypeError(msg)
+            vals = np.asarray(vals, dtype=np.float64)
         if vals.shape != (n,):
             msg = (
                 f"`values` must have shape ({n},) (one per row), but got {vals.shape}."
@@ -566,17 +569,13 @@ class CoarseToFine:
                     f"{self._n} trials so far)."
                 )
                 raise ValueError(msg)
-            # The current round's draws nobody asked for are dropped: the trials'
-            # storage after the last asked one takes the observed rows.
+            # The current round's draws (or re-tests) nobody asked for are dropped:
+            # the trials' storage after the last asked one takes the observed rows.
             self._queue_at = self._queue_len
             start = self._n
-            ids = np.arange(start, start + n, dtype=np.int64)
             self._alloc(start + n)
             where = slice(start, start + n)
-            finite = np.isfinite(vals)
             self._unit[where] = rows
-            self._value[where] = np.where(finite, vals, np.nan)
-            self._status[where] = np.where(finite, _OK, _FAILED)
             self._round[where] = self._r
             self._batch[where] = 0
             self._retest_of[where] = -1
@@ -585,13 +584,25 @@ class CoarseToFine:
             self._drawn[where] = self._phase_key()
             if self._p:
                 self._raw[where] = rows[:, self._ordered]
-            for k in np.flatnonzero(~finite):
-                text = errors[int(k)] if errors is not None and errors[int(k)] else None
-                self._errors[start + int(k)] = text or f"objective returned {vals[k]!r}"
+            if n == 1:  # the common call (one result): scalars, no array scans
+                v = float(vals[0])
+                ok = math.isfinite(v)
+                self._value[start] = v if ok else math.nan
+                self._status[start] = _OK if ok else _FAILED
+                failed: list[int] = [] if ok else [0]
+            else:
+                finite = np.isfinite(vals)
+                self._value[where] = np.where(finite, vals, np.nan)
+                self._status[where] = np.where(finite, _OK, _FAILED)
+                failed = np.flatnonzero(~finite).tolist()
+            for k in failed:
+                text = errors[k] if errors is not None and errors[k] else None
+                self._errors[start + k] = text or f"objective returned {vals[k]!r}"
             self._n = start + n
             self._n_told += n
-            self._arrive(ids.tolist())
-        return ids
+            ids = list(range(start, start + n))
+            self._arrive(ids)
+        return np.arange(start, start + n, dtype=np.int64)
 
     # -- results ------------------------------------------------------------------------
     def scores(self) -> np.ndarray:
