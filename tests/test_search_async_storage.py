@@ -239,5 +239,6 @@ def test_killed_asynchronous_runs_resume_holding_every_trial_once(tmp_path):
     assert len(loaded.trials) == 200
     c = loaded.trials.configs
     expected = (np.log10(c["lr"]) + 2.5) ** 2 + (np.log10(1 - c["beta"]) + 2) ** 2
-    np.testing.assert_allclose(loaded.trials.value, expected, rtol=0, atol=0)
+    # scalar and vectorised log10 may differ in the last bit
+    np.testing.assert_allclose(loaded.trials.value, expected, rtol=1e-12, atol=0)
     assert os.path.getsize(db) > 0

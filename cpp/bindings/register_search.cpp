@@ -57,20 +57,20 @@ void register_search(py::module_& m) {
         .def(
             "observe",
             [](hz::Zoom& z, const c_double& unit, const c_double& raw, const c_double& values) {
-                const auto n = static_cast<py::ssize_t>(z.round_size());
+                require(values.ndim() == 1, "`values` must be one-dimensional.");
+                const auto n = values.shape(0);
                 const auto d = static_cast<py::ssize_t>(z.d());
                 const auto p = static_cast<py::ssize_t>(z.ordered().size());
                 require(unit.ndim() == 2 && unit.shape(0) == n && unit.shape(1) == d,
-                        "`unit` must have shape (round_size, d).");
+                        "`unit` must have shape (n, d), one row per value.");
                 require(raw.ndim() == 2 && raw.shape(0) == n && raw.shape(1) == p,
-                        "`raw` must have shape (round_size, p).");
-                require(values.ndim() == 1 && values.shape(0) == n,
-                        "`values` must have shape (round_size,).");
+                        "`raw` must have shape (n, p), one row per value.");
                 py::gil_scoped_release release;  // pure C++ from here on
                 return z.observe(unit.data(), raw.data(), values.data(), static_cast<std::size_t>(n));
             },
             "unit"_a, "raw"_a, "values"_a,
-            "Learn from any round_size points, drawn from whatever region (asynchronous).")
+            "Learn from points drawn from whatever region (asynchronous): round_size of them "
+            "in a coarse round, at least round_size in a zoomed one.")
         .def(
             "tell",
             [](hz::Zoom& z, const c_double& values) {

@@ -48,6 +48,34 @@ Weights weights_for(std::size_t mu) {
     return r;
 }
 
+// How much longer the weighted mean of mu randomly selected points of z (n rows of p
+// unit-variance draws; only rows with a finite value can be selected) is than it is for a
+// round's stratified draws: the square root of the ratio of the expected squared lengths.
+// For m selectable rows with sum S and sum of squares Q, weights summing to 1 with sum of
+// squares sw2, selection without replacement gives
+//   E |sum_e w_e z_(e)|^2 = sw2 Q / m + (1 - sw2) (|S|^2 - Q) / (m (m - 1)),
+// and a Latin hypercube round (S = 0, Q = m p) gives p (m sw2 - 1) / (m - 1).
+double selection_spread_ratio(const double* z, const double* values, std::size_t n,
+                              std::size_t p, double sw2) {
+    std::vector<double> sum(p, 0.0);
+    double q = 0.0, m = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(values[i])) continue;
+        m += 1.0;
+        for (std::size_t a = 0; a < p; ++a) {
+            sum[a] += z[i * p + a];
+            q += z[i * p + a] * z[i * p + a];
+        }
+    }
+    if (m < 2.0) return 1.0;
+    double s2 = 0.0;
+    for (double x : sum) s2 += x * x;
+    const double actual = sw2 * q / m + (1.0 - sw2) * (s2 - q) / (m * (m - 1.0));
+    const double round = static_cast<double>(p) * (m * sw2 - 1.0) / (m - 1.0);
+    if (!(actual > 0.0) || !(round > 0.0)) return 1.0;
+    return std::sqrt(actual / round);
+}
+
 // Mirror x into [0, 1]: a region that reaches past the edge of the space folds back.
 double reflect(double x) {
     if (x >= 0.0 && x <= 1.0) return x;
@@ -261,8 +289,10 @@ void Zoom::learn_choices(const std::vector<std::size_t>& best, const std::vector
 
 std::size_t Zoom::observe(const double* unit, const double* raw, const double* values,
                           std::size_t n) {
-    if (n != round_size())
+    if (coarse_ && n != round_size())
         throw std::invalid_argument("`values` must hold one value per row of the round.");
+    if (!coarse_ && n < round_size())
+        throw std::invalid_argument("`values` must hold at least one value per row of the round.");
     const std::size_t d = axes_.d();
     u_.assign(unit, unit + n * d);
     if (!coarse_) {
@@ -287,16 +317,20 @@ std::size_t Zoom::observe(const double* unit, const double* raw, const double* v
                 for (std::size_t b = 0; b < p_; ++b) z[b] *= cap / norm;
         }
     }
-    return tell(values, n);
+    return learn(values, n, true);
 }
 
 std::size_t Zoom::tell(const double* values, std::size_t n) {
     if (n != round_size())
         throw std::invalid_argument("`values` must hold one value per row of the round.");
-    std::size_t finite = 0;
-    for (std::size_t i = 0; i < n; ++i) finite += std::isfinite(values[i]) ? 1 : 0;
     if (u_.size() != n * axes_.d())
         throw std::logic_error("tell() before sample() in a round.");
+    return learn(values, n, false);
+}
+
+std::size_t Zoom::learn(const double* values, std::size_t n, bool asynchronous) {
+    std::size_t finite = 0;
+    for (std::size_t i = 0; i < n; ++i) finite += std::isfinite(values[i]) ? 1 : 0;
     ++round_;
     if (finite == 0) {
         if (!coarse_) ++since_better_;
@@ -305,7 +339,7 @@ std::size_t Zoom::tell(const double* values, std::size_t n) {
     if (coarse_) {
         begin_region(values, n, finite);
     } else {
-        update(values, n, finite);
+        update(values, n, finite, asynchronous);
     }
     return finite;
 }
@@ -359,7 +393,7 @@ void Zoom::decompose() {
     since_eigen_ = 0;
 }
 
-void Zoom::update(const double* values, std::size_t n, std::size_t finite) {
+void Zoom::update(const double* values, std::size_t n, std::size_t finite, bool asynchronous) {
     const std::size_t lambda = n;
     const std::size_t mu = std::min(
         finite,
@@ -396,7 +430,14 @@ void Zoom::update(const double* values, std::size_t n, std::size_t finite) {
 
         // Cumulative step-size adaptation: the path of B z_w, compared with its length
         // under random selection. Long paths (consistent moves) widen, short ones shrink.
-        const double ks = std::sqrt(cs * (2.0 - cs) * mueff);
+        // A synchronous round's draws are stratified, so under random selection its z_w
+        // is shorter than for independent draws. An asynchronous update's points come
+        // from several regions: the older ones, re-expressed in this (usually narrower)
+        // region, lie further out and off its centre, so its z_w is longer under random
+        // selection. Its path step is scaled by the ratio of the two, so the step size
+        // follows the points' selection as it would a synchronous round's, not the lag.
+        double ks = std::sqrt(cs * (2.0 - cs) * mueff);
+        if (asynchronous) ks /= selection_spread_ratio(z_.data(), values, n, p_, 1.0 / mueff);
         double norm2 = 0.0;
         for (std::size_t a = 0; a < p_; ++a) {
             double s = 0.0;

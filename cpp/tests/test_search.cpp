@@ -105,6 +105,62 @@ int main() {
         }
         CHECK(a.run() >= 1);  // converged at least once and restarted
     }
+    // Asynchronous updates (observe): the step size follows the selection among the points,
+    // not how far they lie from the current region. The same draws at half their distance
+    // from the centre (as if drawn from a region half as wide), with the same values, move
+    // the step size exactly as the round's own draws do (an older, wider region's draws are
+    // no longer taken for long steps).
+    {
+        hz::Zoom a(continuous(3), hz::ZoomParams{}), b(continuous(3), hz::ZoomParams{});
+        run(a, 10 + 7 + 7);  // a coarse round, then two zoomed ones
+        run(b, 10 + 7 + 7);
+        CHECK(!a.coarse() && a.sigma() == b.sigma());
+        const std::size_t n = a.round_size(), d = a.d();
+        const std::vector<double> v = design(n, d, 99);
+        std::vector<double> u(n * d), ub(n * d), f(n);
+        a.sample(v.data(), u.data(), 1);
+        b.sample(v.data(), ub.data(), 1);
+        const std::vector<double> raw = a.raw(), m = a.center();
+        std::vector<double> half(raw);
+        for (std::size_t i = 0; i < n; ++i) {
+            f[i] = sphere(&u[i * d], d);
+            for (std::size_t j = 0; j < d; ++j) half[i * d + j] = m[j] + 0.5 * (raw[i * d + j] - m[j]);
+        }
+        const double before = a.sigma();
+        a.observe(u.data(), raw.data(), f.data(), n);
+        b.observe(u.data(), half.data(), f.data(), n);
+        CHECK(a.sigma() != before);
+        CHECK(std::fabs(a.sigma() - b.sigma()) <= 1e-12 * a.sigma());
+        // A zoomed update takes at least a round's points (more when more are in flight),
+        // a coarse one exactly a round's.
+        a.sample(v.data(), u.data(), 1);
+        std::vector<double> u2(u), raw2(a.raw()), f2(f);
+        for (std::size_t i = 0; i < 3; ++i) {
+            u2.insert(u2.end(), u.begin() + static_cast<std::ptrdiff_t>(i * d),
+                      u.begin() + static_cast<std::ptrdiff_t>((i + 1) * d));
+            raw2.insert(raw2.end(), raw2.begin() + static_cast<std::ptrdiff_t>(i * d),
+                        raw2.begin() + static_cast<std::ptrdiff_t>((i + 1) * d));
+            f2.push_back(f[i]);
+        }
+        CHECK(a.observe(u2.data(), raw2.data(), f2.data(), n + 3) == n + 3);
+        bool threw = false;
+        try {
+            a.observe(u.data(), raw2.data(), f.data(), n - 1);
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        CHECK(threw);
+        hz::Zoom c(continuous(3), hz::ZoomParams{});
+        const std::vector<double> vc = design(11, d, 5);
+        std::vector<double> uc(vc), fc(11, 1.0);
+        threw = false;
+        try {
+            c.observe(uc.data(), vc.data(), fc.data(), 11);  // the coarse round has 10 points
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        CHECK(threw);
+    }
     // Bad settings are refused with std::invalid_argument.
     {
         bool threw = false;

@@ -57,9 +57,13 @@ public:
     // The values of the current round's rows in sampling order (NaN: failed). Moves to the
     // next round. Returns the number of finite values (0: nothing was learnt).
     std::size_t tell(const double* values, std::size_t n);
-    // The asynchronous form of tell: any round_size() points (unit rows, their raw draws
-    // before mirroring, their values), whatever region they were drawn from; each point
-    // counts by where it lies relative to the current region.
+    // The asynchronous form of tell: points (unit rows, their raw draws before mirroring,
+    // their values), whatever region they were drawn from; each point counts by where it
+    // lies relative to the current region. A coarse round takes exactly round_size()
+    // points, a zoomed one at least round_size(). The step size learns from these points
+    // as it does from a synchronous round: the path's step is normalised by its spread
+    // under random selection of the very points used, relative to that spread for a
+    // round's stratified draws (see update()).
     std::size_t observe(const double* unit, const double* raw, const double* values,
                         std::size_t n);
     // The current round's draws before mirroring into the space (round_size() x p).
@@ -76,8 +80,9 @@ public:
 
 private:
     void start_run();
+    std::size_t learn(const double* values, std::size_t n, bool asynchronous);
     void begin_region(const double* values, std::size_t n, std::size_t finite);
-    void update(const double* values, std::size_t n, std::size_t finite);
+    void update(const double* values, std::size_t n, std::size_t finite, bool asynchronous);
     void decompose();
     // Indices of the best k finite values, best first (ties by index).
     [[nodiscard]] std::vector<std::size_t> ranking(const double* values, std::size_t n,

@@ -116,7 +116,8 @@ def search(
     asynchronous : bool, optional
         Keep every worker busy: as soon as a trial finishes, its value is told and a
         new trial starts from the current region (regions update every ``round_size``
-        results, in the order they arrive), instead of waiting for the slowest trial
+        results, or as many as are in flight when more, in the order they arrive),
+        instead of waiting for the slowest trial
         of each round. The default is True for scalar trials on an executor with more
         than one worker, False otherwise; with ``storage`` a new study is synchronous
         unless asked, and a stored study keeps the mode it was run with. Asynchronous

@@ -18,8 +18,9 @@ from .._rng import as_generator
 from .._validation import as_count, as_workers
 from ..region import Region, select_elite
 from ..space import Choice, Configs, Space
-from ..space.sampling import grid_size
+from ..space.sampling import budget_grid
 from ..typing import RngLike
+from ._told import as_told
 from .results import AllTrialsFailedError, SearchResult, Trials
 from .settings import STRATEGIES, check_settings
 
@@ -30,7 +31,6 @@ _RANDOM_ROUND = 1024
 #: How often a restart doubles the rounds.
 _MAX_DOUBLINGS = 16
 _OK, _FAILED, _PENDING = 0, 1, 2
-_INT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.float64)
 
 
 class CoarseToFine:
@@ -141,7 +141,7 @@ class CoarseToFine:
         self._grid_unit: np.ndarray | None = None
         if strategy == "grid":
             assert self.budget is not None
-            self._grid_unit = _grid_unit(space, self.budget)
+            self._grid_unit = budget_grid(space, self.budget)
 
         # -- storage: grown by doubling (preallocated when the budget is known) ------
         # Rows are allocated as trials are asked (doubling), never by the budget alone.
@@ -344,50 +344,7 @@ class CoarseToFine:
             When this tell completes a round in which every trial failed (everything
             told is kept, ``.result`` holds it, and the optimiser goes on).
         """
-        if isinstance(configs_or_ids, Configs):
-            if configs_or_ids.ids is None:
-                msg = "`configs` were not produced by ask(): they carry no trial ids."
-                raise ValueError(msg)
-            ids = configs_or_ids.ids
-        else:
-            ids = np.asarray(configs_or_ids)
-            if ids.dtype.kind not in "iu":
-                msg = f"trial ids must be integers, but got dtype {ids.dtype}."
-                raise TypeError(msg)
-        if ids.dtype is not _INT64 or ids.ndim != 1:
-            ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
-            if ids.ndim != 1:
-                msg = f"trial ids must be one-dimensional, but got shape {ids.shape}."
-                raise ValueError(msg)
-        vals = values
-        if type(vals) is not np.ndarray or vals.dtype is not _FLOAT64 or vals.ndim != 1:
-            vals = np.atleast_1d(np.asarray(values))
-            if vals.dtype.kind not in "biuf":
-                msg = (
-                    "`values` must be real numbers (NaN marks a failure), but got dtype "
-                    f"{vals.dtype}."
-                )
-                raise TypeError(msg)
-            vals = np.asarray(vals, dtype=np.float64)
-        if vals.shape != ids.shape:
-            msg = f"`values` must have shape {ids.shape} (one per trial), but got {vals.shape}."
-            raise ValueError(msg)
-        if errors is not None and len(errors) != ids.size:
-            msg = f"`errors` must hold one entry per trial ({ids.size}), but got {len(errors)}."
-            raise ValueError(msg)
-        batches = None
-        if batch is not None:
-            batches = np.asarray(batch)
-            if batches.dtype.kind not in "iu":
-                msg = f"`batch` must hold integers, but got dtype {batches.dtype}."
-                raise TypeError(msg)
-            if batches.shape not in ((), ids.shape):
-                msg = (
-                    f"`batch` must hold one entry per trial ({ids.size}), but got "
-                    f"shape {batches.shape}."
-                )
-                raise ValueError(msg)
-            batches = np.broadcast_to(batches.astype(np.int64), ids.shape)
+        ids, vals, batches = as_told(configs_or_ids, values, errors, batch)
         with self._lock:
             if ids.size == 1:
                 self._tell_one(int(ids[0]), float(vals[0]), errors, batches)
@@ -817,19 +774,25 @@ class CoarseToFine:
         """Asynchronous: learn from results in the order they arrive (no barrier).
 
         Every ``round_size`` results drawn from the current run's current kind of round
-        (coarse or zoomed) update the region; results of re-tests and of an earlier run
-        are kept but teach nothing. Un-asked draws from the old region are dropped.
+        (coarse or zoomed) update the region. With more trials in flight than that, a
+        zoomed update waits for as many results as are in flight: otherwise most of its
+        points would come from regions two or more updates old. Results of re-tests and
+        of an earlier run are kept but teach nothing. Un-asked draws from the old region
+        are dropped.
         """
         zoom = self._zoom
         if zoom is None:
             return
         key = self._phase_key()
-        failed_update = -1
+        failed_update = failed_size = -1
         for i in ids:
             if self._retest_of[i] >= 0 or self._drawn[i] != key:
                 continue
             self._buffer.append(i)
-            if len(self._buffer) < int(zoom.round_size):
+            size = int(zoom.round_size)
+            if not zoom.coarse:
+                size = max(size, self._n - self._n_told)
+            if len(self._buffer) < size:
                 continue
             rows = np.array(self._buffer, dtype=np.int64)
             self._buffer = []
@@ -842,7 +805,7 @@ class CoarseToFine:
             )
             self._updates += 1
             if not np.isfinite(values).any():
-                failed_update = int(rows[0])
+                failed_update, failed_size = int(rows[0]), rows.size
             key = self._phase_key()
             # Draws from the old region that nobody asked for are dropped.
             self._queue_at = self._queue_len
@@ -851,7 +814,7 @@ class CoarseToFine:
         if failed_update >= 0:
             first = self._errors.get(failed_update, "unknown error")
             msg = (
-                f"every trial of the last {int(zoom.round_size)} results failed; the "
+                f"every trial of the last {failed_size} results failed; the "
                 f"first error: {first}"
             )
             raise AllTrialsFailedError(msg, self._result())
@@ -868,15 +831,3 @@ class CoarseToFine:
         self._whole[self._n : self._n + top.size] = False
         self._queue_retest = top.astype(np.int64)
         self._begin_phase(self._unit[top].copy(), "retest")
-
-
-def _grid_unit(space: Space, budget: int) -> np.ndarray:
-    """Return the unit coordinates of the largest grid that fits the budget.
-
-    Grid sizes are counted without building the grids (a bisection over the points
-    per axis); only the chosen one is built.
-    """
-    limit = min(budget, designs.MAX_GRID_SIZE)
-    points = designs.largest_grid_points(space, limit)
-    g = designs.grid(space, points, max_size=max(limit, grid_size(space, 1)))
-    return np.ascontiguousarray(g.unit[:budget])

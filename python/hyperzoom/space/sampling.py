@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SPACE_DESIGNS",
+    "budget_grid",
     "grid_size",
     "largest_grid_points",
     "sample_design",
@@ -190,6 +191,20 @@ def largest_grid_points(space: Space, limit: int) -> int:
 
 
 # ---- Space.sample(design=...) ----------------------------------------------------------
+
+
+def budget_grid(space: Space, budget: int) -> np.ndarray:
+    """Return the unit coordinates of the largest grid of ``space`` that fits ``budget``.
+
+    Grid sizes are counted without building the grids (a bisection over the points per
+    axis); only the chosen one is built.
+    """
+    limit = min(budget, MAX_GRID_SIZE)
+    points = largest_grid_points(space, limit)
+    g = space_grid(
+        space, points, max_size=max(limit, grid_size(space, 1)), workers=None
+    )
+    return np.ascontiguousarray(g.unit[:budget])
 
 
 def sample_design(
