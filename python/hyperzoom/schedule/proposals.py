@@ -198,7 +198,7 @@ class Proposer:
         opt = self.models[level]
         rows: list[tuple[np.ndarray, dict[str, Any], int]] = []
         while len(rows) < m:
-            c = opt.ask(m - len(rows))
+            c = opt.propose(m - len(rows))  # no trial left pending
             pid = self._region_index(level)
             unit = c.unit
             rows += [(unit[i].copy(), c.row(i), pid) for i in range(len(c))]

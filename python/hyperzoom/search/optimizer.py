@@ -20,6 +20,7 @@ from ..region import Region, select_elite
 from ..space import Choice, Configs, Space
 from ..space.sampling import budget_grid
 from ..typing import RngLike
+from ._observed import Observing
 from ._told import as_told
 from .results import AllTrialsFailedError, SearchResult, Trials
 from .settings import STRATEGIES, check_settings
@@ -33,7 +34,7 @@ _MAX_DOUBLINGS = 16
 _OK, _FAILED, _PENDING = 0, 1, 2
 
 
-class CoarseToFine:
+class CoarseToFine(Observing):
     """Ask/tell coarse-to-fine optimiser: the engine behind :func:`search`.
 
     ``ask()`` returns the next configurations to evaluate (the rest of the current
@@ -155,7 +156,8 @@ class CoarseToFine:
         self._regions: list[Region] = []  # built from the rows on first use
         self._r = -1  # current round
         self._queue_len = 0  # rows in the phase
-        self._queue_at = 0  # rows of the phase asked so far
+        self._queue_at = 0  # rows of the phase asked (or proposed) so far
+        self._queue_skip = 0  # rows of the phase proposed (no trial: see _observed)
         self._queue_cols: dict[str, np.ndarray] = {}
         self._queue_unit = np.empty((0, space.d))
         self._queue_ids = np.empty(0, dtype=np.int64)
@@ -280,13 +282,12 @@ class CoarseToFine:
                 assert self._queue_retest is not None
                 self._retest_of[start : start + take] = self._queue_retest[a:b]
             self._n = start + take
-            return Configs._window(
-                self.space,
-                self._queue_cols,
-                slice(a, b),
-                self._queue_unit[a:b],
-                self._queue_ids[a:b],
-            )
+            if self._queue_skip:  # rows were proposed: the trials' ids come earlier
+                unit = self._realign(a, take)
+                ids = np.arange(start, start + take, dtype=np.int64)
+            else:
+                unit, ids = self._queue_unit[a:b], self._queue_ids[a:b]
+            return Configs._window(self.space, self._queue_cols, slice(a, b), unit, ids)
 
     def asked(self, ids: Any) -> Configs:
         """Return the configurations of trials already asked (by id), as ask gave them.
@@ -425,141 +426,6 @@ class CoarseToFine:
         self._phase_left -= ids.size
         if self._phase_left == 0:
             self._advance()
-
-    def observe(
-        self,
-        unit: Any,
-        values: Any,
-        *,
-        errors: list[str | None] | None = None,
-    ) -> np.ndarray:
-        """Learn from trials this optimiser did not ask: their unit rows and values.
-
-        For points evaluated elsewhere (another optimiser's proposals, a scheduler's
-        runs). They become trials with new ids, told at once, and teach the region as
-        asked trials arriving now would: each counts by where it lies relative to the
-        current region (see :mod:`hyperzoom.search`). Draws of the current round not yet
-        asked are dropped, so the next ``ask`` draws from what the optimiser knows now.
-        Only for ``asynchronous=True``: a synchronous round waits for its own trials.
-
-        Parameters
-        ----------
-        unit : array_like, shape (n, d)
-            Unit coordinates of the configurations (``Configs.unit``, or
-            ``space.to_unit(configs)``), in ``[0, 1]``.
-        values : array_like, shape (n,)
-            Their values (NaN or infinity marks a failure).
-        errors : list of str or None, optional
-            Error texts of failed trials.
-
-        Returns
-        -------
-        ndarray of int64, shape (n,)
-            The ids the observed trials got.
-
-        Raises
-        ------
-        ValueError
-            For a synchronous optimiser, rows of the wrong shape or outside
-            ``[0, 1]``, values of the wrong length, or more trials than the budget
-            leaves. Nothing is recorded then.
-        AllTrialsFailedError
-            When the observed trials complete an update in which every trial failed
-            (everything is kept, and the optimiser goes on).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import hyperzoom as hz
-        >>> space = hz.Space(lr=hz.LogUniform(1e-4, 1.0))
-        >>> opt = hz.CoarseToFine(space, asynchronous=True, first_round=10, rng=3)
-        >>> seen = space.sample(10, rng=4)
-        >>> ids = opt.observe(seen.unit, (np.log10(seen["lr"]) + 2) ** 2)
-        >>> opt.coarse, ids.tolist() == list(range(10))
-        (False, True)
-        >>> bool(opt.ask(5).unit.max() < 1.0)
-        True
-        """
-        if not self.asynchronous:
-            msg = (
-                "`observe` needs an asynchronous optimiser (asynchronous=True): a "
-                "synchronous round learns only from the trials it asked."
-            )
-            raise ValueError(msg)
-        d = self.space.d
-        rows = np.asarray(unit, dtype=np.float64)
-        if rows.ndim == 1 and d and rows.size == d:
-            rows = rows.reshape(1, d)
-        if rows.ndim != 2 or rows.shape[1] != d:
-            msg = f"`unit` must have shape (n, {d}), but got {rows.shape}."
-            raise ValueError(msg)
-        # min and max are NaN when a NaN is there, and then fail the test too
-        if rows.size and not (rows.min() >= 0.0 and rows.max() <= 1.0):
-            bad = rows[~((rows >= 0.0) & (rows <= 1.0))][0]
-            msg = f"`unit` must lie in [0, 1] on every axis, but holds {float(bad)!r}."
-            raise ValueError(msg)
-        n = rows.shape[0]
-        vals = values
-        if type(vals) is not np.ndarray or vals.dtype is not _FLOAT64 or vals.ndim != 1:
-            vals = np.atleast_1d(np.asarray(values))
-            if vals.dtype.kind not in "biuf":
-                msg = (
-                    "`values` must be real numbers (NaN marks a failure), but got "
-                    f"dtype {vals.dtype}."
-                )
-                raise TypeError(msg)
-            vals = np.asarray(vals, dtype=np.float64)
-        if vals.shape != (n,):
-            msg = (
-                f"`values` must have shape ({n},) (one per row), but got {vals.shape}."
-            )
-            raise ValueError(msg)
-        if errors is not None and len(errors) != n:
-            msg = (
-                f"`errors` must hold one entry per trial ({n}), but got {len(errors)}."
-            )
-            raise ValueError(msg)
-        with self._lock:
-            if self.budget is not None and self._n + n > self.budget:
-                msg = (
-                    f"`observe` of {n} trials would pass the budget ({self.budget}; "
-                    f"{self._n} trials so far)."
-                )
-                raise ValueError(msg)
-            # The current round's draws (or re-tests) nobody asked for are dropped:
-            # the trials' storage after the last asked one takes the observed rows.
-            self._queue_at = self._queue_len
-            start = self._n
-            self._alloc(start + n)
-            where = slice(start, start + n)
-            self._unit[where] = rows
-            self._round[where] = self._r
-            self._batch[where] = 0
-            self._retest_of[where] = -1
-            self._whole[where] = False
-            # What each point teaches is read from where it lies (its own raw draw).
-            self._drawn[where] = self._phase_key()
-            if self._p:
-                self._raw[where] = rows[:, self._ordered]
-            if n == 1:  # the common call (one result): scalars, no array scans
-                v = float(vals[0])
-                ok = math.isfinite(v)
-                self._value[start] = v if ok else math.nan
-                self._status[start] = _OK if ok else _FAILED
-                failed: list[int] = [] if ok else [0]
-            else:
-                finite = np.isfinite(vals)
-                self._value[where] = np.where(finite, vals, np.nan)
-                self._status[where] = np.where(finite, _OK, _FAILED)
-                failed = np.flatnonzero(~finite).tolist()
-            for k in failed:
-                text = errors[k] if errors is not None and errors[k] else None
-                self._errors[start + k] = text or f"objective returned {vals[k]!r}"
-            self._n = start + n
-            self._n_told += n
-            ids = list(range(start, start + n))
-            self._arrive(ids)
-        return np.arange(start, start + n, dtype=np.int64)
 
     # -- results ------------------------------------------------------------------------
     def scores(self) -> np.ndarray:
@@ -729,7 +595,7 @@ class CoarseToFine:
         self._queue_unit = unit
         self._queue_ids = np.arange(self._n, self._n + n, dtype=np.int64)
         self._queue_len = n
-        self._queue_at = 0
+        self._queue_at = self._queue_skip = 0
         self._queue_kind = kind
         self._phase_start = self._n
         left = n
