@@ -200,7 +200,8 @@ def _realign(opt: CoarseToFine, a: int, take: int) -> np.ndarray:
 
     A phase's rows are stored where their trials will be, assuming every row is
     asked in order; a proposed row leaves no trial, so the rows asked after it move
-    down. Returns the rows, read-only.
+    down (to ``opt._n``, the first of the trials being asked). The rows they overwrite
+    were asked or proposed already. Returns the rows, read-only.
     """
     src = slice(opt._phase_start + a, opt._phase_start + a + take)
     dst = slice(opt._n, opt._n + take)

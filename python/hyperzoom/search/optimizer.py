@@ -281,12 +281,12 @@ class CoarseToFine(Observing):
             if self._queue_kind == "retest":
                 assert self._queue_retest is not None
                 self._retest_of[start : start + take] = self._queue_retest[a:b]
-            self._n = start + take
             if self._queue_skip:  # rows were proposed: the trials' ids come earlier
                 unit = self._realign(a, take)
                 ids = np.arange(start, start + take, dtype=np.int64)
             else:
                 unit, ids = self._queue_unit[a:b], self._queue_ids[a:b]
+            self._n = start + take
             return Configs._window(self.space, self._queue_cols, slice(a, b), unit, ids)
 
     def asked(self, ids: Any) -> Configs:
