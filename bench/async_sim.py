@@ -18,7 +18,8 @@ on the first problem at budget 400 (rounds on W workers there).
 Problems: "bench" is bench/async_search.py's space and loss; "ellipsoid" a rotated
 ellipsoid (condition 1e3) over six log, linear and log(1 - x) parameters; "rosenbrock"
 Rosenbrock on [-2, 2]^4 mapped onto four such parameters; "choice" the tests' space and
-loss (a choice and an integer parameter). Their durations hash the configuration.
+loss (a choice and an integer parameter); "bbob-f1" ... "bbob-f21" five of COCO's BBOB
+functions at d = 5 (through ioh, when installed). Their durations hash the configuration.
 """
 
 from __future__ import annotations
@@ -137,6 +138,34 @@ PROBLEMS = {
     "rosenbrock": (ROSENBROCK_SPACE, rosenbrock_loss, _hash_duration(ROSENBROCK_SPACE)),
     "choice": (CHOICE_SPACE, choice_loss, _hash_duration(CHOICE_SPACE)),
 }
+#: COCO's BBOB functions (through ioh, as bench/bbob.py uses them), d = 5, instance 1:
+#: sphere, Rosenbrock, ellipsoid, Rastrigin, Gallagher 21 peaks. Loss: distance to the
+#: optimum's value. Not written here, so they cannot be shaped to suit the search.
+BBOB_FUNCTIONS = (1, 8, 10, 15, 21)
+
+
+def _bbob(fid: int, d: int = 5):
+    import ioh
+
+    p = ioh.get_problem(
+        fid, instance=1, dimension=d, problem_class=ioh.ProblemClass.BBOB
+    )
+    space = hz.Space(**{f"x{i}": hz.Uniform(-5.0, 5.0) for i in range(d)})
+    names = space.names
+    best = float(p.optimum.y)
+
+    def loss(c: dict) -> float:
+        return float(p([float(c[n]) for n in names])) - best
+
+    return space, loss, _hash_duration(space)
+
+
+try:
+    import ioh  # noqa: F401 - optional: the bench extra
+
+    PROBLEMS.update({f"bbob-f{fid}": _bbob(fid) for fid in BBOB_FUNCTIONS})
+except ImportError:  # pragma: no cover - without ioh the BBOB rows are left out
+    pass
 
 
 # -- drivers --------------------------------------------------------------------------

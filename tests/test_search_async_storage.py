@@ -43,7 +43,7 @@ def asks(db: Path) -> list[tuple[int, int]]:
         return conn.execute("SELECT id, before FROM hz_ask ORDER BY id").fetchall()
 
 
-def test_a_stored_asynchronous_search_equals_the_unstored_one(tmp_path, seed):
+def test_a_stored_asynchronous_search_equals_the_unstored_one(tmp_path):
     db = tmp_path / "a.db"
     kw = {"budget": 150, "rng": 11, "asynchronous": True}
     plain = hz.search(scalar_loss, SPACE, executor=ScriptedExecutor(3, 150), **kw)

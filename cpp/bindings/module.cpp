@@ -8,6 +8,7 @@ void register_designs(py::module_& m);
 void register_importance(py::module_& m);
 void register_schedule(py::module_& m);
 void register_search(py::module_& m);
+void register_conditions(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "hyperzoom's compiled core (private: use the hyperzoom package).";
@@ -25,4 +26,6 @@ PYBIND11_MODULE(_core, m) {
     register_schedule(schedule);
     auto search = m.def_submodule("search", "The coarse-to-fine state machine.");
     register_search(search);
+    auto conditions = m.def_submodule("conditions", "Conditional parameters and forbidden rows.");
+    register_conditions(conditions);
 }

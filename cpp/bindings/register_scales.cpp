@@ -2,6 +2,7 @@
 #include <optional>
 #include <vector>
 
+#include "hyperzoom/conditions.hpp"
 #include "hyperzoom/scales.hpp"
 #include "pybind11.hpp"
 
@@ -130,6 +131,45 @@ void register_scales(py::module_& m) {
             "seed"_a, "n"_a, "workers"_a = 1, "with_unit"_a = true,
             "Random sample: (unit (n, d) or None, [column arrays]).")
         .def(
+            "sample_conditional",
+            [](const CompiledSpace& s, const hz::Conditions& c, const c_uint32& seed,
+               std::int64_t n, std::size_t max_attempts, int workers, bool with_unit) {
+                require(c.d == s.d(), "`conditions` must describe a space of d parameters.");
+                hz::bindings::require_rows(n, static_cast<std::int64_t>(s.d()), "n");
+                const hz::Stream stream = hz::bindings::stream_from(seed, 0);
+                const auto un = static_cast<std::size_t>(n);
+                auto [arrays, data] = s.allocate(un);
+                py::object unit = py::none();
+                double* up = nullptr;
+                if (with_unit) {
+                    py::array_t<double> u({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(s.d())});
+                    up = u.mutable_data();
+                    unit = u;
+                }
+                py::list masks;
+                std::vector<std::uint8_t*> inactive(s.d(), nullptr);
+                for (std::size_t j = 0; j < s.d(); ++j) {
+                    if (c.when[j].empty()) {
+                        masks.append(py::none());
+                        continue;
+                    }
+                    py::array_t<bool> mask(static_cast<py::ssize_t>(n));
+                    inactive[j] = reinterpret_cast<std::uint8_t*>(mask.mutable_data());
+                    masks.append(mask);
+                }
+                std::size_t stuck = 0;
+                {
+                    py::gil_scoped_release release;  // pure C++ from here on
+                    stuck = hz::space_sample_conditional(s.cols, c, stream, un, up, data,
+                                                         inactive, max_attempts, workers);
+                }
+                return py::make_tuple(unit, arrays, masks, stuck);
+            },
+            "conditions"_a, "seed"_a, "n"_a, "max_attempts"_a, "workers"_a = 1,
+            "with_unit"_a = true,
+            "Random sample of a conditional space: (unit (n, d) or None, [columns], "
+            "[inactive masks or None per column], rows still forbidden).")
+        .def(
             "sample_unit",
             [](const CompiledSpace& s, const c_uint32& seed, std::int64_t n, int workers) {
                 hz::bindings::require_rows(n, static_cast<std::int64_t>(s.d()), "n");
@@ -146,7 +186,7 @@ void register_scales(py::module_& m) {
             "The unit coordinates sample() draws, alone: (n, d).")
         .def(
             "from_unit",
-            [](const CompiledSpace& s, const c_double& unit, int workers) {
+            [](const CompiledSpace& s, const c_double& unit, int workers, bool missing) {
                 require(unit.ndim() == 2 && static_cast<std::size_t>(unit.shape(1)) == s.d(),
                         "`unit` must have shape (n, d).");
                 const auto n = static_cast<std::size_t>(unit.shape(0));
@@ -154,11 +194,17 @@ void register_scales(py::module_& m) {
                 const double* up = unit.data();
                 {
                     py::gil_scoped_release release;  // pure C++ from here on
-                    hz::space_from_unit(s.cols, up, n, data, workers);
+                    if (missing) {
+                        hz::space_from_unit_missing(s.cols, up, n, data, workers);
+                    } else {
+                        hz::space_from_unit(s.cols, up, n, data, workers);
+                    }
                 }
                 return arrays;
             },
-            "unit"_a, "workers"_a = 1, "Unit coordinates (n, d) -> [column arrays].")
+            "unit"_a, "workers"_a = 1, "missing"_a = false,
+            "Unit coordinates (n, d) -> [column arrays]; with `missing`, NaN marks an "
+            "inactive entry (NaN in float columns, 0 in integer ones).")
         .def(
             "to_unit",
             [](const CompiledSpace& s, const py::list& columns, std::int64_t n, int workers) {

@@ -3,11 +3,13 @@
 #include "hyperzoom/scales.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "hyperzoom/conditions.hpp"
 #include "hyperzoom/fastmath.hpp"
 #include "hyperzoom/parallel.hpp"
 #include "simd.hpp"
@@ -301,6 +303,131 @@ void space_from_unit(const std::vector<Column>& cols, const double* unit, std::s
         for (std::size_t j = 0; j < d; ++j)
             column_from_unit(cols[j], unit + b * d + j, d, e - b, offset(out[j], b));
     });
+}
+
+namespace {
+
+// Column j of rows [0, m) of a chunk (row-major, d wide) to values; NaN entries map to
+// NaN (float columns) or 0 (integer columns).
+void chunk_column(const Column& col, const double* rows, std::size_t d, std::size_t j,
+                  std::size_t m, double* buf, ColumnData dst) noexcept {
+    bool missing = false;
+    for (std::size_t r = 0; r < m; ++r) {
+        const double u = rows[r * d + j];
+        missing = missing || u != u;
+        buf[r] = u == u ? u : 0.0;
+    }
+    from_unit_contiguous(col, buf, m, dst);
+    if (!missing) return;
+    for (std::size_t r = 0; r < m; ++r) {
+        const double u = rows[r * d + j];
+        if (u == u) continue;
+        if (dst.f != nullptr) {
+            dst.f[r] = std::numeric_limits<double>::quiet_NaN();
+        } else {
+            dst.i[r] = 0;
+        }
+    }
+}
+
+}  // namespace
+
+void space_from_unit_missing(const std::vector<Column>& cols, const double* unit,
+                             std::size_t n, const std::vector<ColumnData>& out, int workers) {
+    const std::size_t d = cols.size();
+    parallel_for(n, workers, 1 << 14, 16, [&](std::size_t b, std::size_t e) {
+        double buf[kChunk];
+        for (std::size_t s = b; s < e; s += kChunk) {
+            const std::size_t m = std::min(kChunk, e - s);
+            for (std::size_t j = 0; j < d; ++j)
+                chunk_column(cols[j], unit + s * d, d, j, m, buf, offset(out[j], s));
+        }
+    });
+}
+
+std::size_t space_sample_conditional(const std::vector<Column>& cols, const Conditions& c,
+                                     const Stream& seed, std::size_t n, double* unit,
+                                     const std::vector<ColumnData>& out,
+                                     const std::vector<std::uint8_t*>& inactive,
+                                     std::size_t max_attempts, int workers) {
+    const std::size_t d = cols.size();
+    std::atomic<std::size_t> stuck{0};
+    parallel_for(n, workers, 1 << 12, 16, [&](std::size_t b, std::size_t e) {
+        // A chunk is held column by column (d x kChunk): draws, conditions and maps all
+        // run on contiguous columns; rows are gathered only to redraw a forbidden one.
+        std::vector<double> cm(d * kChunk);
+        std::vector<std::uint8_t> flag(kChunk);
+        double buf[kChunk];
+        std::vector<double> row(d);
+        std::size_t left = 0;
+        for (std::size_t s = b; s < e; s += kChunk) {
+            const std::size_t m = std::min(kChunk, e - s);
+            for (std::size_t j = 0; j < d; ++j)
+                fill_uniform(seed.with_stream(static_cast<std::uint32_t>(j)), s, m, &cm[j * kChunk]);
+            for (const std::size_t j : c.order) {
+                double* col = &cm[j * kChunk];
+                for (const Test& t : c.when[j]) {
+                    const double* parent = &cm[t.param * kChunk];
+                    if (t.lo.size() == 1) {
+                        // One interval (the usual case): a branch-free loop the compiler
+                        // vectorises; NaN (an inactive parent) fails both comparisons.
+                        const double lo = t.lo[0], hi = t.hi[0];
+                        const double top = hi >= 1.0 ? 2.0 : hi;  // [lo, 1] holds 1 too
+                        for (std::size_t r = 0; r < m; ++r) {
+                            const double u = parent[r];
+                            const bool ok = u >= lo && (u < top);
+                            col[r] = ok ? col[r] : std::numeric_limits<double>::quiet_NaN();
+                        }
+                        continue;
+                    }
+                    for (std::size_t r = 0; r < m; ++r)
+                        if (!t.holds(parent[r])) col[r] = std::numeric_limits<double>::quiet_NaN();
+                }
+            }
+            if (!c.forbidden.empty()) {
+                for (const auto& clause : c.forbidden) {
+                    std::fill(flag.begin(), flag.begin() + static_cast<std::ptrdiff_t>(m), 1);
+                    for (const Test& t : clause) {
+                        const double* col = &cm[t.param * kChunk];
+                        for (std::size_t r = 0; r < m; ++r) flag[r] = static_cast<std::uint8_t>(flag[r] & (t.holds(col[r]) ? 1U : 0U));
+                    }
+                    for (std::size_t r = 0; r < m; ++r) {
+                        if (!flag[r]) continue;
+                        for (std::size_t j = 0; j < d; ++j) row[j] = cm[j * kChunk + r];
+                        if (redraw_row(c, seed, row.data(), s + r, max_attempts)) ++left;
+                        for (std::size_t j = 0; j < d; ++j) cm[j * kChunk + r] = row[j];
+                    }
+                }
+            }
+            for (std::size_t j = 0; j < d; ++j) {
+                const double* col = &cm[j * kChunk];
+                if (unit != nullptr) {
+                    double* rows = unit + s * d;
+                    for (std::size_t r = 0; r < m; ++r) rows[r * d + j] = col[r];
+                }
+                if (inactive[j] == nullptr) {  // never NaN: map the column as it is
+                    from_unit_contiguous(cols[j], col, m, offset(out[j], s));
+                    continue;
+                }
+                std::uint8_t* mask = inactive[j] + s;
+                for (std::size_t r = 0; r < m; ++r) {
+                    const bool gone = col[r] != col[r];
+                    mask[r] = gone ? 1 : 0;
+                    buf[r] = gone ? 0.0 : col[r];
+                }
+                const ColumnData dst = offset(out[j], s);
+                from_unit_contiguous(cols[j], buf, m, dst);
+                if (dst.f != nullptr) {
+                    for (std::size_t r = 0; r < m; ++r)
+                        dst.f[r] = mask[r] ? std::numeric_limits<double>::quiet_NaN() : dst.f[r];
+                } else {
+                    for (std::size_t r = 0; r < m; ++r) dst.i[r] = mask[r] ? 0 : dst.i[r];
+                }
+            }
+        }
+        stuck += left;
+    });
+    return stuck.load();
 }
 
 void space_to_unit(const std::vector<Column>& cols, const std::vector<ColumnData>& in,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "hyperzoom/conditions.hpp"
 #include "hyperzoom/designs.hpp"
 #include "hyperzoom/importance.hpp"
 #include "hyperzoom/parallel.hpp"
@@ -37,6 +38,79 @@ using hyperzoom::testing::failures;
     } while (0)
 
 namespace {
+
+// A parent choice of 2 options (cells [0, .5), [.5, 1]), a child active on option 1, a
+// grandchild active where the child lies in [0, .25), and a free column; forbidden:
+// option 0 with the free column in [.5, 1].
+hz::Conditions chain_conditions() {
+    hz::Conditions c;
+    c.d = 4;
+    c.order = {0, 1, 2, 3};
+    c.when.resize(4);
+    c.when[1].push_back(hz::Test{0, {0.5}, {1.0}});
+    c.when[2].push_back(hz::Test{1, {0.0}, {0.25}});
+    c.forbidden.push_back({hz::Test{0, {0.0}, {0.5}}, hz::Test{3, {0.5}, {1.0}}});
+    c.check();
+    return c;
+}
+
+void test_conditions() {
+    const hz::Conditions c = chain_conditions();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    double row[4] = {0.7, 0.1, 0.9, 0.2};
+    c.apply_row(row);
+    CHECK(row[0] == 0.7 && row[1] == 0.1 && row[2] == 0.9 && row[3] == 0.2);
+    double off[4] = {0.2, 0.1, 0.9, 0.2};  // parent on option 0: child and grandchild go
+    c.apply_row(off);
+    CHECK(std::isnan(off[1]) && std::isnan(off[2]) && off[3] == 0.2);
+    double forbidden[4] = {0.2, nan, nan, 0.8};
+    CHECK(c.is_forbidden(forbidden));
+    // Sampling: inactive exactly where the chain says, never forbidden, and the same
+    // rows whatever the threads.
+    const hz::Stream seed{5, 6, 7, 0};
+    const std::size_t n = 5000;
+    std::vector<double> one(n * 4), two(n * 4);
+    CHECK(hz::conditional_sample_unit(c, seed, n, one.data(), 1000, 1) == 0);
+    CHECK(hz::conditional_sample_unit(c, seed, n, two.data(), 1000, 2) == 0);
+    bool same = true, valid = true;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* r = &one[i * 4];
+        for (std::size_t j = 0; j < 4; ++j) {
+            const double a = one[i * 4 + j], b = two[i * 4 + j];
+            same = same && ((std::isnan(a) && std::isnan(b)) || a == b);
+        }
+        const bool child = r[0] >= 0.5;
+        valid = valid && (std::isnan(r[1]) != child) && !c.is_forbidden(r);
+        valid = valid && (std::isnan(r[2]) == !(child && r[1] < 0.25));
+    }
+    CHECK(same);
+    CHECK(valid);
+    // A clause that forbids everything is reported, never a hang.
+    hz::Conditions all = chain_conditions();
+    all.forbidden = {{hz::Test{3, {0.0}, {1.0}}}};
+    std::vector<double> u(10 * 4);
+    CHECK(hz::conditional_sample_unit(all, seed, 10, u.data(), 50, 1) == 10);
+    // Restratify: the child's active rows hold each of their m strata once.
+    std::vector<double> design(n * 4);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < 4; ++j)
+            design[i * 4 + j] = (static_cast<double>((i * (2 * j + 7) + j) % n) + 0.5) / n;
+    hz::restratify(c, design.data(), n, true, {2, 0, 0, 0});
+    std::vector<int> seen;
+    for (std::size_t i = 0; i < n; ++i)
+        if (!std::isnan(design[i * 4 + 1])) seen.push_back(static_cast<int>(i));
+    const std::size_t m = seen.size();
+    std::vector<int> strata(m, 0);
+    for (const int i : seen) {
+        const auto p = static_cast<std::size_t>(std::floor(design[static_cast<std::size_t>(i) * 4 + 1] * m));
+        if (p < m) ++strata[p];
+    }
+    CHECK(m > 0 && std::all_of(strata.begin(), strata.end(), [](int k) { return k == 1; }));
+    // Bad declarations: a child before its parent.
+    hz::Conditions bad = chain_conditions();
+    bad.order = {1, 0, 2, 3};
+    CHECK_THROWS(std::invalid_argument, bad.check());
+}
 
 hz::Column column(hz::Kind kind, double lo, double hi, std::vector<double> cum = {}) {
     hz::Column c;
@@ -237,6 +311,7 @@ void parallel_edge_cases() {
 }  // namespace
 
 int main() {
+    test_conditions();
     // Random123 kat_vectors, "philox4x32 10".
     const hz::Counter4 zero = hz::philox4x32_10({0, 0, 0, 0}, {0, 0});
     CHECK(zero[0] == 0x6627e8d5u && zero[1] == 0xe169c58du && zero[2] == 0xbc57ac4cu && zero[3] == 0x9b00dbd8u);

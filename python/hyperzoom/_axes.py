@@ -14,7 +14,7 @@ import numpy as np
 from . import _core
 from .space import Choice, Space
 
-__all__ = ["space_axes"]
+__all__ = ["axes_of_columns", "space_axes"]
 
 _ORDERED_INT_KINDS = (3, 5)  # IntUniform and PowerOfTwo: equal cells on the unit axis
 
@@ -27,6 +27,25 @@ def space_axes(space: Space) -> Any:
     cached = space.__dict__.get("_axes")
     if cached is not None:
         return cached
+    cells, edges = _cells(space)
+    axes = _core.region.Axes(np.array(cells, dtype=np.int64), edges)
+    space.__dict__["_axes"] = axes
+    return axes
+
+
+def axes_of_columns(space: Space, columns: list[int]) -> Any:
+    """Return the compiled description of the unit axes ``columns`` of ``space`` only.
+
+    In that order: what a computation on a subset of the columns hands the core.
+    """
+    cells, edges = _cells(space)
+    return _core.region.Axes(
+        np.array([cells[j] for j in columns], dtype=np.int64),
+        [edges[j] for j in columns],
+    )
+
+
+def _cells(space: Space) -> tuple[list[int], list[np.ndarray | None]]:
     cells: list[int] = []
     edges: list[np.ndarray | None] = []
     for dist in space.params.values():
@@ -46,6 +65,4 @@ def space_axes(space: Space) -> Any:
         else:
             cells.append(0)
             edges.append(None)
-    axes = _core.region.Axes(np.array(cells, dtype=np.int64), edges)
-    space.__dict__["_axes"] = axes
-    return axes
+    return cells, edges

@@ -50,7 +50,7 @@ class ConfigTable:
         """Return ``id``, the configurations' columns and ``columns`` as a DataFrame."""
         pd = require("pandas", "to_pandas()")
         data: dict[str, Any] = {"id": self.id}
-        data.update(self.configs.columns)
+        data.update(self.configs._pandas_columns())  # missing where inactive
         data.update(columns)
         return pd.DataFrame(data)
 

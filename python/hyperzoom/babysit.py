@@ -389,10 +389,17 @@ class Babysitter:
             msg = f"unknown parameter(s) {unknown!r} in `{name}`; the space has {list(self.space.names)!r}."
             raise ValueError(msg)
         if complete:
-            missing = [k for k in self.space.names if k not in values]
+            # Every parameter, except those of a conditional space that are inactive
+            # (absent) there: the space checks which ones those are.
+            conditional = self.space._conditional_names
+            missing = [
+                k for k in self.space.names if k not in values and k not in conditional
+            ]
             if missing:
                 msg = f"missing parameter(s) {missing!r} in `{name}`."
                 raise ValueError(msg)
+            if conditional:
+                self.space.to_unit({k: [values.get(k)] for k in self.space.names})
         out = {}
         for k, v in values.items():
             dist: Distribution = self.space[k]

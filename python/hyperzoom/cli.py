@@ -79,6 +79,8 @@ def demo_space() -> Space:
 
 
 def _fmt(v: object) -> str:
+    if v is None:  # a parameter inactive in that configuration
+        return "-"
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
@@ -138,7 +140,7 @@ def _table(result: SearchResult, top: int) -> list[str]:
     configs = t.configs
     cells = [
         [str(i + 1), str(t.id[r]), str(t.round[r]), f"{t.value[r]:.6g}"]
-        + [_fmt(configs[int(r)][k]) for k in names]
+        + [_fmt(configs[int(r)].get(k)) for k in names]
         for i, r in enumerate(rows)
     ]
     return _aligned(["rank", "id", "round", "value", *names], cells)
@@ -220,7 +222,7 @@ def _show_schedule(result: Any, info: dict[str, Any], path: str, top: int) -> in
     configs = t.configs
     cells = [
         [str(i + 1), str(t.id[r]), f"{t.budget[r]:.6g}", f"{t.value[r]:.6g}"]
-        + [_fmt(configs[int(r)][k]) for k in names]
+        + [_fmt(configs[int(r)].get(k)) for k in names]
         for i, r in enumerate(t.ranking()[:top])
     ]
     for line in _aligned(["rank", "run", "budget", "loss", *names], cells):

@@ -16,6 +16,13 @@ intervals. The estimate is cleanest on a space-filling design (random or Latin
 hypercube): on a search result it uses, by default, the trials drawn from the whole
 space (the coarse round that opens each run), not the zoomed rounds, whose
 samples correlate the parameters.
+
+In a conditional space (parameters declared with ``.when``, or the branches of
+:meth:`Space.branches`) a parameter's share is computed over the trials where it is
+active only: the share of the variance of the loss *among those trials* that the
+parameter explains. The branch choice is a parameter like any other, active everywhere.
+Inactive coordinates (NaN) never reach the compiled core: parameters active on the same
+trials are estimated together on those trials, each group on its own.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._axes import space_axes
+from ._axes import axes_of_columns, space_axes
 from ._optional import require
 from ._rng import seed_words
 from ._validation import as_count, as_real, as_workers, check_size
@@ -48,6 +55,9 @@ class Importance:
         The bootstrap interval at ``level``.
     n : int
         Trials used.
+    counts : ndarray of int, shape (d,)
+        Trials each parameter's share was computed from: those where it is active (all
+        ``n`` without conditions).
     """
 
     def __init__(
@@ -59,6 +69,7 @@ class Importance:
         level: float,
         n: int,
         bins: int,
+        counts: np.ndarray | None = None,
     ) -> None:
         self.names = names
         self.share = share
@@ -67,6 +78,9 @@ class Importance:
         self.level = level
         self.n = n
         self.bins = bins
+        self.counts = (
+            np.full(len(names), n, dtype=np.int64) if counts is None else counts
+        )
 
     @property
     def ranking(self) -> list[str]:
@@ -119,6 +133,7 @@ class Importance:
             lines.append(
                 f"  {name:<{width}}  {self.share[j]:6.1%}  "
                 f"[{self.low[j]:6.1%}, {self.high[j]:6.1%}]"
+                + (f"  ({self.counts[j]} trials)" if self.counts[j] != self.n else "")
             )
         return "\n".join(lines)
 
@@ -195,6 +210,7 @@ def importance(
     # bootstrap resamples (which repeat trials) fill bins with copies and the share
     # jumps towards 1, far outside the estimate. At least 4 trials a bin, always.
     most = max(1, n // 4)
+    bins_given = None if bins is None else as_count(bins, "bins", minimum=1)
     if bins is None:
         bins = int(np.clip(round(np.sqrt(n) / 2), 1, 32))
         bins = min(max(bins, 2), most)
@@ -212,18 +228,87 @@ def importance(
         msg = f"`level` must be in (0, 1), but got {level!r}."
         raise ValueError(msg)
     w = as_workers(workers, n * max(1, bootstrap))
-    share, boot = _core.importance.importance(
-        space_axes(space), unit, y, bins, bootstrap, seed_words(rng), w
+    words = seed_words(rng)
+    # Activity from the conditions, not from NaN alone: a search's trials may hold a
+    # value where a parameter is inactive (it means nothing there).
+    active = space._active_mask(unit) if space.conditional else ~np.isnan(unit)
+    if active.all():
+        share, boot = _core.importance.importance(
+            space_axes(space), unit, y, bins, bootstrap, words, w
+        )
+        share = np.asarray(share)
+        low, high = _interval(share, np.asarray(boot), bootstrap, level)
+        return Importance(space.names, share, low, high, level, n, bins)
+    share, low, high = _by_active_rows(
+        space, unit, y, active, bins_given, bootstrap, level, words, w
     )
-    share = np.asarray(share)
+    counts = active.sum(axis=0).astype(np.int64)
+    return Importance(space.names, share, low, high, level, n, bins, counts)
+
+
+def _interval(
+    share: np.ndarray, boot: np.ndarray, bootstrap: int, level: float
+) -> tuple[np.ndarray, np.ndarray]:
     if bootstrap:
         low = np.quantile(boot, (1 - level) / 2, axis=0)
         high = np.quantile(boot, (1 + level) / 2, axis=0)
-    else:
-        low = high = share.copy()
-    return Importance(
-        space.names, share, np.asarray(low), np.asarray(high), level, n, bins
-    )
+        return np.asarray(low), np.asarray(high)
+    return share.copy(), share.copy()
+
+
+def _default_bins(n: int) -> int:
+    most = max(1, n // 4)
+    bins = int(np.clip(round(np.sqrt(n) / 2), 1, 32))
+    return min(max(bins, 2), most)
+
+
+def _by_active_rows(
+    space: Space,
+    unit: np.ndarray,
+    y: np.ndarray,
+    active: np.ndarray,
+    bins: int | None,
+    bootstrap: int,
+    level: float,
+    words: np.ndarray,
+    workers: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shares of a conditional space: each parameter over the trials where it is active.
+
+    Parameters active on the same trials form a group, estimated in one call of the core
+    on those trials and columns alone (so no NaN reaches it); a group's bins follow its
+    own number of trials (``bins``, if given, at most a quarter of them). A parameter
+    active on fewer than 2 trials gets a share of 0.
+    """
+    d = space.d
+    share = np.zeros(d)
+    low = np.zeros(d)
+    high = np.zeros(d)
+    groups: dict[bytes, list[int]] = {}
+    for j in range(d):
+        groups.setdefault(np.packbits(active[:, j]).tobytes(), []).append(j)
+    for cols in groups.values():
+        rows = np.flatnonzero(active[:, cols[0]])
+        m = int(rows.size)
+        if m < 2:
+            continue
+        b = _default_bins(m) if bins is None else min(bins, max(1, m // 4))
+        sub = np.ascontiguousarray(unit[np.ix_(rows, np.asarray(cols, dtype=np.intp))])
+        s, boot = _core.importance.importance(
+            axes_of_columns(space, cols),
+            sub,
+            np.ascontiguousarray(y[rows]),
+            b,
+            bootstrap,
+            words,
+            workers,
+        )
+        s = np.asarray(s)
+        lo, hi = _interval(s, np.asarray(boot), bootstrap, level)
+        share[cols] = s
+        low[cols] = lo
+        high[cols] = hi
+    return share, low, high
 
 
 def _inputs(

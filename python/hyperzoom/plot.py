@@ -7,6 +7,9 @@
 - :func:`plot_history`: the best loss so far against trials, rounds marked;
 - :func:`plot_curves`: the learning curves of a scheduler's runs;
 - ``Importance.plot`` and ``Ledger.plot`` draw importance bars and a babysitter's ledger.
+
+In a conditional space a parameter is drawn over the trials where it is active only
+(its panel's label names its condition).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 
 from ._optional import require
 from .space import Choice, IntLogUniform, InvLogUniform, LogUniform, PowerOfTwo
+from .space.conditions import describe
 
 __all__ = ["plot_curves", "plot_history", "plot_search", "set_scale"]
 
@@ -118,8 +122,9 @@ def plot_search(
         )
         ok = np.intersect1d(ok, keep)
     configs = t.configs
-    values = t.value[ok]
-    rounds = t.round[ok]
+    active = configs.active[ok]  # a conditional parameter is drawn where it is active
+    values_all = t.value[ok]
+    rounds_all = t.round[ok]
     n_rounds = max(1, len(result.regions))
     cols = min(3, len(names))
     rows = math.ceil(len(names) / cols)
@@ -129,7 +134,10 @@ def plot_search(
     for k, name in enumerate(names):
         ax = fig.add_subplot(rows, cols, k + 1)
         dist = space[name]
-        x = configs[name][ok]
+        on = active[:, space.names.index(name)]
+        x = np.asarray(np.ma.getdata(configs[name][ok]))[on]
+        values = values_all[on]
+        rounds = rounds_all[on]
         if isinstance(dist, Choice):
             codes = dist.codes(x)
             jitter = np.random.default_rng(0).uniform(-0.15, 0.15, codes.size)
@@ -164,14 +172,17 @@ def plot_search(
                     lo, hi = lo - 0.5, hi + 0.5
                 ax.axvspan(lo, hi, color=cmap(r / max(1, n_rounds - 1)), alpha=0.06)
             ax.set_xlim(dist.low, dist.high)
-        if result.best is not None:
+        if result.best is not None and name in result.best:
             bx = result.best[name]
             if isinstance(dist, Choice):
                 bx = dist.options.index(bx)
             ax.scatter(
                 [bx], [result.best_value], marker="*", s=120, color="#d62728", zorder=5
             )
-        ax.set_xlabel(f"{name} ({dist.scale})")
+        condition = describe(space, name)
+        ax.set_xlabel(
+            f"{name} ({dist.scale})" + (f"\nwhere {condition}" if condition else "")
+        )
         ax.set_ylabel("loss")
     fig.suptitle(
         f"{len(t)} trials, {n_rounds} rounds (colour: round; bands: each round's region)"

@@ -4,6 +4,9 @@
 coarse-to-fine regions, the best-so-far history and the importance bars (matplotlib),
 embeds them as base64 PNG images, and adds the best configuration, the top trials and
 the region of every round as tables. The file opens in any browser, offline.
+
+In a conditional space each parameter is plotted over the trials where it is active,
+and tables show an inactive parameter's entry as a dash (—).
 """
 
 from __future__ import annotations
@@ -45,10 +48,16 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+#: What a table shows where a value is missing (an inactive parameter, no loss yet).
+MISSING = "\u2014"
+
+
 def _fmt(v: Any) -> str:
+    if v is None or v is np.ma.masked:
+        return MISSING
     if isinstance(v, float):
         if math.isnan(v):
-            return "nan"
+            return MISSING
         return f"{v:.4g}"
     return html.escape(str(v))
 
@@ -204,7 +213,7 @@ def _config_table(
         parts.append(
             "<tr>"
             + "".join(f"<td>{c}</td>" for c in cells)
-            + "".join(f'<td class="l">{_fmt(row[n])}</td>' for n in names)
+            + "".join(f'<td class="l">{_fmt(row.get(n))}</td>' for n in names)
             + "</tr>"
         )
     parts.append("</table>")
@@ -271,19 +280,26 @@ def _schedule_parts(result: Any) -> list[str]:
             rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False
         )
         configs = t.configs
+        active = configs.active
         for k, name in enumerate(space.names):
             ax = axes[k // cols][k % cols]
-            x = np.asarray(configs.columns[name])[ok]
+            on = ok & active[:, k]  # a conditional parameter: where it is active
+            x = np.asarray(np.ma.getdata(configs.columns[name]))[on]
             dist = space[name]
             if hasattr(dist, "options"):
-                index = {o: i for i, o in enumerate(dist.options)}
-                x = np.array([index[v] for v in x], dtype=float)
+                x = dist.codes(x).astype(float)
                 ax.set_xticks(range(len(dist.options)))
                 ax.set_xticklabels([str(o) for o in dist.options])
             else:
                 set_scale(ax, dist)
             sc = ax.scatter(
-                x, t.value[ok], c=np.log(t.budget[ok]), s=10, cmap="viridis"
+                x,
+                t.value[on],
+                c=np.log(t.budget[on]),
+                s=10,
+                cmap="viridis",
+                vmin=float(np.log(t.budget[ok].min())),
+                vmax=float(np.log(t.budget[ok].max())),
             )
             ax.set_xlabel(name)
             ax.set_ylabel("last loss")

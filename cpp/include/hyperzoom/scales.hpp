@@ -10,6 +10,8 @@
 
 namespace hyperzoom {
 
+struct Conditions;
+
 enum class Kind : std::int64_t {
     linear = 0,       // lo + u (hi - lo)
     log = 1,          // exp(log lo + u (log hi - log lo))
@@ -61,6 +63,21 @@ void column_to_unit(const Column& c, ColumnData in, std::size_t n, double* u,
 // Several columns: the unit design is (n, d) row-major.
 void space_from_unit(const std::vector<Column>& cols, const double* unit, std::size_t n,
                      const std::vector<ColumnData>& out, int workers);
+// As space_from_unit where NaN marks an inactive entry (a conditional parameter): it
+// maps to NaN in float columns and to 0 in integer ones (the caller masks those).
+void space_from_unit_missing(const std::vector<Column>& cols, const double* unit,
+                             std::size_t n, const std::vector<ColumnData>& out, int workers);
+// A random sample of a conditional space in one pass over cache-sized chunks of rows:
+// the uniforms of space_sample (column j from seed.with_stream(j)), inactive entries NaN,
+// forbidden rows redrawn (redraw_row), then the columns (NaN in float columns, 0 in
+// integer ones where inactive). Fills unit (n, d; skipped when null), out, and for each
+// column j with inactive[j] non-null, inactive[j][i] = 1 where row i leaves it inactive.
+// Returns the rows still forbidden after max_attempts.
+std::size_t space_sample_conditional(const std::vector<Column>& cols, const Conditions& c,
+                                     const Stream& seed, std::size_t n, double* unit,
+                                     const std::vector<ColumnData>& out,
+                                     const std::vector<std::uint8_t*>& inactive,
+                                     std::size_t max_attempts, int workers);
 void space_to_unit(const std::vector<Column>& cols, const std::vector<ColumnData>& in,
                    std::size_t n, double* unit, int workers);
 

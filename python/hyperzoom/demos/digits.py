@@ -1,13 +1,16 @@
 """Tune scikit-learn's MLPClassifier on the digits data over the practice's hyperparameters.
 
-The data ship with scikit-learn (no download). Each trial trains one network with SGD
-and momentum for ``EPOCHS`` epochs and returns the validation error (1 - accuracy) on a
-held-out split. The space is the practice's:
+The data ship with scikit-learn (no download). Each trial trains one network for
+``EPOCHS`` epochs and returns the validation error (1 - accuracy) on a held-out split.
+The space is the practice's, and conditional as real pipelines are: the optimizer is a
+choice, and each optimizer has its own parameters.
 
+- the optimizer: SGD with momentum, or Adam;
 - learning rate on a log scale (α = 10^r);
-- momentum on the ``1 - β`` scale (``InvLogUniform``);
-- hidden units (log scale), layers, mini-batch size (powers of two);
-- L2 penalty ``alpha`` and the learning-rate decay exponent ``power_t``.
+- SGD only: momentum on the ``1 - β`` scale (``InvLogUniform``) and the learning-rate
+  decay exponent ``power_t``;
+- Adam only: ``β2`` on the ``1 - β`` scale;
+- hidden units (log scale), layers, mini-batch size (powers of two), L2 penalty.
 
 Run it with ``hyperzoom demo`` (stores the study and writes the report) or
 ``hyperzoom run`` on this file.
@@ -22,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..space import (
+    Choice,
     IntLogUniform,
     IntUniform,
     InvLogUniform,
@@ -36,13 +40,15 @@ __all__ = ["EPOCHS", "objective", "settings", "space"]
 EPOCHS = 25
 
 space = Space(
+    solver=Choice(["sgd", "adam"]),
     learning_rate=LogUniform(1e-4, 1.0),
-    momentum=InvLogUniform(0.5, 0.999),
+    momentum=InvLogUniform(0.5, 0.999).when(solver="sgd"),
+    lr_decay=Uniform(0.0, 0.5).when(solver="sgd"),
+    beta_2=InvLogUniform(0.9, 0.9999).when(solver="adam"),
     hidden_units=IntLogUniform(16, 256),
     layers=IntUniform(1, 3),
     batch_size=PowerOfTwo(16, 256),
     alpha=LogUniform(1e-6, 1e-1),
-    lr_decay=Uniform(0.0, 0.5),
 )
 
 settings: dict[str, Any] = {"budget": 64, "rng": 20241128}
@@ -62,32 +68,44 @@ def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def objective(
+    solver: str,
     learning_rate: float,
-    momentum: float,
     hidden_units: int,
     layers: int,
     batch_size: int,
     alpha: float,
-    lr_decay: float,
+    momentum: float | None = None,
+    lr_decay: float | None = None,
+    beta_2: float | None = None,
 ) -> float:
-    """Train one MLP for ``EPOCHS`` epochs; return the validation error."""
+    """Train one MLP for ``EPOCHS`` epochs; return the validation error.
+
+    ``momentum`` and ``lr_decay`` come only with SGD, ``beta_2`` only with Adam.
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
     from threadpoolctl import threadpool_limits
 
     x_train, x_val, y_train, y_val = _data()
+    own: dict[str, Any] = (
+        {
+            "momentum": momentum,
+            "nesterovs_momentum": True,
+            "learning_rate": "invscaling" if lr_decay else "constant",
+            "power_t": lr_decay or 0.0,
+        }
+        if solver == "sgd"
+        else {"beta_2": beta_2}
+    )
     model = MLPClassifier(
         hidden_layer_sizes=(hidden_units,) * layers,
-        solver="sgd",
+        solver=solver,
         learning_rate_init=learning_rate,
-        momentum=momentum,
-        nesterovs_momentum=True,
         batch_size=batch_size,
         alpha=alpha,
-        learning_rate="invscaling" if lr_decay > 0 else "constant",
-        power_t=lr_decay,
         max_iter=EPOCHS,
         random_state=0,
+        **own,
     )
     # One BLAS thread per trial: the trials themselves run in parallel, and nested
     # BLAS threads on the same cores would only fight each other.

@@ -4,6 +4,14 @@ Every ``interval`` the worst members copy the state and configuration of better 
 (exploit) and perturb the configuration on each parameter's own scaled axis (explore);
 the draws are made by the compiled core. Synchronous: each interval runs the whole
 population at once and is gathered in index order.
+
+In a conditional space the core never sees a NaN: a donor's inactive coordinates are
+handed to it filled, and whatever it makes of them is thrown away. After the step the
+coordinates that were inactive in the donor are drawn afresh (uniform on their unit
+axis, from a stream fixed by the seed and the step), the conditions are applied in
+order (a parameter that a changed branch activates keeps that fresh draw; one it
+deactivates becomes NaN) and a row that lands on a forbidden combination is drawn
+again whole. Perturbation never moves an inactive parameter into a configuration.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from .. import _core
 from .._rng import seed_words
 from .._validation import as_count, as_real, check_size
 from ..space import Choice, Space
+from ..space.conditions import MAX_ATTEMPTS
 from ..typing import RngLike
 from ._method import StudyArgs, run_method
 from ._runs import (
@@ -92,6 +101,34 @@ def canonical_unit(space: Space, unit: np.ndarray) -> np.ndarray:
     return out
 
 
+def conditional_rows(
+    space: Space, donor_unit: np.ndarray, rows: np.ndarray, words: np.ndarray, step: int
+) -> np.ndarray:
+    """Make PBT's explored ``rows`` valid in a space with conditions or clauses.
+
+    ``donor_unit`` holds the donors' unit rows (NaN where inactive). Coordinates that
+    were inactive in the donor are drawn afresh, so a parameter that a changed branch
+    activates is a random draw from its range, never a perturbation of a meaningless
+    value; then the conditions set the inactive ones to NaN and forbidden rows are drawn
+    again. Deterministic given ``words`` and ``step``.
+    """
+    cond = space._cond
+    out = np.array(rows, dtype=np.float64, order="C", copy=True)
+    seq = np.random.SeedSequence([*(int(w) for w in words), int(step), 0x5EED])
+    fresh_seq, forbid_seq = seq.spawn(2)
+    was_off = np.isnan(donor_unit)
+    if was_off.any():
+        fresh = np.random.default_rng(fresh_seq).random(out.shape)
+        out[was_off] = fresh[was_off]
+    cond.apply(out, 1)
+    if space.forbidden:
+        stuck = cond.redraw_forbidden(
+            forbid_seq.generate_state(3, dtype=np.uint32), out, MAX_ATTEMPTS, 1
+        )
+        space._check_stuck(stuck)
+    return out
+
+
 @shared_docs
 def pbt(
     train: TrainFn,
@@ -123,6 +160,11 @@ def pbt(
     moves an ``InvLogUniform`` value along ``log(1 - x)``; integers, powers of two and
     choices move to a neighbouring value (choices in their declared order). The
     declared bounds are never left. Copied states are deep copies.
+
+    In a conditional space only active parameters are perturbed: when the explore step
+    changes a parent so that a branch switches, the parameters it activates are drawn
+    at random from their ranges and the ones it deactivates are dropped; a forbidden
+    result is drawn again.
 
     Parameters
     ----------
@@ -299,7 +341,14 @@ def pbt_drive(
                     if m.curve and math.isnan(m.curve[-1][1]):
                         m.error = m.events[-1]["error"] if m.events else "failed"
                 break
-            bottom, donor, rows = axes.pbt_step(unit, loss, q, pert, res, words, t)
+            if space._cond is None:
+                bottom, donor, rows = axes.pbt_step(unit, loss, q, pert, res, words, t)
+            else:  # no NaN reaches the core; the rows are made valid after the step
+                filled = np.where(np.isnan(unit), 0.5, unit)
+                bottom, donor, rows = axes.pbt_step(
+                    filled, loss, q, pert, res, words, t
+                )
+                rows = conditional_rows(space, unit[donor], rows, words, t)
             donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
             new_configs = space.from_unit(rows)  # one call for every replaced member
             for i, (j, k, row) in enumerate(zip(bottom.tolist(), donor.tolist(), rows)):

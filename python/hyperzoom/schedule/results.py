@@ -108,7 +108,7 @@ class ScheduleTrials(ConfigTable):
             "budget": pts[:, 0],
             "loss": pts[:, 1],
         }
-        data.update({k: v[rows] for k, v in self.configs.columns.items()})
+        data.update(self.configs._pandas_columns(rows))  # missing where inactive
         return pd.DataFrame(data)
 
 

@@ -18,10 +18,12 @@ from .._rng import as_generator
 from .._validation import as_count, as_workers
 from ..region import Region, select_elite
 from ..space import Choice, Configs, Space
+from ..space.conditions import MAX_ATTEMPTS
 from ..space.sampling import budget_grid
 from ..typing import RngLike
 from ._observed import Observing
 from ._told import as_told
+from .branches import BranchZoom
 from .results import AllTrialsFailedError, SearchResult, Trials
 from .settings import STRATEGIES, check_settings
 
@@ -130,7 +132,19 @@ class CoarseToFine(Observing):
         self._lock = threading.RLock()
 
         self._zoom: Any = None
-        if strategy == "coarse-to-fine":
+        self._branched = strategy == "coarse-to-fine" and space._cond is not None
+        if self._branched:
+            # A conditional space: one region per branch (see search/branches.py).
+            self._zoom = BranchZoom(
+                space,
+                round_size=self.round_size or 0,
+                first_round=self.first_round or 0,
+                keep=self.keep,
+                min_width=self.min_width,
+                max_doublings=_MAX_DOUBLINGS,
+                rng=np.random.default_rng(self._gen.integers(2**63)),
+            )
+        elif strategy == "coarse-to-fine":
             self._zoom = _core.search.Zoom(
                 space_axes(space),
                 self.round_size or 0,
@@ -502,7 +516,9 @@ class CoarseToFine(Observing):
     def _configs(self, unit: np.ndarray, ids: np.ndarray) -> Configs:
         # The unit rows come from the designs and the region map, so they are valid:
         # skip from_unit's checks and copy.
-        cols = self.space._compiled.from_unit(unit, self._threads(unit.size))
+        cols = self.space._compiled.from_unit(
+            unit, self._threads(unit.size), self.space._cond is not None
+        )
         unit = unit.view()
         unit.flags.writeable = False  # a window on the optimiser's storage
         c = self.space._configs(cols, unit)
@@ -561,8 +577,11 @@ class CoarseToFine(Observing):
             self._region_rows.append((None, 0))
         else:
             coarse = bool(zoom.coarse)
-            v = self._design(int(zoom.round_size))
-            rows = zoom.sample(v, self._threads(v.size))
+            if self._branched:  # each branch draws its own design
+                rows = zoom.sample(None, self._threads(zoom.round_size * self.space.d))
+            else:
+                v = self._design(int(zoom.round_size))
+                rows = zoom.sample(v, self._threads(v.size))
             whole = coarse
             run = int(zoom.run)
             self._region_rows.append((None, run) if coarse else (*zoom.region(), run))
@@ -584,11 +603,18 @@ class CoarseToFine(Observing):
             if zoom is not None and self._p:
                 self._raw[self._n : self._n + n] = zoom.raw()
         space = self.space
-        cols = space._compiled.from_unit(rows, self._threads(rows.size))
-        self._queue_cols = {
-            name: dist._decode(col)
-            for name, dist, col in zip(space.names, space.params.values(), cols)
-        }
+        if space._cond is not None:
+            if kind == "round" and not self._branched:  # random or grid rows
+                rows = self._conditioned(rows)
+                self._unit[self._n : self._n + n] = rows
+            cols = space._compiled.from_unit(rows, self._threads(rows.size), True)
+            self._queue_cols = space._configs(cols, rows).columns
+        else:
+            cols = space._compiled.from_unit(rows, self._threads(rows.size))
+            self._queue_cols = {
+                name: dist._decode(col)
+                for name, dist, col in zip(space.names, space.params.values(), cols)
+            }
         # Read-only windows on the trials' storage, sliced by ask().
         unit = self._unit[self._n : self._n + n]
         unit.flags.writeable = False
@@ -602,6 +628,21 @@ class CoarseToFine(Observing):
         if self.budget is not None:
             left = min(left, self.budget - self._n)
         self._phase_left = left
+
+    def _conditioned(self, rows: np.ndarray) -> np.ndarray:
+        """Return rows of a random design or grid made valid for a conditional space.
+
+        The coordinates of inactive parameters become NaN; forbidden rows are drawn
+        again.
+        """
+        space = self.space
+        rows = np.array(rows, dtype=np.float64, order="C", copy=True)
+        space._cond.apply(rows, 1)
+        if space.forbidden:
+            words = self._gen.integers(0, 2**32, size=3, dtype=np.uint32)
+            stuck = space._cond.redraw_forbidden(words, rows, MAX_ATTEMPTS, 1)
+            space._check_stuck(stuck)
+        return rows
 
     def _advance(self) -> None:
         """Learn from the phase just told and start the next one."""

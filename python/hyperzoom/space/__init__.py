@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from ._space import Space
 from .choice import Choice
+from .conditions import Forbidden
 from .configs import Configs
 from .distributions import (
     Distribution,
@@ -47,6 +48,7 @@ __all__ = [
     "Choice",
     "Configs",
     "Distribution",
+    "Forbidden",
     "IntLogUniform",
     "IntUniform",
     "InvLogUniform",

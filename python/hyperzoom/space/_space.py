@@ -7,6 +7,8 @@ and back through the compiled core, and returns them as :class:`Configs`.
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -16,6 +18,9 @@ from .. import _core
 from .._rng import seed_words
 from .._validation import as_count, as_workers, check_size
 from ..typing import RngLike
+from ._optuna import from_optuna, to_optuna
+from .choice import Choice
+from .conditions import MAX_ATTEMPTS, Forbidden, compile_conditions, describe
 from .configs import Configs
 from .distributions import Distribution, as_unit_array
 from .sampling import sample_design
@@ -79,6 +84,8 @@ class Space:
                 raise TypeError(msg)
         self._params = items
         self._names = tuple(items)
+        self._forbidden: tuple[Forbidden, ...] = ()
+        self._compile_conditions()
         cols = [d._column() for d in items.values()]
         self._compiled = _core.scales.CompiledSpace(
             np.array([c[0] for c in cols], dtype=np.int64),
@@ -86,6 +93,180 @@ class Space:
             np.array([c[2] for c in cols], dtype=np.float64),
             [c[3] for c in cols],
         )
+
+    def _compile_conditions(self) -> None:
+        self._cond: Any
+        self._cond, self._order = compile_conditions(self._params, self._forbidden)
+        self._conditional = tuple(
+            j for j, d in enumerate(self._params.values()) if d._when
+        )
+        self._conditional_names = frozenset(self._names[j] for j in self._conditional)
+
+    # -- conditions -----------------------------------------------------------------------
+    @property
+    def conditional(self) -> bool:
+        """Whether some parameter is conditional (declared with ``.when``)."""
+        return bool(self._conditional)
+
+    @property
+    def forbidden(self) -> tuple[Forbidden, ...]:
+        """The forbidden clauses added with :meth:`forbid`."""
+        return self._forbidden
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Parameter names with every parent before the parameters it conditions."""
+        return self._order
+
+    def forbid(self, **values: Any) -> Space:
+        """Return this space with one more forbidden combination of values.
+
+        A configuration is forbidden when every named parameter is active and holds one
+        of its given values (one value, a list of values, or a ``(low, high)`` range of
+        a continuous parameter, as in :meth:`Distribution.when`). Samples, designs and
+        searches never hold a forbidden configuration: its rows are drawn again.
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> space = hz.Space(
+        ...     model=hz.Choice(["linear", "tree"]), depth=hz.IntUniform(1, 8)
+        ... ).forbid(model="linear", depth=range(2, 9))
+        >>> c = space.sample(500, rng=1)
+        >>> sorted(set(c["depth"][c["model"] == "linear"].tolist()))
+        [1]
+        """
+        clause = Forbidden(**values)
+        out = Space(self._params)
+        out._forbidden = (*self._forbidden, clause)
+        out._compile_conditions()
+        return out
+
+    @classmethod
+    def branches(
+        cls,
+        branches: Mapping[str, Space] | None = None,
+        /,
+        *,
+        name: str = "branch",
+        **kwargs: Space,
+    ) -> Space:
+        """Return a space that chooses one of several sub-spaces (alternatives).
+
+        The result has a ``Choice`` parameter ``name`` over the branch names; each
+        sub-space's parameters are active only in their branch (their own conditions
+        and forbidden clauses still apply inside it). A name shared by several branches
+        with the same distribution is one parameter, active in each of them; the same
+        name with different distributions is refused (rename one).
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> space = hz.Space.branches(
+        ...     svc=hz.Space(C=hz.LogUniform(1e-2, 1e3), gamma=hz.LogUniform(1e-4, 1)),
+        ...     ridge=hz.Space(alpha=hz.LogUniform(1e-4, 10)),
+        ...     name="model",
+        ... )
+        >>> space.names
+        ('model', 'C', 'gamma', 'alpha')
+        >>> space["alpha"]
+        LogUniform(0.0001, 10.0).when(model='ridge')
+        """
+        subs: dict[str, Space] = {}
+        if branches is not None:
+            if not isinstance(branches, Mapping):
+                msg = f"`branches` must be a mapping of names to Spaces, but got {branches!r}."
+                raise TypeError(msg)
+            subs.update(branches)
+        for k, v in kwargs.items():
+            if k in subs:
+                msg = f"branch {k!r} is given twice."
+                raise ValueError(msg)
+            subs[k] = v
+        if not subs:
+            msg = "`branches` must name at least one sub-space, but got none."
+            raise ValueError(msg)
+        for k, v in subs.items():
+            if not isinstance(v, Space):
+                msg = f"branch {k!r} must be a hyperzoom Space, but got {type(v).__name__}."
+                raise TypeError(msg)
+            if name in v:
+                msg = (
+                    f"branch {k!r} has a parameter named {name!r}, the name of the branch "
+                    "choice; pass another `name=`."
+                )
+                raise ValueError(msg)
+        params: dict[str, Distribution] = {name: Choice(list(subs))}
+        owners: dict[str, list[str]] = {}
+        for branch, sub in subs.items():
+            for pname, dist in sub.items():
+                if pname in params and pname != name:
+                    first = params[pname]
+                    if first._key() != dist._key() or first._when[1:] != dist._when:
+                        msg = (
+                            f"parameter {pname!r} is {dist!r} in branch {branch!r} but "
+                            f"{_unconditioned(first, name)!r} in branch "
+                            f"{owners[pname][0]!r}; a name shared by branches must have "
+                            "the same distribution and conditions (rename one)."
+                        )
+                        raise ValueError(msg)
+                    owners[pname].append(branch)
+                else:
+                    owners[pname] = [branch]
+                params[pname] = _in_branches(dist, name, owners[pname])
+        out = cls(params)
+        clauses = []
+        for branch, sub in subs.items():
+            for clause in sub.forbidden:
+                clauses.append(Forbidden(**{name: branch}, **dict(clause.terms)))
+        if clauses:
+            out._forbidden = tuple(clauses)
+            out._compile_conditions()
+        return out
+
+    # -- Optuna -------------------------------------------------------------------------
+    @classmethod
+    def from_optuna(cls, distributions: Mapping[str, Any]) -> Space:
+        """Return the space of a dict of Optuna distributions (e.g. ``trial.distributions``).
+
+        ``FloatDistribution`` becomes ``Uniform`` (``LogUniform`` with ``log=True``),
+        ``IntDistribution`` ``IntUniform`` (``IntLogUniform`` with ``log=True``),
+        ``CategoricalDistribution`` ``Choice``, or ``PowerOfTwo`` when its choices are
+        consecutive powers of two in increasing order. Stepped distributions (``step``
+        other than None or 1) and single-valued floats are refused with a
+        ``ValueError`` naming the parameter. Optuna is not imported: the distributions
+        are read by class name and attributes.
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> from optuna.distributions import CategoricalDistribution, FloatDistribution
+        >>> space = hz.Space.from_optuna({
+        ...     "lr": FloatDistribution(1e-4, 1.0, log=True),
+        ...     "batch_size": CategoricalDistribution([16, 32, 64]),
+        ... })
+        >>> space["lr"], space["batch_size"]
+        (LogUniform(0.0001, 1.0), PowerOfTwo(16, 64))
+        """
+        return cls(from_optuna(distributions))
+
+    def to_optuna(self, *, inv_log: str = "raise") -> dict[str, Any]:
+        """Return the space as a dict of Optuna distributions (imports Optuna).
+
+        The inverse of :meth:`from_optuna`: ``PowerOfTwo`` becomes the categorical of
+        its powers. ``InvLogUniform`` has no Optuna counterpart: it is refused with a
+        ``ValueError`` naming the parameter, unless ``inv_log="linear"``, which
+        describes it as ``FloatDistribution(low, high)`` (the same values; Optuna's
+        own samplers would draw them linearly). Conditions, forbidden clauses and
+        ``Choice`` weights are dropped: Optuna's distributions cannot hold them.
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> hz.Space(layers=hz.IntUniform(1, 6)).to_optuna()
+        {'layers': IntDistribution(high=6, log=False, low=1, step=1)}
+        """
+        return to_optuna(self._params, inv_log)
 
     # -- container protocol -------------------------------------------------------------
     @property
@@ -126,20 +307,29 @@ class Space:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Space):
             return NotImplemented
-        return list(self._params.items()) == list(other._params.items())
+        return (
+            list(self._params.items()) == list(other._params.items())
+            and self._forbidden == other._forbidden
+        )
 
     def __hash__(self) -> int:
-        return hash(tuple(self._params.items()))
+        return hash((tuple(self._params.items()), self._forbidden))
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"    {k}={v!r}" for k, v in self._params.items())
-        return f"Space(\n{inner},\n)" if inner else "Space()"
+        text = f"Space(\n{inner},\n)" if inner else "Space()"
+        for clause in self._forbidden:
+            text += ".forbid(" + repr(clause)[len("Forbidden(") :]
+        return text
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"params": self._params}
+        return {"params": self._params, "forbidden": self._forbidden}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["params"])  # type: ignore[misc]
+        self._forbidden = tuple(state.get("forbidden", ()))
+        if self._forbidden:
+            self._compile_conditions()
 
     # -- sampling and maps ----------------------------------------------------------
     def sample(
@@ -189,6 +379,24 @@ class Space:
             return sample_design(self, n, design, rng=rng, workers=workers)
         words = seed_words(rng)
         w = as_workers(workers, n * max(self.d, 1))
+        if self._cond is not None:
+            _, cols, masks, stuck = self._compiled.sample_conditional(
+                self._cond, words, n, MAX_ATTEMPTS, w, False
+            )
+            self._check_stuck(stuck)
+            compiled, cond = self._compiled, self._cond
+
+            def sampled_unit() -> np.ndarray:
+                # The kernel is deterministic: run again, it gives the same rows.
+                unit = np.asarray(
+                    compiled.sample_conditional(cond, words, n, MAX_ATTEMPTS, w, True)[
+                        0
+                    ]
+                )
+                unit.flags.writeable = False
+                return unit
+
+            return self._configs(cols, None, sampled_unit, masks)
         _, cols = self._compiled.sample(words, n, w, False)
         # The unit coordinates are regenerated from the seed when first asked for: the
         # stream is counter-based, so they are the very uniforms the columns came from.
@@ -210,6 +418,8 @@ class Space:
         >>> c["lr"], c["layers"]
         (array([0.01, 1.  ]), array([1, 6]))
         """
+        if self._cond is not None:
+            return self._from_unit_conditional(u, workers)
         arr = as_unit_array(u, "u")
         if arr.ndim != 2 or arr.shape[1] != self.d:
             msg = (
@@ -220,6 +430,80 @@ class Space:
         w = as_workers(workers, arr.size)
         cols = self._compiled.from_unit(arr, w)
         return self._configs(cols, arr.copy())
+
+    def _from_unit_conditional(self, u: Any, workers: int | None) -> Configs:
+        """Map unit coordinates to configurations of a space with conditions.
+
+        The coordinates of inactive parameters are ignored (NaN is allowed there); a
+        forbidden row is refused.
+        """
+        try:
+            arr = np.array(u, dtype=np.float64, order="C", copy=True)
+        except (TypeError, ValueError) as exc:
+            msg = f"`u` must be an array of floats in [0, 1], but got {u!r}."
+            raise TypeError(msg) from exc
+        if arr.ndim != 2 or arr.shape[1] != self.d:
+            msg = (
+                f"`u` must have shape (n, {self.d}) for a space of {self.d} parameters, "
+                f"but got shape {arr.shape}."
+            )
+            raise ValueError(msg)
+        bad = ~np.isnan(arr) & ~((arr >= 0.0) & (arr <= 1.0))
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            msg = f"`u` must lie in [0, 1] (or be NaN where inactive), but got {arr[i, j]!r} at [{i}, {j}]."
+            raise ValueError(msg)
+        w = as_workers(workers, arr.size)
+        active = self._active_mask(arr, w)
+        nan_active = np.isnan(arr) & active
+        if nan_active.any():
+            i, j = (int(x) for x in np.argwhere(nan_active)[0])
+            msg = (
+                f"`u[{i}, {j}]` is NaN but parameter {self._names[j]!r} is active in "
+                f"row {i} (its condition {describe(self, self._names[j])} holds there)."
+            )
+            raise ValueError(msg)
+        arr[~active] = np.nan  # the coordinates of inactive parameters mean nothing
+        self._refuse_forbidden(arr, "u")
+        cols = self._compiled.from_unit(arr, w, True)
+        arr.flags.writeable = False
+        return self._configs(cols, arr)
+
+    def _active_mask(self, unit: np.ndarray, workers: int = 1) -> np.ndarray:
+        """Return where each parameter of each row is active.
+
+        Missing entries count as values when they decide a child's activity (an error
+        is raised for them anyway).
+        """
+        probe = np.nan_to_num(unit, nan=0.5)
+        assert self._cond is not None
+        self._cond.apply(probe, workers)
+        active: np.ndarray = ~np.isnan(probe)
+        return active
+
+    def _refuse_forbidden(self, unit: np.ndarray, name: str) -> None:
+        if not self._forbidden:
+            return
+        rows = np.flatnonzero(self._cond.forbidden_rows(unit))
+        if rows.size:
+            i = int(rows[0])
+            row = self._configs(
+                self._compiled.from_unit(unit[i : i + 1], 1, True), unit[i : i + 1]
+            )[0]
+            msg = (
+                f"`{name}` holds forbidden configurations ({rows.size} rows), the "
+                f"first at row {i}: {row!r}; the clauses are {list(self._forbidden)!r}."
+            )
+            raise ValueError(msg)
+
+    def _check_stuck(self, stuck: int) -> None:
+        if stuck:
+            msg = (
+                f"the forbidden clauses {list(self._forbidden)!r} leave almost nothing "
+                f"of the space: {stuck} rows were still forbidden after {MAX_ATTEMPTS} "
+                "draws each."
+            )
+            raise ValueError(msg)
 
     def to_unit(self, configs: Any, *, workers: int | None = None) -> np.ndarray:
         """Map configurations to ``(n, d)`` unit coordinates on each scaled axis.
@@ -252,8 +536,14 @@ class Space:
             raise ValueError(msg)
         cols = []
         n = None
-        for name in self._names:
-            col = self._params[name]._encode(configs[name], f"configs[{name!r}]")
+        absent: dict[int, np.ndarray] = {}
+        for j, name in enumerate(self._names):
+            raw = configs[name]
+            if j in self._conditional:
+                raw, gone = _split_missing(self._params[name], raw)
+                if gone is not None:
+                    absent[j] = gone
+            col = self._params[name]._encode(raw, f"configs[{name!r}]")
             col = np.atleast_1d(col)
             if col.ndim != 1:
                 msg = f"`configs[{name!r}]` must be one-dimensional, but got shape {col.shape}."
@@ -268,18 +558,118 @@ class Space:
                 raise ValueError(msg)
             cols.append(col)
         n = n or 0
-        return np.asarray(
-            self._compiled.to_unit(cols, n, as_workers(workers, n * self.d))
-        )
+        w = as_workers(workers, n * self.d)
+        unit = np.asarray(self._compiled.to_unit(cols, n, w))
+        if self._cond is None:
+            return unit
+        for j, gone in absent.items():
+            unit[gone, j] = np.nan
+        active = self._active_mask(unit, w)
+        wrong = active == np.isnan(unit)
+        if wrong.any():
+            i, j = (int(x) for x in np.argwhere(wrong)[0])
+            name = self._names[j]
+            state = "is missing" if active[i, j] else "has a value"
+            holds = "holds" if active[i, j] else "does not hold"
+            msg = (
+                f"`configs[{name!r}]` {state} at row {i}, but its condition "
+                f"{describe(self, name)} {holds} there: a conditional parameter has a "
+                "value exactly where it is active (NaN, None or masked elsewhere)."
+            )
+            raise ValueError(msg)
+        self._refuse_forbidden(unit, "configs")
+        return unit
 
     def _configs(
         self,
         cols: list[np.ndarray],
         unit: np.ndarray | None,
         unit_source: Callable[[], np.ndarray] | None = None,
+        masks: list[np.ndarray | None] | None = None,
     ) -> Configs:
         columns = {
             name: dist._decode(col)
             for name, dist, col in zip(self._names, self._params.values(), cols)
         }
+        if self._conditional and (unit is not None or masks is not None):
+            masked = [
+                j for j in self._conditional if self._params[self._names[j]].is_integer
+            ]
+            if masked:  # integers and choices: masked where inactive
+                inactive: Any = masks
+                if masks is None:
+                    assert unit is not None  # the condition above
+                    # one contiguous pass over unit, then a contiguous row per column
+                    # (isnan of each strided column alone cost 3.5x as much)
+                    inactive = np.ascontiguousarray(np.isnan(np.asarray(unit)).T)
+                for j in masked:
+                    name = self._names[j]
+                    columns[name] = np.ma.MaskedArray(columns[name], mask=inactive[j])
         return Configs(self, columns, unit, unit_source)
+
+
+def _in_branches(dist: Distribution, name: str, branches: list[str]) -> Distribution:
+    """Return ``dist`` active only in ``branches`` of the branch choice ``name``.
+
+    Its own conditions still apply.
+    """
+    plain = copy.copy(dist)
+    plain._when = ()
+    value = branches[0] if len(branches) == 1 else list(branches)
+    return plain.when(**{name: value}, **dist.conditions)
+
+
+def _unconditioned(dist: Distribution, name: str) -> Distribution:
+    plain = copy.copy(dist)
+    plain._when = tuple((k, v) for k, v in dist._when if k != name)
+    return plain
+
+
+def _split_missing(dist: Distribution, values: Any) -> tuple[Any, np.ndarray | None]:
+    """Return ``values`` with missing entries filled, and where they were.
+
+    Missing entries (NaN, None, masked) get a valid value; where they were is None when
+    nothing is missing.
+    """
+    if isinstance(values, np.ma.MaskedArray):
+        gone = np.ma.getmaskarray(values).reshape(-1)
+        data = np.asarray(values.data).reshape(-1).copy()
+        if gone.any():
+            data[gone] = _filler(dist, data)
+        return data, (gone if gone.any() else None)
+    arr = np.asarray(values)
+    if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
+        # A list of strings and NaN (a choice column read back from pandas): NumPy
+        # would turn NaN into the string 'nan'; keep the objects as they are.
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = list(values)
+    if arr.dtype == object:
+        flat = arr.reshape(-1)
+        gone = np.array([_missing(v) for v in flat.tolist()], dtype=bool)
+    elif arr.dtype.kind == "f":
+        flat = arr.reshape(-1)
+        gone = np.isnan(flat)
+    else:
+        return values, None
+    if not gone.any():
+        return values, None
+    flat = flat.copy()
+    flat[gone] = _filler(dist, flat)
+    if flat.dtype == object and not isinstance(dist, Choice):
+        flat = np.asarray(flat.tolist())  # numbers once the missing ones are filled
+    return flat, gone
+
+
+def _missing(v: Any) -> bool:
+    """None, a float NaN or pandas' ``NA`` (a missing entry of an object column)."""
+    return (
+        v is None
+        or (isinstance(v, float) and math.isnan(v))
+        or type(v).__name__ == "NAType"
+    )
+
+
+def _filler(dist: Distribution, data: np.ndarray) -> Any:
+    if isinstance(dist, Choice):
+        return dist.options[0]
+    return dist.low

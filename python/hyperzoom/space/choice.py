@@ -149,7 +149,7 @@ class Choice(Distribution):
     def _key(self) -> tuple[Any, ...]:
         return ("Choice", tuple(map(repr, self.options)), self.weights)
 
-    def __repr__(self) -> str:
+    def _repr(self) -> str:
         if self.weights is None:
             return f"Choice({list(self.options)!r})"
         return f"Choice({list(self.options)!r}, weights={list(self.weights)!r})"

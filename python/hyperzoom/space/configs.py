@@ -7,6 +7,7 @@ first asked for.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -139,7 +140,16 @@ class Configs:
         if not -n <= i < n:
             msg = f"configuration index {i} is out of range for {n} configurations."
             raise IndexError(msg)
-        return {k: plain(v[i]) for k, v in self._columns.items()}
+        cols = self._columns
+        if not self._space._conditional:
+            return {k: plain(v[i]) for k, v in cols.items()}
+        out = {}
+        for k, v in cols.items():
+            x = v[i]
+            if x is np.ma.masked or (type(x) is np.float64 and np.isnan(x)):
+                continue  # inactive: absent from the configuration
+            out[k] = plain(x)
+        return out
 
     def __getitem__(self, key: Any) -> Any:
         if type(key) is str and self._rows is not None and key in self._cols:
@@ -172,16 +182,71 @@ class Configs:
         for i in range(len(self)):
             yield self.row(i)
 
+    @property
+    def active(self) -> np.ndarray:
+        """Return where each parameter is active: ``(n, d)`` booleans.
+
+        All True without conditions. Inactive entries are NaN in ``unit`` and float
+        columns, masked in integer and choice columns, and absent from ``configs[i]``.
+        """
+        active: np.ndarray = ~np.isnan(self.unit)
+        return active
+
     def to_dict(self) -> dict[str, list[Any]]:
-        """Columns as lists of plain Python values."""
-        return {k: v.tolist() for k, v in self._columns.items()}
+        """Columns as lists of plain Python values (None where a parameter is inactive)."""
+        out = {}
+        for k, v in self._columns.items():
+            if isinstance(v, np.ma.MaskedArray):
+                out[k] = _with_none(v).tolist()
+            elif k in self._space._conditional_names:
+                out[k] = [None if math.isnan(x) else x for x in v.tolist()]
+            else:
+                out[k] = v.tolist()
+        return out
 
     def to_pandas(self) -> Any:
-        """Return the configurations as a ``pandas.DataFrame`` (pandas is optional)."""
+        """Return the configurations as a ``pandas.DataFrame`` (pandas is optional).
+
+        Inactive entries are missing: NaN in float columns, ``<NA>`` in integer
+        columns (pandas' nullable ``Int64``), None in choice columns.
+        """
         pd = require("pandas", "to_pandas()")
-        return pd.DataFrame(self._columns)
+        return pd.DataFrame(self._pandas_columns())
+
+    def _pandas_columns(self, rows: Any = None) -> dict[str, Any]:
+        """Return the columns (of ``rows``, if given) as pandas takes them.
+
+        Missing entries are as in :meth:`to_pandas`; results' tables share this.
+        """
+        return {
+            k: pandas_column(v if rows is None else v[rows])
+            for k, v in self._columns.items()
+        }
 
     def __repr__(self) -> str:
         n = len(self)
         head = ", ".join(f"{k}: {v.dtype}" for k, v in self._columns.items())
         return f"Configs(n={n}, {{{head}}})"
+
+
+def pandas_column(v: np.ndarray) -> Any:
+    """Return a column as pandas takes it.
+
+    A masked integer column becomes a nullable ``Int64`` array, a masked choice column
+    objects with None where masked; other columns are returned as they are.
+    """
+    if not isinstance(v, np.ma.MaskedArray):
+        return v
+    if v.dtype.kind in "iu":
+        pd = require("pandas", "to_pandas()")
+        return pd.arrays.IntegerArray(
+            np.asarray(v.data, dtype=np.int64), np.ma.getmaskarray(v).copy()
+        )
+    return _with_none(v)
+
+
+def _with_none(v: np.ma.MaskedArray) -> np.ndarray:
+    """Return an object array of a masked column's values, None where masked."""
+    out = np.asarray(v.data).astype(object)
+    out[np.ma.getmaskarray(v)] = None
+    return out

@@ -8,6 +8,7 @@ table of every axis is in :mod:`hyperzoom.space`.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ from .. import _core
 from .._rng import seed_words, words_from_random_state
 from .._validation import as_count, as_real, as_workers, check_size, plain
 from ..typing import RngLike
+from ._values import freeze, thaw
 
 __all__ = [
     "Distribution",
@@ -201,6 +203,52 @@ class Distribution:
             )
             raise ValueError(msg)
 
+    # -- conditions -------------------------------------------------------------------
+    #: The parents this parameter depends on: name -> value(s) (see :meth:`when`).
+    _when: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def conditions(self) -> dict[str, Any]:
+        """The condition of this parameter: parent name -> the value(s) it must hold.
+
+        Empty for a parameter that is always active. Lists of values are shown as lists.
+        """
+        return {k: thaw(v) for k, v in self._when}
+
+    def when(self, **parents: Any) -> Distribution:
+        """Return this distribution, active only when every named parent holds a value.
+
+        Each keyword names another parameter of the space and the value(s) it must
+        hold: one option or a list of options of a ``Choice``; one integer, a list or
+        a ``range`` of an integer parameter; a ``(low, high)`` range of a continuous
+        one. Several keywords must all hold, and a parent that is itself inactive
+        never holds. The names and values are checked when the ``Space`` is built.
+
+        Where the condition fails, the parameter is absent: missing from
+        ``configs[i]`` and from the keywords of a scalar objective, NaN (floats) or
+        masked (integers and choices) in columns, NaN in unit coordinates.
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> space = hz.Space(
+        ...     optimizer=hz.Choice(["sgd", "adam"]),
+        ...     momentum=hz.InvLogUniform(0.9, 0.999).when(optimizer="sgd"),
+        ...     beta2=hz.InvLogUniform(0.99, 0.9999).when(optimizer="adam"),
+        ... )
+        >>> c = space.sample(4, rng=3)
+        >>> [sorted(row) for row in c]  # each row holds only its active parameters
+        [['beta2', 'optimizer'], ['momentum', 'optimizer'], ['momentum', 'optimizer'], ['beta2', 'optimizer']]
+        """
+        if not parents:
+            msg = "`when` must name at least one parent parameter, but got none."
+            raise ValueError(msg)
+        out = copy.copy(self)
+        merged = dict(self._when)
+        merged.update({k: freeze(v) for k, v in parents.items()})
+        out._when = tuple(merged.items())
+        return out
+
     # -- niceties --------------------------------------------------------------------
     def _key(self) -> tuple[Any, ...]:
         return (type(self).__name__, self.low, self.high)
@@ -208,13 +256,22 @@ class Distribution:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Distribution):
             return NotImplemented
-        return self._key() == other._key()
+        return self._key() == other._key() and self._when == other._when
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash((self._key(), self._when))
 
     def __repr__(self) -> str:
+        return self._repr() + self._when_repr()
+
+    def _repr(self) -> str:
         return f"{type(self).__name__}({self.low!r}, {self.high!r})"
+
+    def _when_repr(self) -> str:
+        if not self._when:
+            return ""
+        inner = ", ".join(f"{k}={thaw(v)!r}" for k, v in self._when)
+        return f".when({inner})"
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

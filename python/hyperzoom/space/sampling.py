@@ -8,6 +8,7 @@ that fits a budget.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from .._unit_designs import (
 from .._validation import as_workers, check_size
 from ..typing import RngLike
 from .choice import Choice
+from .conditions import MAX_ATTEMPTS
 from .configs import Configs
 from .distributions import IntLogUniform, PowerOfTwo
 
@@ -40,6 +42,9 @@ __all__ = [
     "space_grid",
 ]
 
+#: The largest full grid of a conditional space built just to count its rows.
+_COUNTED = 1 << 20
+
 #: ``Space.sample`` designs.
 SPACE_DESIGNS = ("random", "lhs", "lhs-centered", "lhs-maximin", "lhs-cd", "grid")
 
@@ -47,13 +52,18 @@ SPACE_DESIGNS = ("random", "lhs", "lhs-centered", "lhs-maximin", "lhs-cd", "grid
 # ---- grids ---------------------------------------------------------------------------
 
 
-def _space_levels(space: Space, points: Any) -> list[np.ndarray]:
-    """Unit-coordinate levels of each parameter of ``space`` for ``points``."""
+def _check_named(space: Space, points: Any) -> None:
+    """Refuse a ``points`` dict that names a parameter the space does not have."""
     if isinstance(points, dict):
         unknown = [k for k in points if k not in space]
         if unknown:
             msg = f"`points` names unknown parameter(s) {unknown!r}; the space has {list(space.names)!r}."
             raise ValueError(msg)
+
+
+def _space_levels(space: Space, points: Any) -> list[np.ndarray]:
+    """Unit-coordinate levels of each parameter of ``space`` for ``points``."""
+    _check_named(space, points)
     levels = []
     for name, dist in space.items():
         if isinstance(dist, Choice):
@@ -100,10 +110,36 @@ def space_grid(
         raise ValueError(msg)
     # Counted before anything is built: a grid's levels never exceed `max_size`.
     counts = _space_counts(space, points, max_size)
-    check_grid_size(counts, max_size)
+    if space._cond is None or math.prod(counts) > max(max_size, _COUNTED):
+        check_grid_size(counts, max_size)
     levels = _space_levels(space, points)
     unit, w = build_grid(levels, workers)
+    if space._cond is not None:
+        unit = conditional_rows(space, unit)
+        if unit.shape[0] > max_size:
+            msg = (
+                f"the grid would have {unit.shape[0]:,} points once conditions and "
+                f"forbidden clauses are applied, more than `max_size` = {max_size:,}. "
+                "Use fewer `points` or raise `max_size`."
+            )
+            raise ValueError(msg)
     return space.from_unit(unit, workers=w)
+
+
+def conditional_rows(space: Space, unit: np.ndarray) -> np.ndarray:
+    """Return the rows of a full grid that a conditional space holds.
+
+    Inactive coordinates are set to NaN, forbidden rows dropped, and rows made equal by
+    that kept once (in order).
+    """
+    unit = np.array(unit, dtype=np.float64, order="C", copy=True)
+    space._cond.apply(unit, 1)
+    unit = unit[~space._cond.forbidden_rows(unit)]
+    if not space._conditional:
+        return unit
+    key = np.nan_to_num(unit, nan=-1.0)
+    _, first = np.unique(key, axis=0, return_index=True)
+    return np.ascontiguousarray(unit[np.sort(first)])
 
 
 def _axis_count(dist: Any, points: int, cap: int) -> int:
@@ -132,11 +168,7 @@ def _axis_count(dist: Any, points: int, cap: int) -> int:
 
 def _space_counts(space: Space, points: Any, cap: int) -> list[int]:
     """Levels per parameter of ``grid(space, points)``, checked but never built."""
-    if isinstance(points, dict):
-        unknown = [k for k in points if k not in space]
-        if unknown:
-            msg = f"`points` names unknown parameter(s) {unknown!r}; the space has {list(space.names)!r}."
-            raise ValueError(msg)
+    _check_named(space, points)
     counts = []
     for name, dist in space.items():
         if isinstance(dist, Choice):
@@ -162,6 +194,12 @@ def grid_size(space: Space, points: int, cap: int = MAX_GRID_SIZE) -> int:
     size = 1
     for dist in space.params.values():
         size *= _axis_count(dist, points, cap)
+    if space._cond is not None and size <= max(cap, _COUNTED):
+        # Conditions and clauses shrink the grid: count its distinct allowed rows
+        # (full grids of up to _COUNTED rows are built to count them; a larger one is
+        # reported at its full size, an upper bound).
+        unit, _ = build_grid(_space_levels(space, points), 1)
+        return int(conditional_rows(space, unit).shape[0])
     return size
 
 
@@ -225,8 +263,9 @@ def sample_design(
     w = as_workers(workers, n * d)
     optimize = {"lhs-maximin": "maximin", "lhs-cd": "cd"}.get(design)
     n, d = as_shape(n, d)
+    words = seed_words(rng)
     u = build_lhs(
-        seed_words(rng),
+        words,
         n,
         d,
         centered=design == "lhs-centered",
@@ -235,7 +274,34 @@ def sample_design(
         stall=0,
         workers=w,
     )
+    if space._cond is not None:
+        # Each conditional parameter's strata are spread over the rows where it is
+        # active; rows left forbidden are drawn again at random.
+        space._cond.restratify(u, design == "lhs-centered", _latin_cells(space))
+        redraw = (words ^ np.uint32(0x5BD1E995)).astype(np.uint32)
+        space._check_stuck(space._cond.redraw_forbidden(redraw, u, MAX_ATTEMPTS, w))
+        return space.from_unit(u, workers=w)
     return space.from_unit(_balance_integers(space, u), workers=w)
+
+
+def _latin_cells(space: Space) -> list[int]:
+    """Return how the core balances each column of a Latin design.
+
+    ``k`` equal cells, -1 for unequal cells (``IntLogUniform``, a weighted ``Choice``),
+    0 for continuous.
+    """
+    out = []
+    for dist in space.params.values():
+        if not dist.is_integer:
+            out.append(0)
+        elif isinstance(dist, IntLogUniform) or (
+            isinstance(dist, Choice) and dist.weights is not None
+        ):
+            out.append(-1)
+        else:
+            k = len(dist.options) if isinstance(dist, Choice) else dist._cell_count()
+            out.append(int(k))
+    return out
 
 
 def _balance_integers(space: Space, u: np.ndarray) -> np.ndarray:
@@ -247,24 +313,36 @@ def _balance_integers(space: Space, u: np.ndarray) -> np.ndarray:
     computed in integers, ``floor((2p + 1) k / 2n)``, so each value appears
     ``floor(n/k)`` or ``ceil(n/k)`` times exactly; the column is set to cell centres.
     """
-    n = u.shape[0]
-    if n == 0:
+    if u.shape[0] == 0:
         return u
     out = u  # a fresh design nobody else holds: rewritten in place
     for j, dist in enumerate(space.params.values()):
         if not dist.is_integer:
             continue
-        p = np.floor(u[:, j] * n).astype(np.int64)
-        weighted = isinstance(dist, IntLogUniform) or (
-            isinstance(dist, Choice) and dist.weights is not None
-        )
-        k = len(dist.options) if isinstance(dist, Choice) else dist._cell_count()
-        if not weighted and 2 * n * k < 2**62:
-            cell = ((2 * p + 1) * k) // (2 * n)
-            out[:, j] = (cell + 0.5) / k
-        else:
-            out[:, j] = (p + 0.5) / n
+        # A conditional column is a Latin column of its active rows (NaN elsewhere).
+        rows: slice | np.ndarray = slice(None)
+        if j in space._conditional:
+            rows = np.flatnonzero(~np.isnan(u[:, j]))
+        _balance_column(dist, out, j, rows)
     return out
+
+
+def _balance_column(dist: Any, u: np.ndarray, j: int, rows: slice | np.ndarray) -> None:
+    """Balance column ``j`` of ``u`` over ``rows`` (a Latin column there), in place."""
+    col = u[rows, j]
+    n = col.shape[0]
+    if n == 0:
+        return
+    p = np.floor(col * n).astype(np.int64)
+    weighted = isinstance(dist, IntLogUniform) or (
+        isinstance(dist, Choice) and dist.weights is not None
+    )
+    k = len(dist.options) if isinstance(dist, Choice) else dist._cell_count()
+    if not weighted and 2 * n * k < 2**62:
+        cell = ((2 * p + 1) * k) // (2 * n)
+        u[rows, j] = (cell + 0.5) / k
+    else:
+        u[rows, j] = (p + 0.5) / n
 
 
 def _grid_design(space: Space, n: int, workers: int | None) -> Configs:

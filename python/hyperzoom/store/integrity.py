@@ -351,6 +351,12 @@ def check_space_doc(doc: Any, where: str, kinds: Sequence[str]) -> None:
         if not isinstance(p, dict):
             raise _field_error(where, field, "an object", p)
         kind = p.get("kind")
+        if kind == "Forbidden":
+            if set(p) != {"kind", "terms"}:
+                rule = "an object with keys ['kind', 'terms']"
+                raise _field_error(where, field, rule, p)
+            _check_conditions(p["terms"], where, f"{field}.terms", names)
+            continue
         if kind not in kinds:
             raise _field_error(where, f"{field}.kind", f"one of {list(kinds)!r}", kind)
         keys = (
@@ -358,8 +364,10 @@ def check_space_doc(doc: Any, where: str, kinds: Sequence[str]) -> None:
             if kind == "Choice"
             else {"name", "kind", "low", "high"}
         )
-        if set(p) != keys:
+        if set(p) - {"when"} != keys:
             raise _field_error(where, field, f"an object with keys {sorted(keys)!r}", p)
+        if "when" in p:
+            _check_conditions(p["when"], where, f"{field}.when", None)
         name = p["name"]
         if not isinstance(name, str) or not name:
             raise _field_error(where, f"{field}.name", "a non-empty string", name)
@@ -395,6 +403,52 @@ def check_space_doc(doc: Any, where: str, kinds: Sequence[str]) -> None:
                 if not ok:
                     rule = "an integer" if integral else "a number"
                     raise _field_error(where, f"{field}.{b}", rule, p[b])
+
+
+def _check_conditions(doc: Any, where: str, field: str, names: set[str] | None) -> None:
+    """Check stored conditions or forbidden terms: ``[[name, {kind: value}], ...]``.
+
+    The kind is ``in``, ``range`` or ``is``; whether the names and values fit the space
+    is checked when it is built.
+    """
+    if not isinstance(doc, list) or not doc:
+        raise _field_error(where, field, "a non-empty list of [name, value] pairs", doc)
+    for i, item in enumerate(doc):
+        f = f"{field}[{i}]"
+        if not (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], dict)
+            and len(item[1]) == 1
+        ):
+            raise _field_error(
+                where, f, "a [name, {one of in/range/is: value}] pair", item
+            )
+        ((key, value),) = item[1].items()
+        if key == "is":
+            ok = isinstance(value, _SCALARS)
+        elif key == "in":
+            ok = (
+                isinstance(value, list)
+                and bool(value)
+                and all(isinstance(v, _SCALARS) for v in value)
+            )
+        elif key == "range":
+            ok = (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(_is_real(v) for v in value)
+            )
+        else:
+            ok = False
+        if not ok:
+            raise _field_error(
+                where,
+                f,
+                "a value ('is'), a list ('in') or two numbers ('range')",
+                item[1],
+            )
 
 
 def check_seed(doc: Any, where: str) -> None:

@@ -102,7 +102,54 @@ def space_to_json(space: Space) -> list[dict[str, Any]]:
             params.append(
                 {"name": name, "kind": kind, "low": dist.low, "high": dist.high}
             )
+        if dist._when:
+            params[-1]["when"] = [[k, _cond_json(name, v)] for k, v in dist._when]
+    for clause in space.forbidden:
+        params.append(
+            {
+                "kind": "Forbidden",
+                "terms": [
+                    [k, _cond_json("a forbidden clause", v)] for k, v in clause.terms
+                ],
+            }
+        )
     return params
+
+
+def _cond_json(name: str, value: Any) -> dict[str, Any]:
+    """Return a condition value as JSON.
+
+    One of ``{"in": [...]}``, ``{"range": [lo, hi]}`` or ``{"is": value}``.
+    """
+    if isinstance(value, tuple) and value and value[0] == "in":
+        out: dict[str, Any] = {"in": list(value[1:])}
+        items = out["in"]
+    elif isinstance(value, tuple):
+        out = {"range": list(value)}
+        items = out["range"]
+    else:
+        out = {"is": value}
+        items = [value]
+    for v in items:
+        if not (
+            type(v) in (str, int, bool, type(None))
+            or (type(v) is float and math.isfinite(v))
+        ):
+            msg = (
+                f"the condition of {name!r} holds {v!r} ({type(v).__name__}); a study file "
+                "stores condition values as JSON data (plain str, int, finite float, bool "
+                "or None)."
+            )
+            raise TypeError(msg)
+    return out
+
+
+def _cond_value(doc: dict[str, Any]) -> Any:
+    if "in" in doc:
+        return list(doc["in"])
+    if "range" in doc:
+        return tuple(doc["range"])
+    return doc["is"]
 
 
 def space_from_json(params: list[dict[str, Any]]) -> Space:
@@ -117,7 +164,11 @@ def space_from_json(params: list[dict[str, Any]]) -> Space:
     True
     """
     dists: dict[str, Distribution] = {}
+    clauses = []
     for p in params:
+        if p["kind"] == "Forbidden":
+            clauses.append({k: _cond_value(c) for k, c in p["terms"]})
+            continue
         if p["name"] in dists:
             msg = f"parameter {p['name']!r} appears twice."
             raise ValueError(msg)
@@ -131,7 +182,14 @@ def space_from_json(params: list[dict[str, Any]]) -> Space:
             dists[p["name"]] = choice
         else:
             dists[p["name"]] = cls(p["low"], p["high"])  # type: ignore[call-arg]
-    return Space(dists)
+        if p.get("when"):
+            dists[p["name"]] = dists[p["name"]].when(
+                **{k: _cond_value(c) for k, c in p["when"]}
+            )
+    space = Space(dists)
+    for clause in clauses:
+        space = space.forbid(**clause)
+    return space
 
 
 def seed_record(rng: Any) -> dict[str, Any] | None:
@@ -190,26 +248,46 @@ def json_text(x: Any) -> str:
 
 
 def _describe(p: dict[str, Any]) -> str:
+    when = ""
+    if p.get("when"):
+        when = (
+            ".when(" + ", ".join(f"{k}={_cond_value(c)!r}" for k, c in p["when"]) + ")"
+        )
     if p["kind"] == "Choice":
         w = "" if p["weights"] is None else f", weights={p['weights']!r}"
-        return f"Choice({p['options']!r}{w})"
-    return f"{p['kind']}({p['low']!r}, {p['high']!r})"
+        return f"Choice({p['options']!r}{w}){when}"
+    return f"{p['kind']}({p['low']!r}, {p['high']!r}){when}"
+
+
+def _clauses(doc: list[dict[str, Any]]) -> list[str]:
+    return [
+        "Forbidden(" + ", ".join(f"{k}={_cond_value(c)!r}" for k, c in p["terms"]) + ")"
+        for p in doc
+        if p["kind"] == "Forbidden"
+    ]
 
 
 def space_difference(
     stored: list[dict[str, Any]], given: list[dict[str, Any]]
 ) -> str | None:
     """Return how a given space differs from the stored one (None if it does not)."""
-    s_names = [p["name"] for p in stored]
-    g_names = [p["name"] for p in given]
+    s_params = [p for p in stored if p["kind"] != "Forbidden"]
+    g_params = [p for p in given if p["kind"] != "Forbidden"]
+    s_names = [p["name"] for p in s_params]
+    g_names = [p["name"] for p in g_params]
     if s_names != g_names:
         return f"the parameters differ: stored {s_names!r}, given {g_names!r}"
-    for s, g in zip(stored, given):
+    for s, g in zip(s_params, g_params):
         if json_text(s) != json_text(g):
             return (
                 f"parameter {s['name']!r} differs: stored {_describe(s)}, "
                 f"given {_describe(g)}"
             )
+    if _clauses(stored) != _clauses(given):
+        return (
+            f"the forbidden clauses differ: stored {_clauses(stored)}, given "
+            f"{_clauses(given)}"
+        )
     return None
 
 
