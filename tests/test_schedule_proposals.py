@@ -67,6 +67,17 @@ def train(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
     return loss_of(c) + g, [float(budget), g]
 
 
+@pytest.fixture(autouse=True)
+def _asha_trusts_unmeasured_levels(monkeypatch):
+    """ASHA proposes as soon as a level has a region, as Hyperband does.
+
+    By default ASHA trusts a level only once its ranks are measured to agree with every
+    level above it, which the small schedules here rarely reach; the tests of that
+    rule set it back.
+    """
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 1.0)
+
+
 def decisions(r: hz.ScheduleResult) -> Any:
     t = r.trials
     return (
@@ -106,6 +117,133 @@ def test_every_scheduler_takes_both_samplers_and_says_which(method, seed):
         assert r.sampler == sampler
         assert (r.trials.proposal == -1).all()  # too few results to learn from here
     assert "sampler=coarse-to-fine" in repr(r)
+
+
+#: A conditional space (momentum only with sgd) and one with a forbidden combination.
+WHEN_SPACE = hz.Space(
+    opt=hz.Choice(["sgd", "adam"]),
+    lr=hz.LogUniform(1e-4, 1.0),
+    momentum=hz.Uniform(0.0, 0.99).when(opt="sgd"),
+)
+FORBID_SPACE = hz.Space(
+    lr=hz.LogUniform(1e-4, 1.0),
+    act=hz.Choice(["relu", "tanh", "gelu"]),
+    units=hz.IntUniform(1, 8),
+).forbid(act="tanh", units=range(4, 9))
+
+
+@pytest.mark.parametrize("method", ["successive_halving", "hyperband", "asha"])
+def test_coarse_to_fine_on_a_conditional_space_is_refused_before_any_run(method):
+    calls: list[Any] = []
+
+    def counting(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+        calls.append(c)
+        return train(c, budget, state)
+
+    match = r"sampler='coarse-to-fine' does not yet support conditional spaces"
+    with pytest.raises(ValueError, match=match):
+        getattr(hz, method)(counting, WHEN_SPACE, sampler=C2F, **CALLS[method])
+    assert calls == []
+    r = getattr(hz, method)(counting, WHEN_SPACE, sampler="random", **CALLS[method])
+    assert r.sampler == "random"
+
+
+def test_pbt_with_coarse_to_fine_takes_a_conditional_space(seed):
+    r = hz.pbt(train, WHEN_SPACE, sampler=C2F, rng=seed, **CALLS["pbt"])
+    assert r.sampler == C2F
+    assert all(c["opt"] == "sgd" or "momentum" not in c for c in r.trials.configs)
+
+
+@pytest.mark.parametrize("method", ["hyperband", "asha"])
+def test_proposals_respect_forbidden_combinations(method, seed):
+    seen: list[dict[str, Any]] = []
+
+    def recording(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+        seen.append(dict(c))
+        return train(c, budget, state)
+
+    kwargs = {"min_budget": 1, "max_budget": 27, "budget_limit": 1500}
+    if method == "hyperband":
+        kwargs = {"max_budget": 27}
+    r = getattr(hz, method)(recording, FORBID_SPACE, sampler=C2F, rng=seed, **kwargs)
+    assert (r.trials.proposal >= 0).any()
+    assert not [c for c in seen if c["act"] == "tanh" and c["units"] >= 4]
+
+
+# -- how far a level is trusted ----------------------------------------------------------
+def test_agreement_is_spearmans_rank_correlation_of_paired_runs(seed):
+    prop = Proposer(SPACE, [1.0, 3.0, 9.0], np.random.default_rng(seed))
+    rows = SPACE.sample(8, rng=seed)
+    rng = np.random.default_rng(seed)
+    low, high = rng.random(8), rng.random(8)
+    for i in range(8):
+        prop.observe(0, rows.unit[i], float(low[i]), run=i)
+    for i in range(proposals.MIN_PAIRS - 1):
+        prop.observe(1, rows.unit[i], float(high[i]), run=i)
+    assert prop.agreement(0) is None  # too few runs at both levels
+    for i in range(proposals.MIN_PAIRS - 1, 8):
+        prop.observe(1, rows.unit[i], float(high[i]), run=i)
+    ra, rb = np.argsort(np.argsort(low)), np.argsort(np.argsort(high))
+    n = 8
+    expected = 1 - 6 * float(((ra - rb) ** 2).sum()) / (n * (n * n - 1))
+    assert prop.agreement(0) == pytest.approx(expected)
+    assert prop.agreement(1) is None
+    # without run ids a run is known by its unit row
+    other = Proposer(SPACE, [1.0, 3.0, 9.0], np.random.default_rng(seed))
+    for i in range(8):
+        other.observe(0, rows.unit[i], float(low[i]))
+        other.observe(1, rows.unit[i], float(high[i]))
+    assert other.agreement(0) == pytest.approx(expected)
+
+
+def test_trust_is_the_product_of_agreements_up_to_the_top(monkeypatch, seed):
+    prop = Proposer(SPACE, [1.0, 3.0, 9.0], np.random.default_rng(seed))
+    rows = SPACE.sample(6, rng=seed)
+    for i in range(6):
+        prop.observe(0, rows.unit[i], float(i), run=i)
+        prop.observe(1, rows.unit[i], float(i), run=i)  # the same ranks
+    assert prop.agreement(0) == pytest.approx(1.0)
+    assert prop.trust(2) == 1.0  # the top level trusts itself
+    assert prop.trust(1) == proposals.PRIOR  # level 1 to 2 not measured
+    assert prop.trust(0) == pytest.approx(proposals.PRIOR)
+    censored = Proposer(
+        SPACE, [1.0, 3.0, 9.0], np.random.default_rng(seed), censored=True
+    )
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 0.0)
+    assert censored.trust(1) == 0.0  # ASHA: unmeasured means untrusted
+    for i in range(6):  # reversed ranks: no trust at all
+        prop.observe(2, rows.unit[i], float(-i), run=i)
+    assert prop.agreement(1) == pytest.approx(-1.0)
+    assert prop.trust(1) == prop.trust(0) == 0.0
+
+
+def crossing(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+    """Curves that cross between every pair of rungs: the order flips each rung."""
+    level = round(math.log(float(budget), 3))
+    return (-1.0) ** level * loss_of(c), None
+
+
+def test_asha_on_crossing_curves_proposes_only_from_the_top_budget(monkeypatch, seed):
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 0.0)  # the default
+    kw = {"min_budget": 1, "max_budget": 27, "n_trials": 300, "rng": seed}
+    c2f = hz.asha(crossing, SPACE, sampler=C2F, **kw)
+    plain = hz.asha(crossing, SPACE, sampler="random", **kw)
+    # every lower level's ranks are reversed at the next: only the top budget's own
+    # results are trusted, so until it has a region every draw is the random one
+    assert {p.budget for p in c2f.proposal_regions} == {27.0}
+    first = int(np.flatnonzero(c2f.trials.proposal >= 0)[0])
+    assert first > 100
+    assert c2f.trials.unit[:first].tobytes() == plain.trials.unit[:first].tobytes()
+
+
+def test_asha_proposes_once_its_levels_are_measured_to_agree(monkeypatch, seed):
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 0.0)  # the default
+    kw = {"min_budget": 1, "max_budget": 27, "n_trials": 600, "rng": seed}
+    r = hz.asha(
+        lambda c, b, s: (loss_of(c) + 1.0 / float(b), None), SPACE, sampler=C2F, **kw
+    )
+    proposed = np.flatnonzero(r.trials.proposal >= 0)
+    assert proposed.size > 0
 
 
 # -- proposals lie in the space and in their region ------------------------------------------
@@ -438,7 +576,9 @@ SCRIPT = textwrap.dedent(
     import sys, time
     import numpy as np
     import hyperzoom as hz
+    from hyperzoom.schedule import proposals
 
+    proposals.PRIOR_CENSORED = 1.0  # as the tests' fixture: ASHA proposes early
     space = hz.Space(lr=hz.LogUniform(1e-4, 1.0), beta=hz.InvLogUniform(0.9, 0.999))
 
     def train(c, budget, state):

@@ -42,7 +42,7 @@ from ._runs import (
     train_call,
     unpack,
 )
-from .proposals import Proposer, as_sampler
+from .proposals import Proposer, as_sampler, check_space
 from .results import ScheduleResult
 
 __all__ = ["asha"]
@@ -147,6 +147,7 @@ def asha(
     settings, plan = asha_plan(
         min_budget, max_budget, eta, n_trials, budget_limit, sampler
     )
+    check_space(plan["sampler"], space)
     executor = check_executor(executor)
     seconds = math.inf
     if time_limit is not None:
@@ -293,7 +294,7 @@ class Asha:
         run.rung = rung
         self.core.report(run.id, rung, loss)
         if self.proposer is not None and err is None:
-            self.proposer.observe(rung, run.unit, loss)
+            self.proposer.observe(rung, run.unit, loss, run.id)
 
 
 def _asha_loop(
@@ -373,7 +374,9 @@ def asha_drive(
     seconds: float = math.inf,
 ) -> ScheduleResult:
     """Drive ASHA: replay what the caller holds, then run until nothing starts."""
-    proposer = Proposer(space, budgets, gen) if sampler == "coarse-to-fine" else None
+    proposer = None
+    if sampler == "coarse-to-fine":
+        proposer = Proposer(space, budgets, gen, censored=True)
     drive = Asha(space, budgets, eta, limit_n, gen, limit_b, proposer)
     # time_limit counts from here: after the study is open (and on resume)
     deadline = time.monotonic() + seconds

@@ -37,7 +37,7 @@ from ._runs import (
     number,
     shared_docs,
 )
-from .proposals import Proposer, as_sampler
+from .proposals import Proposer, as_sampler, check_space
 from .results import ScheduleResult
 
 __all__ = ["hyperband", "hyperband_plan", "successive_halving"]
@@ -99,7 +99,7 @@ def _run_bracket(
             caller.budget_used += r.record(budget, loss, state, err)
             r.rung = i
             if proposer is not None and err is None:
-                proposer.observe(first_level + i, r.unit, loss)
+                proposer.observe(first_level + i, r.unit, loss, r.id)
         if i + 1 == len(rungs):
             break
         keep = rungs[i + 1][0]
@@ -173,6 +173,7 @@ def successive_halving(
     """
     check_train(train, space)
     settings, plan = sh_plan(n, min_budget, max_budget, eta, sampler)
+    check_space(plan["sampler"], space)
     executor = check_executor(executor)
     where = StudyArgs(rng, storage, study, state_codec)
     return run_method(
@@ -282,6 +283,7 @@ def hyperband(
     """
     check_train(train, space)
     settings, plan = hb_plan(max_budget, min_budget, eta, brackets, sampler)
+    check_space(plan["sampler"], space)
     executor = check_executor(executor)
     where = StudyArgs(rng, storage, study, state_codec)
     return run_method(

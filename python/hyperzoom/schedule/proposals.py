@@ -38,6 +38,7 @@ coarse round, a Latin hypercube over the whole space.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -54,6 +55,7 @@ __all__ = [
     "ProposalRegion",
     "Proposer",
     "as_sampler",
+    "check_space",
     "min_points",
 ]
 
@@ -64,6 +66,15 @@ SAMPLERS = ("random", "coarse-to-fine")
 RANDOM_FRACTION = 1.0 / 3.0
 #: The first region of a level covers at least this share of every scaled axis.
 MIN_WIDTH = 0.5
+#: Pairs of results (one run at a level and the next) a rank correlation needs.
+MIN_PAIRS = 5
+#: A pair of levels whose rank correlation is below this is not trusted at all.
+THRESHOLD = 0.5
+#: The agreement assumed for a pair of levels with fewer than MIN_PAIRS pairs, in a
+#: schedule whose higher levels also hold runs started there (Hyperband) ...
+PRIOR = 1.0
+#: ... and in one whose higher levels hold only runs its lower levels chose (ASHA).
+PRIOR_CENSORED = 0.0
 
 #: Draws ``k`` random configurations: (unit rows, configurations as dicts).
 RandomDraw = Callable[[int], tuple[np.ndarray, list[dict[str, Any]]]]
@@ -78,6 +89,22 @@ def as_sampler(sampler: Any) -> str:
         )
         raise ValueError(msg)
     return sampler
+
+
+def check_space(sampler: str, space: Space) -> None:
+    """Refuse coarse-to-fine proposals on a conditional space (one with ``.when``).
+
+    A run of a conditional space has NaN on the axes its configuration leaves
+    inactive, and a level's optimiser cannot yet be told such runs. Forbidden
+    combinations alone (``Space.forbid``) are fine: every proposal is checked against
+    them like any other draw.
+    """
+    if sampler == "coarse-to-fine" and space.conditional:
+        msg = (
+            "sampler='coarse-to-fine' does not yet support conditional spaces "
+            "(parameters declared with `.when`); use sampler='random'."
+        )
+        raise ValueError(msg)
 
 
 def min_points(space: Space) -> int:
@@ -117,7 +144,13 @@ class Proposer:
         The schedule's generator: the proposer's own streams are spawned from it (its
         draws are left to the random configurations).
     random_fraction : float
-        Share of proposals drawn at random once a level has a region.
+        Share of proposals drawn at random from the top level's region.
+    first_round : int, optional
+        Results a level needs before it has a region (default :func:`min_points`).
+    censored : bool
+        Whether the higher levels hold only runs that the lower levels promoted
+        (ASHA), so that a pair of levels is trusted only once measured (see
+        :meth:`trust`).
     """
 
     def __init__(
@@ -128,8 +161,10 @@ class Proposer:
         *,
         random_fraction: float = RANDOM_FRACTION,
         first_round: int | None = None,
+        censored: bool = False,
     ) -> None:
         self.space = space
+        self.censored = bool(censored)
         self.budgets = [float(b) for b in budgets]
         self.random_fraction = float(random_fraction)
         self.first_round = min_points(space) if first_round is None else first_round
@@ -147,16 +182,68 @@ class Proposer:
             for child in root.spawn(len(self.budgets))
         ]
         self.results = [0] * len(self.budgets)  # finite results observed per level
+        # per level: each run's loss there (by run); per pair of levels k, k + 1: the
+        # losses of the runs with results at both
+        self._loss: list[dict[Any, float]] = [{} for _ in self.budgets]
+        self._pairs: list[list[tuple[float, float]]] = [[] for _ in self.budgets[1:]]
         self.regions: list[ProposalRegion] = []
         # per level: (the model's round when last asked, the index of its region)
         self._last: list[tuple[int, int] | None] = [None] * len(self.budgets)
 
-    def observe(self, level: int, unit: np.ndarray, loss: float) -> None:
-        """Tell level ``level`` one run's loss at its budget (failures are skipped)."""
+    def observe(
+        self, level: int, unit: np.ndarray, loss: float, run: int | None = None
+    ) -> None:
+        """Tell level ``level`` one run's loss at its budget (failures are skipped).
+
+        ``run`` names the run (its id), so that its losses at successive levels pair
+        up; without it the run is known by its unit row.
+        """
         if not np.isfinite(loss):
             return
         self.results[level] += 1
         self.models[level].observe(unit.reshape(1, -1), np.array([loss]))
+        key: Any = unit.tobytes() if run is None else run
+        self._loss[level][key] = float(loss)
+        if level:
+            below = self._loss[level - 1].get(key)
+            if below is not None:
+                self._pairs[level - 1].append((below, float(loss)))
+
+    def agreement(self, level: int) -> float | None:
+        """Spearman's rank correlation of the losses at ``level`` and the next level.
+
+        Over the runs with results at both (in a schedule, those ``level`` promoted);
+        None with fewer than :data:`MIN_PAIRS` of them.
+        """
+        pairs = self._pairs[level]
+        if len(pairs) < MIN_PAIRS:
+            return None
+        a = np.array(pairs, dtype=np.float64)
+        ra = _ranks(a[:, 0])
+        rb = _ranks(a[:, 1])
+        ra -= ra.mean()
+        rb -= rb.mean()
+        den = math.sqrt(float(ra @ ra) * float(rb @ rb))
+        return float(ra @ rb) / den if den > 0.0 else 0.0
+
+    def trust(self, level: int) -> float:
+        """How far ``level``'s ranks can stand for the top budget's, in ``[0, 1]``.
+
+        The product, over each level from ``level`` up to the one below the top, of
+        its :meth:`agreement` with the next; a pair of levels agreeing less than
+        :data:`THRESHOLD` counts as 0, and one with too few pairs as :data:`PRIOR`
+        (:data:`PRIOR_CENSORED` when the proposer is ``censored``). The top level
+        trusts itself fully.
+        """
+        prior = PRIOR_CENSORED if self.censored else PRIOR
+        out = 1.0
+        for k in range(level, len(self.models) - 1):
+            rho = self.agreement(k)
+            r = prior if rho is None else rho
+            if r < THRESHOLD:
+                return 0.0
+            out *= r
+        return out
 
     def level(self) -> int:
         """Return the highest level that has a region, or -1 when none has."""
@@ -177,8 +264,8 @@ class Proposer:
         if top < 0:  # nothing to learn from yet: exactly the random sampler's draws
             unit, configs = draw_random(n)
             return [(unit[i], configs[i], -1) for i in range(n)]
-        # A level's share grows with its budget: low-budget ranks can mislead.
-        model_share = (1.0 - self.random_fraction) * (top + 1) / len(self.models)
+        # A level's share follows how far its ranks agree with the top budget's.
+        model_share = (1.0 - self.random_fraction) * self.trust(top)
         is_random = self._coin.random(n) >= model_share
         k = int(np.count_nonzero(is_random))
         r_unit, r_configs = draw_random(k) if k else (np.empty((0, 0)), [])
@@ -220,6 +307,18 @@ class Proposer:
             )
         self._last[level] = (opt.round, index)
         return index
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Return the ranks of ``x`` (0 first), ties sharing their mean rank."""
+    order = np.argsort(x, kind="stable")
+    r = np.empty(x.size, dtype=np.float64)
+    r[order] = np.arange(x.size, dtype=np.float64)
+    _, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
+    if counts.size < x.size:  # ties: the mean rank of each group of equal values
+        sums = np.bincount(inv, weights=r)
+        r = (sums / counts)[inv]
+    return r
 
 
 def _same_region(a: Region, b: Region) -> bool:
