@@ -17,10 +17,19 @@ coarse-to-fine engine:
   :mod:`hyperzoom.search`);
 * a new configuration comes from the region of the highest level that has one (the
   longest training with enough results, BOHB's rule), or is drawn at random over the
-  whole space. The share drawn from the region is ``(1 - RANDOM_FRACTION) (k + 1) / L``
-  for level ``k`` of ``L``: two thirds at the top budget (a third stays random, as in
-  BOHB, so that a region built on misleading results can be left), less for lower
-  budgets, whose ranks can mislead when learning curves cross;
+  whole space. The share drawn from the region is ``(1 - RANDOM_FRACTION) trust``:
+  two thirds at most (a third stays random, as in BOHB, so that a region built on
+  misleading results can be left). A level's *trust* (:meth:`Proposer.trust`) says how
+  far its ranks stand for the top budget's: the product, over each level from it up to
+  the one below the top, of Spearman's rank correlation between that level's losses
+  and the next level's, over the runs with results at both (:data:`MIN_PAIRS` at
+  least). A pair of levels that agrees less than :data:`THRESHOLD` makes the level
+  untrusted (every draw random): where learning curves cross, early ranks mislead, and
+  a region built on them would concentrate new runs where early learners do well. A
+  pair not yet measured counts as :data:`PRIOR` (1) in Hyperband, whose later brackets
+  start runs at the higher budgets, and as :data:`PRIOR_CENSORED` (0) in ASHA, whose
+  higher rungs hold only the runs its first rungs chose: ASHA draws from a level only
+  once every pair above it has been measured to agree. The top level trusts itself;
 * while no level has a region, every configuration is drawn at random exactly as
   ``sampler="random"`` draws it (the same seed gives the same configurations).
 
@@ -29,6 +38,10 @@ same seed and arrival order give the same decisions, and a stored schedule rebui
 the proposer by replaying its stored results (nothing of it is ever pickled). Each run
 records where it came from: ``trials.proposal`` is -1 for a random draw, else an index
 into ``result.proposal_regions``.
+
+Conditional spaces (parameters declared with ``.when``) are refused by Hyperband,
+successive halving and ASHA with ``"coarse-to-fine"`` (:func:`check_space`); spaces
+with forbidden combinations only are supported.
 
 Schedules that draw every configuration before any result (successive halving's one
 bracket, PBT's population) have nothing to learn from: successive halving draws at
@@ -61,8 +74,8 @@ __all__ = [
 
 #: The values of ``sampler=``.
 SAMPLERS = ("random", "coarse-to-fine")
-#: Share of new configurations drawn at random from the top level's region (BOHB's
-#: 1/3); lower levels draw more at random (see the module's text).
+#: Share of new configurations drawn at random even from a fully trusted level (BOHB's
+#: 1/3); less trusted levels draw more at random (see the module's text).
 RANDOM_FRACTION = 1.0 / 3.0
 #: The first region of a level covers at least this share of every scaled axis.
 MIN_WIDTH = 0.5
