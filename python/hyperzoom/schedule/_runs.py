@@ -362,13 +362,15 @@ PARAMETER_DOCS = {
     sampler : {"random", "coarse-to-fine"}
         Where new configurations come from (see :mod:`hyperzoom.schedule.proposals`).
         ``"random"`` draws each at random on every parameter's scaled axis.
-        ``"coarse-to-fine"`` draws most of them from the region where the good runs
-        lie, built by coarse to fine on the results at the highest budget that holds
-        enough of them (BOHB's scheme), and the rest at random (all of them, until a
-        budget has enough results). ``trials.proposal`` and ``proposal_regions`` say
-        where each run came from; the study stores the sampler. The default is
-        ``"random"``: coarse-to-fine proposals help most where early rungs rank like
-        the last one, and can lose a little where learning curves cross.""",
+        ``"coarse-to-fine"`` draws up to two thirds of them from the region where the
+        good runs lie, built by coarse to fine on the results at the highest budget
+        that holds enough of them (BOHB's scheme), as far as that budget's ranks are
+        seen to agree with the higher budgets' (all at random where they do not, and
+        until a budget has enough results). ``trials.proposal`` and
+        ``proposal_regions`` say where each run came from; the study stores the
+        sampler. The default is ``"random"``: coarse-to-fine proposals help most where
+        early rungs rank like the last one. Not yet for conditional spaces (``.when``)
+        in Hyperband, successive halving and ASHA: a ValueError says so.""",
     "{storage, study, state_codec}": """\
     storage : str or os.PathLike, optional
         An SQLite study file (see "Stored schedules" in :mod:`hyperzoom.schedule`):
