@@ -543,6 +543,23 @@ def test_a_crashed_stored_schedule_resumes_to_the_same_decisions(
     assert decisions(hz.load_study(db)) == decisions(plain)
 
 
+def test_a_crashed_asha_with_measured_trust_resumes_to_the_same_decisions(
+    tmp_path, monkeypatch, seed
+):
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 0.0)  # the default
+    db = tmp_path / "study.db"
+    kw = {"min_budget": 1, "max_budget": 27, "n_trials": 600, "sampler": C2F}
+    plain = hz.asha(train, SPACE, rng=seed, **kw)
+    assert (plain.trials.proposal >= 0).any()
+    crash_at = plain.n_calls * 2 // 3
+    with pytest.raises(Crash):
+        hz.asha(Counting(crash_at), SPACE, rng=seed, storage=db, **kw)
+    again = Counting()
+    resumed = hz.asha(again, SPACE, rng=seed, storage=db, **kw)
+    assert again.calls == plain.n_calls - crash_at
+    assert decisions(resumed) == decisions(plain)
+
+
 def test_a_stored_schedule_keeps_its_sampler(tmp_path, seed):
     db = tmp_path / "study.db"
     hz.hyperband(train, SPACE, max_budget=9, rng=seed, storage=db, sampler=C2F)
