@@ -95,6 +95,7 @@ class Family:
     """A synthetic learning-curve family: ``advance`` and ``value`` are noise-free."""
 
     title = ""
+    space = SYN_SPACE
 
     def advance(self, c: dict[str, Any], t: float, state: Any) -> Any:
         raise NotImplementedError
@@ -204,6 +205,93 @@ class PowerLaw(Family):
         return min(self.L0, floor + hot + excess)
 
 
+SCALING_SPACE = hz.Space(
+    d_model=hz.IntLogUniform(64, 1024),
+    n_layer=hz.IntUniform(2, 12),
+    batch_tokens=hz.PowerOfTwo(2**13, 2**20),
+    learning_rate=hz.LogUniform(1e-5, 1e-1),
+)
+
+
+class ScalingLaw(Family):
+    """Transformer language-model curves from the scaling laws of Kaplan et al. (2020).
+
+    Published shape, with the paper's fitted constants ("Scaling Laws for Neural
+    Language Models", arXiv:2001.08361):
+
+    * the loss after ``S`` steps of a model with ``N = 12 n_layer d_model**2``
+      non-embedding parameters is ``L = (N_c / N) ** a_N + (S_c / S_min) ** a_S``
+      (their eq. 1.6 / 5.6: ``a_N = 0.076``, ``N_c = 8.8e13``, ``a_S = 0.76``,
+      ``S_c = 2.1e3``), in nats, at most the ``ln 50257`` of a uniform guess;
+    * ``S_min``, the steps a run would need at a very large batch, grows by
+      ``dS / (1 + B_crit(L) / B)`` per step of ``B`` tokens, with the critical batch
+      ``B_crit(L) = 2e8 / L ** (1 / 0.21)`` tokens (their eq. 5.3, 5.4): a small batch
+      wastes steps once the loss is low;
+    * the learning rate that is best for ``N`` is ``0.003239 - 0.0001395 ln N``
+      (their eq. D.1).
+
+    The budget is compute, as in their compute-efficient frontier: one unit is 1e15
+    FLOPs (``6 N`` per token), so a large model takes few steps per unit. Small models
+    lead early and large ones late, so curves cross as in their Figure 2 (the
+    compute-optimal size at 81 units is about 8e6 parameters, at 1 unit about 3e5).
+
+    Ours, not the paper's: how the loss depends on the learning rate around its best
+    value ``lr*``. Below it a run progresses ``lr / lr*`` times as fast (plain gradient
+    steps); above it the loss sits ``0.2 log10(lr / lr*) ** 2`` nats higher (the
+    U-shaped sweeps of their Figure 22), and beyond ``20 lr*`` the run diverges and
+    stays at the uniform guess. The constants were fixed before any scheduler ran on
+    this family.
+    """
+
+    A_N, N_C, A_S, S_C = 0.076, 8.8e13, 0.76, 2.1e3
+    B_STAR, A_B = 2e8, 0.21
+    UNIT = 1e15  # FLOPs per budget unit
+    L_MAX = math.log(50257)
+    SUBSTEPS = 8  # integration steps per budget unit
+
+    title = "Scaling-law curves (Kaplan et al. 2020), budget in compute"
+    space = SCALING_SPACE
+
+    @staticmethod
+    def params(c: dict[str, Any]) -> float:
+        return 12.0 * c["n_layer"] * float(c["d_model"]) ** 2
+
+    @staticmethod
+    def lr_ratio(c: dict[str, Any], n: float) -> float:
+        return float(c["learning_rate"]) / (0.003239 - 0.0001395 * math.log(n))
+
+    def base(self, n: float, s_min: float) -> float:
+        if s_min <= 0.0:
+            return self.L_MAX
+        return min(
+            self.L_MAX, (self.N_C / n) ** self.A_N + (self.S_C / s_min) ** self.A_S
+        )
+
+    def advance(self, c: dict[str, Any], t: float, state: Any) -> Any:
+        """State (t, S_min, N): units trained, progress in steps, the weights' size.
+
+        The size is the one the weights were built with: PBT may copy weights into a
+        member whose configuration names another size, and they keep theirs.
+        """
+        t0, s_min, n = (0.0, 0.0, self.params(c)) if state is None else state
+        b = float(c["batch_tokens"])
+        ratio = self.lr_ratio(c, n)
+        steps = self.UNIT / (6.0 * n * b) / self.SUBSTEPS * min(1.0, ratio)
+        if ratio <= 20.0:
+            for _ in range(round((t - t0) * self.SUBSTEPS)):
+                b_crit = self.B_STAR / self.base(n, s_min) ** (1.0 / self.A_B)
+                s_min += steps / (1.0 + b_crit / b)
+        return t, s_min, n
+
+    def value(self, c: dict[str, Any], state: Any) -> float:
+        _, s_min, n = state
+        ratio = self.lr_ratio(c, n)
+        if ratio > 20.0:
+            return self.L_MAX
+        hot = 0.2 * math.log10(ratio) ** 2 if ratio > 1.0 else 0.0
+        return min(self.L_MAX, self.base(n, s_min) + hot)
+
+
 def curve_stats(fam: Family, n: int = 1000, seed: int = 0x5EED) -> dict[str, Any]:
     """Crossings and early-vs-final rank correlations over ``n`` random configurations.
 
@@ -211,7 +299,7 @@ def curve_stats(fam: Family, n: int = 1000, seed: int = 0x5EED) -> dict[str, Any
     from their order at 81 (ties ignored). Spearman: noisy loss at each rung against the
     true loss at 81, over all configurations and over the best 10% by that loss.
     """
-    configs = list(SYN_SPACE.sample(n, rng=seed))
+    configs = list(fam.space.sample(n, rng=seed))
     curves = np.empty((n, R))
     noisy = np.empty((n, len(RUNGS)))
     for i, c in enumerate(configs):

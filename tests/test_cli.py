@@ -259,7 +259,9 @@ def test_show_prints_a_schedule_by_runs(schedules):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith("study 'hb' in ")
-    assert "hyperband (eta=3, max_budget=27, min_budget=1)" in lines[0]
+    assert (
+        "hyperband (eta=3, max_budget=27, min_budget=1, sampler='random')" in lines[0]
+    )
     assert f"{len(hb.trials)} runs, {hb.n_calls} calls of train stored" in lines[0]
     assert (
         f"best loss {hb.best_value:.6g} (run {hb.best_id}, trained to 27)" in out.stdout

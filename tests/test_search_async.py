@@ -212,3 +212,77 @@ def test_a_failing_objective_fails_its_trial_on_an_executor(seed: int) -> None:
     failed = t.status == "failed"
     assert np.array_equal(failed, t.configs["act"] == "tanh")
     assert all("RuntimeError: tanh diverged" in e for e in t.error[failed])
+
+
+# -- observe: learning from points the optimiser did not ask ----------------------------------
+def test_observing_the_asked_points_teaches_what_telling_them_does(seed: int) -> None:
+    """A coarse round observed (same rows, same values, same order) makes the same region."""
+    told = hz.CoarseToFine(SPACE, rng=seed, asynchronous=True)
+    seen = hz.CoarseToFine(SPACE, rng=seed + 1, asynchronous=True)  # draws differ
+    assert told.coarse
+    assert seen.coarse
+    c = told.ask()  # the coarse round
+    values = vec_loss(c)
+    told.tell(c, values)
+    ids = seen.observe(c.unit, values)
+    assert ids.tolist() == list(range(len(c)))
+    assert not told.coarse
+    assert not seen.coarse
+    told.ask(1), seen.ask(1)  # start the first zoomed round of each
+    a, b = told.region, seen.region
+    assert a == b
+    np.testing.assert_array_equal(a.center, b.center)
+    np.testing.assert_array_equal(a.half_widths, b.half_widths)
+    r = seen.result()
+    np.testing.assert_array_equal(r.trials.unit[: len(c)], c.unit)
+    np.testing.assert_array_equal(r.trials.value[: len(c)], values)
+    assert r.best_id == int(np.argmin(values))
+
+
+def test_observed_points_zoom_where_they_are_good(seed: int) -> None:
+    opt = hz.CoarseToFine(SPACE, rng=seed, asynchronous=True, first_round=20)
+    rows = SPACE.sample(400, rng=seed)
+    for k in range(0, 400, 7):  # any batch size, in order
+        opt.observe(rows.unit[k : k + 7], vec_loss(rows[k : k + 7]))
+    assert not opt.coarse
+    drawn = opt.ask(200)
+    assert len(drawn) > 0
+    assert np.median(vec_loss(drawn)) < 0.75 * np.median(vec_loss(rows))
+    assert opt.region.contains(drawn).all()
+
+
+def test_observe_drops_unasked_draws_and_keeps_ids_unique(seed: int) -> None:
+    opt = hz.CoarseToFine(SPACE, rng=seed, asynchronous=True)
+    first = opt.ask(3)
+    ids = opt.observe(SPACE.sample(2, rng=1).unit, [1.0, np.nan], errors=[None, "boom"])
+    assert ids.tolist() == [3, 4]
+    later = opt.ask(4)
+    assert later.ids.tolist() == [5, 6, 7, 8]
+    opt.tell(first, vec_loss(first))
+    r = opt.result()
+    assert sorted(r.trials.id.tolist()) == [0, 1, 2, 3, 4]
+    assert r.trials.n_failed == 1
+    assert r.trials.error[r.trials.id == 4][0] == "boom"
+
+
+def test_bad_observations_are_refused_and_change_nothing(seed: int) -> None:
+    sync = hz.CoarseToFine(SPACE, rng=seed)
+    with pytest.raises(ValueError, match="asynchronous=True"):
+        sync.observe(np.full((1, SPACE.d), 0.5), [1.0])
+    opt = hz.CoarseToFine(SPACE, budget=10, rng=seed, asynchronous=True)
+    d = SPACE.d
+    bad = [
+        (np.full((2, d + 1), 0.5), [1.0, 2.0], ValueError, "shape"),
+        (np.full((2, d), 1.5), [1.0, 2.0], ValueError, r"\[0, 1\]"),
+        (np.full((2, d), np.nan), [1.0, 2.0], ValueError, r"\[0, 1\]"),
+        (np.full((2, d), 0.5), [1.0], ValueError, "one per row"),
+        (np.full((2, d), 0.5), ["a", "b"], TypeError, "real numbers"),
+        (np.full((11, d), 0.5), np.ones(11), ValueError, "budget"),
+    ]
+    for unit, values, exc, match in bad:
+        with pytest.raises(exc, match=match):
+            opt.observe(unit, values)
+    with pytest.raises(ValueError, match="one entry per trial"):
+        opt.observe(np.full((2, d), 0.5), [1.0, 2.0], errors=["x"])
+    assert opt.n_asked == opt.n_told == 0
+    assert opt.observe(np.full(d, 0.5), 3.0).tolist() == [0]  # one row as a vector

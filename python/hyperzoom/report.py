@@ -68,7 +68,8 @@ def render_report(result: Any, *, title: str = "hyperzoom study") -> str:
     A :class:`~hyperzoom.SearchResult` gets the loss against each parameter with the
     coarse-to-fine regions, the best-so-far history, importance and the top trials; a
     :class:`~hyperzoom.ScheduleResult` its learning curves, the last loss of each run
-    against each parameter and the top runs.
+    against each parameter, the top runs and, with ``sampler="coarse-to-fine"``, the
+    regions its new configurations were drawn from.
 
     Examples
     --------
@@ -163,16 +164,7 @@ def render_report(result: Any, *, title: str = "hyperzoom study") -> str:
         "".join(f'<th class="l">{html.escape(n)}</th>' for n in space.names) + "</tr>"
     )
     for r, region in enumerate(result.regions):
-        cells = []
-        for name, b in region.bounds.items():
-            if (
-                isinstance(b, tuple)
-                and len(b) == 2
-                and not hasattr(space[name], "options")
-            ):
-                cells.append(f"{_fmt(b[0])} – {_fmt(b[1])}")
-            else:
-                cells.append(", ".join(_fmt(o) for o in b))
+        cells = _bounds_cells(region)
         parts.append(
             f"<tr><td>{r}</td>"
             + "".join(f'<td class="l">{c}</td>' for c in cells)
@@ -252,7 +244,8 @@ def _schedule_parts(result: Any) -> list[str]:
         (
             f'<p class="sub">{len(t)} runs, {result.n_calls} calls of train, '
             f"{result.budget_used:.6g} budget units trained; {t.n_failed} runs "
-            "failed.</p>"
+            f"failed; new configurations drawn by the {html.escape(result.sampler)} "
+            "sampler.</p>"
         ),
     ]
     cards = [
@@ -325,16 +318,75 @@ def _schedule_parts(result: Any) -> list[str]:
     top = t.ranking()[:10]
     parts += _config_table(
         "Top runs (trained furthest, then lowest loss)",
-        ["run", "budget", "loss"],
+        ["run", "budget", "loss", "drawn from"],
         [
-            [str(int(t.id[i])), _fmt(float(t.budget[i])), _fmt(float(t.value[i]))]
+            [
+                str(int(t.id[i])),
+                _fmt(float(t.budget[i])),
+                _fmt(float(t.value[i])),
+                _source(int(t.proposal[i])),
+            ]
             for i in top
         ],
         t.configs,
         top,
     )
+    if result.sampler != "random":
+        parts += _proposal_parts(result, top_budget)
     parts += _failures(t.n_failed, t.error[t.status == "failed"], "runs")
     return parts
+
+
+def _source(proposal: int) -> str:
+    return "random" if proposal < 0 else f"region {proposal}"
+
+
+def _proposal_parts(result: Any, top_budget: float) -> list[str]:
+    """Return the table of where a schedule's new configurations came from."""
+    t = result.trials
+    space = result.space
+    parts = [
+        "<h2>Where new configurations came from</h2>",
+        (
+            "<p>Each region was built by coarse to fine on the results at one budget "
+            "(the highest holding enough of them when it was used); the other "
+            "configurations were drawn at random over the whole space. Best loss: "
+            "the lowest among the runs it gave that reached the top budget.</p>"
+        ),
+        (
+            "<table><tr><th>drawn from</th><th>built on (budget, results)</th>"
+            "<th>runs</th><th>best loss</th>"
+        ),
+        "".join(f'<th class="l">{html.escape(n)}</th>' for n in space.names) + "</tr>",
+    ]
+    sources = [(-1, None), *enumerate(result.proposal_regions)]
+    for k, found in sources:
+        mine = t.proposal == k
+        at_top = mine & (t.budget == top_budget) & np.isfinite(t.value)
+        best = float(t.value[at_top].min()) if at_top.any() else math.nan
+        if found is None:
+            built, cells = "", ["whole space"] + [""] * (space.d - 1)
+        else:
+            built = f"{_fmt(found.budget)}, {found.results}"
+            cells = _bounds_cells(found.region)
+        parts.append(
+            f"<tr><td>{_source(k)}</td><td>{built}</td>"
+            f"<td>{int(np.count_nonzero(mine))}</td><td>{_fmt(best)}</td>"
+            + "".join(f'<td class="l">{c}</td>' for c in cells)
+            + "</tr>"
+        )
+    parts.append("</table>")
+    return parts
+
+
+def _bounds_cells(region: Any) -> list[str]:
+    cells = []
+    for name, b in region.bounds.items():
+        if hasattr(region.space[name], "options"):
+            cells.append(", ".join(_fmt(o) for o in b))
+        else:
+            cells.append(f"{_fmt(b[0])} – {_fmt(b[1])}")
+    return cells
 
 
 def write_report(

@@ -25,6 +25,16 @@ worker, and it would make "resume from ``state``" true only in-process. A loop t
 trains epoch by epoch in the user's own code is what :class:`hyperzoom.Babysitter` is
 for.
 
+New configurations
+------------------
+``sampler="random"`` draws every new configuration at random on each parameter's
+scaled axis. ``sampler="coarse-to-fine"`` (Hyperband, successive halving, ASHA; PBT's
+first population) draws most of them from the region where the good runs lie, built by
+coarse to fine on the results at the highest budget that holds enough of them, as BOHB
+does with its density model; a share stays random, so that a region built on
+misleading early results can be left. ``trials.proposal`` and ``proposal_regions`` say
+which configuration came from which region; see :mod:`hyperzoom.schedule.proposals`.
+
 Executors and reproducibility
 -----------------------------
 ``executor`` is any :class:`concurrent.futures.Executor` (threads, processes), a
@@ -70,7 +80,8 @@ Layout
 ------
 One module per concept: :mod:`~hyperzoom.schedule.halving` (successive halving,
 Hyperband and its plan), :mod:`~hyperzoom.schedule.async_halving` (ASHA),
-:mod:`~hyperzoom.schedule.population` (PBT), :mod:`~hyperzoom.schedule.results`
+:mod:`~hyperzoom.schedule.population` (PBT), :mod:`~hyperzoom.schedule.proposals`
+(where new configurations come from: ``sampler=``), :mod:`~hyperzoom.schedule.results`
 (:class:`ScheduleTrials`, :class:`ScheduleResult`) and
 :mod:`~hyperzoom.schedule.journal` (stored schedules); ``_runs`` holds what they share
 (runs, the caller of ``train``, the checks of settings).
@@ -85,9 +96,11 @@ from .halving import hyperband, hyperband_plan, successive_halving
 from .population import canonical_unit as _canonical_unit  # noqa: F401 - tests, bench
 from .population import explore_axes as _explore_axes  # noqa: F401 - tests, bench
 from .population import pbt
+from .proposals import ProposalRegion
 from .results import ScheduleResult, ScheduleTrials
 
 __all__ = [
+    "ProposalRegion",
     "ScheduleResult",
     "ScheduleTrials",
     "asha",

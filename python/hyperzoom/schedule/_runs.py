@@ -29,6 +29,7 @@ from .results import ScheduleResult
 
 if TYPE_CHECKING:
     from .async_halving import Asha
+    from .proposals import Proposer
 
 TrainFn = Callable[[dict[str, Any], Any, Any], Any]
 #: ``"json"`` or a pair ``(encode(state) -> bytes, decode(bytes) -> state)``.
@@ -173,7 +174,9 @@ class Run:
     """One run: its configuration, its training so far and its place in the schedule.
 
     ``curve`` holds ``(budget, loss)`` per call; ``state`` what ``train`` last
-    returned; ``events`` PBT's failed intervals (the run goes on after them).
+    returned; ``events`` PBT's failed intervals (the run goes on after them);
+    ``proposal`` where the configuration came from (-1: a random draw, else an index
+    into the proposer's regions).
     """
 
     id: int
@@ -186,6 +189,7 @@ class Run:
     error: str | None = None
     state: Any = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    proposal: int = -1
 
     def record(self, budget: Any, loss: float, state: Any, error: str | None) -> float:
         """Store one call's outcome; return the budget units it consumed."""
@@ -204,17 +208,48 @@ class Run:
         return self.error is not None
 
 
+def random_draw(
+    space: Space, gen: np.random.Generator
+) -> Callable[[int], tuple[np.ndarray, list[dict[str, Any]]]]:
+    """Return ``draw(k)``: ``k`` configurations drawn at random from ``gen``."""
+
+    def draw(k: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        configs = space.sample(k, rng=gen)
+        return configs.unit, [configs.row(i) for i in range(k)]
+
+    return draw
+
+
 def new_runs(
-    space: Space, n: int, gen: np.random.Generator, first_id: int, bracket: int = 0
+    space: Space,
+    n: int,
+    gen: np.random.Generator,
+    first_id: int,
+    bracket: int = 0,
+    proposer: Proposer | None = None,
 ) -> list[Run]:
-    """Draw ``n`` configurations from ``gen``: runs ``first_id``, ``first_id + 1``, ..."""
-    configs = space.sample(n, rng=gen)
-    unit = configs.unit
+    """Draw ``n`` configurations: runs ``first_id``, ``first_id + 1``, ...
+
+    At random from ``gen``, or from ``proposer`` (whose random share ``gen`` draws).
+    """
+    draw = random_draw(space, gen)
+    if proposer is None:
+        unit, configs = draw(n)
+        return [
+            Run(
+                id=first_id + i, unit=unit[i].copy(), config=configs[i], bracket=bracket
+            )
+            for i in range(n)
+        ]
     return [
         Run(
-            id=first_id + i, unit=unit[i].copy(), config=configs.row(i), bracket=bracket
+            id=first_id + i,
+            unit=np.array(u, dtype=np.float64),
+            config=config,
+            bracket=bracket,
+            proposal=pid,
         )
-        for i in range(n)
+        for i, (u, config, pid) in enumerate(proposer.propose(n, draw))
     ]
 
 
@@ -292,6 +327,9 @@ def make_result(
     caller: Caller,
     runs: Sequence[Run],
     lineage: list[dict[str, Any]] | None = None,
+    *,
+    sampler: str = "random",
+    proposer: Proposer | None = None,
 ) -> ScheduleResult:
     """Return the result of ``runs`` (the state of the best one as the caller says)."""
     if method != "pbt":  # a replayed study may hold runs drawn but never trained
@@ -303,6 +341,8 @@ def make_result(
         budget_used=caller.budget_used,
         n_calls=caller.n_calls,
         lineage=lineage,
+        sampler=sampler,
+        proposal_regions=None if proposer is None else proposer.regions,
     )
     result.best_state = caller.final_state(result.best_state)
     return result
@@ -318,6 +358,19 @@ PARAMETER_DOCS = {
         ``train(config, budget, state) -> (loss, state)``.
     space : Space
         The parameters and their scales.""",
+    "{sampler}": """\
+    sampler : {"random", "coarse-to-fine"}
+        Where new configurations come from (see :mod:`hyperzoom.schedule.proposals`).
+        ``"random"`` draws each at random on every parameter's scaled axis.
+        ``"coarse-to-fine"`` draws up to two thirds of them from the region where the
+        good runs lie, built by coarse to fine on the results at the highest budget
+        that holds enough of them (BOHB's scheme), as far as that budget's ranks are
+        seen to agree with the higher budgets' (all at random where they do not, and
+        until a budget has enough results). ``trials.proposal`` and
+        ``proposal_regions`` say where each run came from; the study stores the
+        sampler. The default is ``"random"``: coarse-to-fine proposals help most where
+        early rungs rank like the last one. Not yet for conditional spaces (``.when``)
+        in Hyperband, successive halving and ASHA: a ValueError says so.""",
     "{storage, study, state_codec}": """\
     storage : str or os.PathLike, optional
         An SQLite study file (see "Stored schedules" in :mod:`hyperzoom.schedule`):

@@ -42,6 +42,7 @@ from ._runs import (
     train_call,
     unpack,
 )
+from .proposals import Proposer, as_sampler, check_space
 from .results import ScheduleResult
 
 __all__ = ["asha"]
@@ -75,6 +76,7 @@ def asha(
     budget_limit: float | None = None,
     executor: Executor | None = None,
     n_workers: int | None = None,
+    sampler: str = "random",
     rng: RngLike = None,
     storage: str | os.PathLike[str] | None = None,
     study: str | None = None,
@@ -107,6 +109,9 @@ def asha(
         Where ``train`` runs (default: the calling thread, one call at a time).
     n_workers : int, optional
         Calls kept in flight (default: the executor's ``max_workers``).
+    {sampler}
+        A new configuration is proposed when a worker takes it, from every result
+        reported by then.
     rng : int, SeedSequence, Generator or None
         Seed of the configurations; with results arriving in the same order, the same
         seed gives the same decisions.
@@ -139,7 +144,10 @@ def asha(
             "all are None."
         )
         raise ValueError(msg)
-    settings, plan = asha_plan(min_budget, max_budget, eta, n_trials, budget_limit)
+    settings, plan = asha_plan(
+        min_budget, max_budget, eta, n_trials, budget_limit, sampler
+    )
+    check_space(plan["sampler"], space)
     executor = check_executor(executor)
     seconds = math.inf
     if time_limit is not None:
@@ -169,6 +177,7 @@ def asha_plan(
     eta: Any,
     n_trials: Any,
     budget_limit: Any = None,
+    sampler: Any = "random",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate ASHA's settings: (settings as data, the drive's plan)."""
     eta = as_eta(eta)
@@ -188,12 +197,14 @@ def asha_plan(
         "eta": eta,
         "n_trials": limit_n,
         "budget_limit": None if limit_b is None else number(budget_limit),
+        "sampler": as_sampler(sampler),
     }
     plan = {
         "budgets": [cast(b) for b in bs.tolist()],
         "eta": eta,
         "limit_n": limit_n,
         "limit_b": limit_b,
+        "sampler": settings["sampler"],
     }
     return settings, plan
 
@@ -209,9 +220,11 @@ class Asha:
         limit_n: int | None,
         gen: np.random.Generator,
         limit_b: float | None = None,
+        proposer: Proposer | None = None,
     ) -> None:
         self.space, self.budgets, self.limit_n, self.gen = space, budgets, limit_n, gen
         self.limit_b = limit_b
+        self.proposer = proposer
         self.planned = 0.0  # budget units of the calls started so far
         self.exhausted = False  # the budget limit stopped it: nothing more starts
         self.core = _core.schedule.AshaRungs(len(budgets), eta)
@@ -234,14 +247,29 @@ class Asha:
             return None
         if not self._afford(float(self.budgets[0])):
             return None
+        if self.proposer is None:
+            run = self._pop_random()
+        else:
+            ((unit, config, pid),) = self.proposer.propose(1, self._draw_random)
+            run = Run(id=len(self.runs), unit=unit, config=config, proposal=pid)
+        self.runs.append(run)
+        return run, 0
+
+    def _pop_random(self) -> Run:
+        """Return the next random configuration (drawn ``chunk`` at a time)."""
         if not self.pool:
             k = self.chunk
             if self.limit_n is not None:
                 k = min(k, self.limit_n - len(self.runs))
-            self.pool.extend(new_runs(self.space, k, self.gen, len(self.runs))[::-1])
+            self.pool.extend(new_runs(self.space, k, self.gen, 0)[::-1])
         run = self.pool.pop()
-        self.runs.append(run)
-        return run, 0
+        run.id = len(self.runs)
+        return run
+
+    def _draw_random(self, k: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        runs = [self._pop_random() for _ in range(k)]
+        unit = np.array([r.unit for r in runs]).reshape(k, self.space.d)
+        return unit, [r.config for r in runs]
 
     def _afford(self, step: float) -> bool:
         """Count ``step`` as planned if it fits the budget limit; else stop for good."""
@@ -265,6 +293,8 @@ class Asha:
         caller.n_calls += 1
         run.rung = rung
         self.core.report(run.id, rung, loss)
+        if self.proposer is not None and err is None:
+            self.proposer.observe(rung, run.unit, loss, run.id)
 
 
 def _asha_loop(
@@ -340,11 +370,15 @@ def asha_drive(
     eta: int,
     limit_n: int | None,
     limit_b: float | None = None,
+    sampler: str = "random",
     workers: int = 1,
     seconds: float = math.inf,
 ) -> ScheduleResult:
     """Drive ASHA: replay what the caller holds, then run until nothing starts."""
-    drive = Asha(space, budgets, eta, limit_n, gen, limit_b)
+    proposer = None
+    if sampler == "coarse-to-fine":
+        proposer = Proposer(space, budgets, gen, censored=True)
+    drive = Asha(space, budgets, eta, limit_n, gen, limit_b, proposer)
     # time_limit counts from here: after the study is open (and on resume)
     deadline = time.monotonic() + seconds
     try:
@@ -352,4 +386,6 @@ def asha_drive(
         _asha_loop(caller, drive, workers, deadline, pending, started)
     except Stop:
         pass
-    return make_result("asha", space, caller, drive.runs)
+    return make_result(
+        "asha", space, caller, drive.runs, sampler=sampler, proposer=proposer
+    )

@@ -37,6 +37,7 @@ from ._runs import (
     number,
     shared_docs,
 )
+from .proposals import Proposer, as_sampler, check_space
 from .results import ScheduleResult
 
 __all__ = ["hyperband", "hyperband_plan", "successive_halving"]
@@ -78,8 +79,18 @@ def hyperband_plan(
     ]
 
 
-def _run_bracket(caller: Caller, runs: list[Run], rungs: list[tuple[int, Any]]) -> None:
-    """Run synchronous successive halving of ``runs`` through ``rungs``."""
+def _run_bracket(
+    caller: Caller,
+    runs: list[Run],
+    rungs: list[tuple[int, Any]],
+    proposer: Proposer | None = None,
+    first_level: int = 0,
+) -> None:
+    """Run synchronous successive halving of ``runs`` through ``rungs``.
+
+    Rung ``i`` is level ``first_level + i`` of ``proposer``, which observes its results
+    in run order.
+    """
     alive = list(runs)
     for i, (_, budget) in enumerate(rungs):
         results = caller.batch(alive, budget, i)
@@ -87,6 +98,8 @@ def _run_bracket(caller: Caller, runs: list[Run], rungs: list[tuple[int, Any]]) 
         for r, (loss, state, err) in zip(alive, results):
             caller.budget_used += r.record(budget, loss, state, err)
             r.rung = i
+            if proposer is not None and err is None:
+                proposer.observe(first_level + i, r.unit, loss, r.id)
         if i + 1 == len(rungs):
             break
         keep = rungs[i + 1][0]
@@ -112,13 +125,14 @@ def successive_halving(
     min_budget: float,
     max_budget: float,
     eta: int = 3,
+    sampler: str = "random",
     rng: RngLike = None,
     executor: Executor | None = None,
     storage: str | os.PathLike[str] | None = None,
     study: str | None = None,
     state_codec: StateCodec | None = None,
 ) -> ScheduleResult:
-    """Train ``n`` random configurations, keeping the best ``1/eta`` at every rung.
+    """Train ``n`` configurations, keeping the best ``1/eta`` at every rung.
 
     Rung ``i`` trains the ``floor(n / eta^i)`` best runs of rung ``i - 1`` (ties by
     id) up to ``max_budget / eta^(s - i)``, where ``s`` is the number of times ``eta``
@@ -134,6 +148,9 @@ def successive_halving(
         Smallest first-rung budget and the top rung's budget (``0 < min <= max``).
     eta : int
         Halving rate (>= 2): one in ``eta`` runs goes on to the next rung.
+    {sampler}
+        Successive halving draws its one bracket before any result, so both samplers
+        draw the same configurations here; Hyperband's later brackets and ASHA learn.
     rng : int, SeedSequence, Generator or None
         Seed of the configurations.
     executor : concurrent.futures.Executor, optional
@@ -155,7 +172,8 @@ def successive_halving(
     [27, 40, 81.0]
     """
     check_train(train, space)
-    settings, plan = sh_plan(n, min_budget, max_budget, eta)
+    settings, plan = sh_plan(n, min_budget, max_budget, eta, sampler)
+    check_space(plan["sampler"], space)
     executor = check_executor(executor)
     where = StudyArgs(rng, storage, study, state_codec)
     return run_method(
@@ -164,7 +182,7 @@ def successive_halving(
 
 
 def sh_plan(
-    n: Any, min_budget: Any, max_budget: Any, eta: Any
+    n: Any, min_budget: Any, max_budget: Any, eta: Any, sampler: Any = "random"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate successive halving's settings: (settings as data, the drive's plan)."""
     n = check_size(as_count(n, "n", minimum=1), "n", RUN_BYTES, "runs")
@@ -178,8 +196,9 @@ def sh_plan(
         "min_budget": number(min_budget),
         "max_budget": number(max_budget),
         "eta": eta,
+        "sampler": as_sampler(sampler),
     }
-    return settings, {"n": n, "rungs": rungs}
+    return settings, {"n": n, "rungs": rungs, "sampler": settings["sampler"]}
 
 
 def sh_drive(
@@ -188,14 +207,20 @@ def sh_drive(
     gen: np.random.Generator,
     n: int,
     rungs: list[tuple[int, Any]],
+    sampler: str = "random",
 ) -> ScheduleResult:
     """Drive successive halving of ``n`` new runs through ``rungs``."""
-    runs = new_runs(space, n, gen, 0)
+    proposer = None
+    if sampler == "coarse-to-fine":
+        proposer = Proposer(space, [b for _, b in rungs], gen)
+    runs = new_runs(space, n, gen, 0, proposer=proposer)
     try:
-        _run_bracket(caller, runs, rungs)
+        _run_bracket(caller, runs, rungs, proposer)
     except Stop:
         pass
-    return make_result("successive_halving", space, caller, runs)
+    return make_result(
+        "successive_halving", space, caller, runs, sampler=sampler, proposer=proposer
+    )
 
 
 @shared_docs
@@ -207,6 +232,7 @@ def hyperband(
     min_budget: float = 1,
     eta: int = 3,
     brackets: Sequence[int] | None = None,
+    sampler: str = "random",
     rng: RngLike = None,
     executor: Executor | None = None,
     storage: str | os.PathLike[str] | None = None,
@@ -217,7 +243,9 @@ def hyperband(
 
     Brackets run one after another, most aggressive first; within a bracket each rung
     runs at once on ``executor`` and is gathered in index order. Bracket ``b`` draws its
-    configurations from ``rng`` after bracket ``b - 1``.
+    configurations from ``rng`` after bracket ``b - 1``; with
+    ``sampler="coarse-to-fine"`` from what brackets ``0`` to ``b - 1`` found (BOHB's
+    scheme with a coarse-to-fine proposer).
 
     Parameters
     ----------
@@ -231,6 +259,7 @@ def hyperband(
     brackets : sequence of int, optional
         Indices into the plan of the brackets to run (default: all); Hyperband run
         several times over is ``brackets=None`` on successive seeds.
+    {sampler}
     rng : int, SeedSequence, Generator or None
         Seed of the configurations.
     executor : concurrent.futures.Executor, optional
@@ -253,7 +282,8 @@ def hyperband(
     (143, True)
     """
     check_train(train, space)
-    settings, plan = hb_plan(max_budget, min_budget, eta, brackets)
+    settings, plan = hb_plan(max_budget, min_budget, eta, brackets, sampler)
+    check_space(plan["sampler"], space)
     executor = check_executor(executor)
     where = StudyArgs(rng, storage, study, state_codec)
     return run_method(
@@ -262,7 +292,7 @@ def hyperband(
 
 
 def hb_plan(
-    max_budget: Any, min_budget: Any, eta: Any, brackets: Any
+    max_budget: Any, min_budget: Any, eta: Any, brackets: Any, sampler: Any = "random"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate Hyperband's settings: (settings as data, the drive's plan)."""
     plan = hyperband_plan(max_budget=max_budget, min_budget=min_budget, eta=eta)
@@ -289,8 +319,9 @@ def hb_plan(
         "eta": as_eta(eta),
         # every bracket in order is the same schedule as the default
         "brackets": None if chosen == list(range(len(plan))) else chosen,
+        "sampler": as_sampler(sampler),
     }
-    return settings, {"plan": plan, "chosen": chosen}
+    return settings, {"plan": plan, "chosen": chosen, "sampler": settings["sampler"]}
 
 
 def hb_drive(
@@ -299,15 +330,26 @@ def hb_drive(
     gen: np.random.Generator,
     plan: list[list[tuple[int, Any]]],
     chosen: list[int],
+    sampler: str = "random",
 ) -> ScheduleResult:
-    """Drive Hyperband: the ``chosen`` brackets of ``plan``, one after another."""
+    """Drive Hyperband: the ``chosen`` brackets of ``plan``, one after another.
+
+    Bracket ``b`` starts at level ``b`` of the budgets of bracket 0 (which has them all).
+    """
+    proposer = None
+    if sampler == "coarse-to-fine":
+        proposer = Proposer(space, [b for _, b in plan[0]], gen)
     runs: list[Run] = []
     try:
         for b in chosen:
             rungs = plan[b]
-            new = new_runs(space, rungs[0][0], gen, len(runs), bracket=b)
+            new = new_runs(
+                space, rungs[0][0], gen, len(runs), bracket=b, proposer=proposer
+            )
             runs.extend(new)
-            _run_bracket(caller, new, rungs)
+            _run_bracket(caller, new, rungs, proposer, first_level=b)
     except Stop:
         pass
-    return make_result("hyperband", space, caller, runs)
+    return make_result(
+        "hyperband", space, caller, runs, sampler=sampler, proposer=proposer
+    )

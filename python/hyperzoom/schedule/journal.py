@@ -492,7 +492,13 @@ def open_caller(
     try:
         with translated(path):
             rec = open_record(
-                conn, path, name, space_doc, {"method": method, **settings}, seed
+                conn,
+                path,
+                name,
+                space_doc,
+                {"method": method, **settings},
+                seed,
+                check=_older_schedule,
             )
         caller = StoredCaller(train, executor, conn, rec, codec, dry=False)
     except BaseException:
@@ -501,6 +507,12 @@ def open_caller(
         raise
     caller.lock = lock
     return caller, rng_of(rec.seed)
+
+
+def _older_schedule(rec: Study) -> None:
+    """Read a schedule stored before ``sampler=`` existed as drawn at random."""
+    if "method" in rec.settings:
+        rec.settings.setdefault("sampler", "random")
 
 
 def _never(config: Any, budget: Any, state: Any) -> Any:  # pragma: no cover

@@ -35,6 +35,7 @@ from ._method import StudyArgs, run_method
 from ._runs import (
     RUN_BYTES,
     Caller,
+    Run,
     StateCodec,
     Stop,
     TrainFn,
@@ -47,6 +48,7 @@ from ._runs import (
     number,
     shared_docs,
 )
+from .proposals import as_sampler
 from .results import ScheduleResult
 
 __all__ = ["pbt"]
@@ -138,6 +140,7 @@ def pbt(
     quantile: float = 0.25,
     perturb: float = 0.1,
     resample: float = 0.25,
+    sampler: str = "random",
     executor: Executor | None = None,
     rng: RngLike = None,
     storage: str | os.PathLike[str] | None = None,
@@ -179,6 +182,11 @@ def pbt(
         Step of a continuous parameter, as a share of its unit (scaled) axis.
     resample : float in [0, 1]
         Chance that a parameter is redrawn instead of perturbed.
+    {sampler}
+        PBT draws its population before any result: with ``"coarse-to-fine"`` it is
+        coarse to fine's first round, a Latin hypercube over the whole space (every
+        parameter's range covered evenly, even by a small population), rather than
+        independent draws.
     executor : concurrent.futures.Executor, optional
         Where ``train`` runs (default: the calling thread).
     rng : int, SeedSequence, Generator or None
@@ -210,7 +218,7 @@ def pbt(
     """
     check_train(train, space)
     settings, plan = pbt_plan(
-        population, interval, total_budget, quantile, perturb, resample
+        population, interval, total_budget, quantile, perturb, resample, sampler
     )
     executor = check_executor(executor)
     where = StudyArgs(rng, storage, study, state_codec)
@@ -224,6 +232,7 @@ def pbt_plan(
     quantile: Any,
     perturb: Any,
     resample: Any,
+    sampler: Any = "random",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate PBT's settings: (settings as data, the drive's plan)."""
     population = as_count(population, "population", minimum=2)
@@ -272,6 +281,7 @@ def pbt_plan(
         "quantile": q,
         "perturb": pert,
         "resample": res,
+        "sampler": as_sampler(sampler),
     }
     plan = {
         "population": population,
@@ -279,6 +289,7 @@ def pbt_plan(
         "q": q,
         "pert": pert,
         "res": res,
+        "sampler": settings["sampler"],
     }
     return settings, plan
 
@@ -292,10 +303,18 @@ def pbt_drive(
     q: float,
     pert: float,
     res: float,
+    sampler: str = "random",
 ) -> ScheduleResult:
     """Drive PBT: train the population to each of ``budgets``, exploiting in between."""
     n_steps = len(budgets)
-    members = new_runs(space, population, gen, 0)
+    if sampler == "coarse-to-fine":  # a design: nothing is known before the first step
+        first = space.sample(population, rng=gen, design="lhs")
+        members = [
+            Run(id=i, unit=first.unit[i].copy(), config=first.row(i))
+            for i in range(population)
+        ]
+    else:
+        members = new_runs(space, population, gen, 0)
     words = seed_words(gen)
     axes = explore_axes(space)
     unit = canonical_unit(space, np.array([m.unit for m in members]))
@@ -355,4 +374,4 @@ def pbt_drive(
         caller.settle(members)
     except Stop:
         pass
-    return make_result("pbt", space, caller, members, lineage)
+    return make_result("pbt", space, caller, members, lineage, sampler=sampler)

@@ -14,6 +14,7 @@ from ..space import Space
 
 if TYPE_CHECKING:
     from ._runs import Run
+    from .proposals import ProposalRegion
 
 __all__ = ["ScheduleResult", "ScheduleTrials"]
 
@@ -38,6 +39,10 @@ class ScheduleTrials(ConfigTable):
     bracket, rung : ndarray of int64
         The Hyperband bracket of each run (0 elsewhere) and the highest rung it
         reached (-1 for PBT).
+    proposal : ndarray of int64
+        Where each configuration came from: -1 for a random draw over the whole space
+        (every run with ``sampler="random"``), else the index in the result's
+        ``proposal_regions`` of the region it was drawn from.
     curves : list of ndarray, shape (m, 2)
         Each run's learning curve: ``(budget, loss)`` rows in the order trained.
     """
@@ -61,6 +66,7 @@ class ScheduleTrials(ConfigTable):
         self.error = np.array([r.error for r in runs], dtype=object)
         self.bracket = np.array([r.bracket for r in runs], dtype=np.int64)
         self.rung = np.array([r.rung for r in runs], dtype=np.int64)
+        self.proposal = np.array([r.proposal for r in runs], dtype=np.int64)
         self.curves = [np.array(r.curve, dtype=np.float64).reshape(-1, 2) for r in runs]
 
     @property
@@ -91,6 +97,7 @@ class ScheduleTrials(ConfigTable):
                 error=self.error,
                 bracket=self.bracket,
                 rung=self.rung,
+                proposal=self.proposal,
             )
         pd = require("pandas", "to_pandas()")
         sizes = [c.shape[0] for c in self.curves]
@@ -133,6 +140,13 @@ class ScheduleResult:
         "donor_loss", "old", "donor_config", "new"}`` (configurations as dicts: the
         member's, the donor's it copied, and the perturbed one it goes on with);
         empty for the other methods.
+    sampler : str
+        ``"random"`` or ``"coarse-to-fine"``: where new configurations came from.
+    proposal_regions : list of ProposalRegion
+        With ``sampler="coarse-to-fine"``, every region new configurations were drawn
+        from, in order of first use: its ``budget`` (the rung whose results built it),
+        the ``region`` itself and the number of ``results`` at that budget it was built
+        on; ``trials.proposal`` indexes it. Empty otherwise.
     """
 
     def __init__(
@@ -145,9 +159,13 @@ class ScheduleResult:
         n_calls: int,
         lineage: list[dict[str, Any]] | None = None,
         best_id: int | None = None,
+        sampler: str = "random",
+        proposal_regions: Sequence[ProposalRegion] | None = None,
     ) -> None:
         self.method = method
         self.space = space
+        self.sampler = sampler
+        self.proposal_regions = list(proposal_regions or [])
         self.trials = ScheduleTrials(space, runs)
         self.budget_used = float(budget_used)
         self.n_calls = int(n_calls)
@@ -213,8 +231,10 @@ class ScheduleResult:
 
     def __repr__(self) -> str:
         best = best_text(self.best)
+        how = "" if self.sampler == "random" else f", sampler={self.sampler}"
         return (
-            f"ScheduleResult({self.method}: best_value={self.best_value:.6g}, best={{{best}}}, "
+            f"ScheduleResult({self.method}{how}: best_value={self.best_value:.6g}, "
+            f"best={{{best}}}, "
             f"trials={len(self.trials)} ({self.trials.n_failed} failed), "
             f"budget_used={self.budget_used:.6g}, calls={self.n_calls})"
         )

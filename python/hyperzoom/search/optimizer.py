@@ -21,6 +21,7 @@ from ..space import Choice, Configs, Space
 from ..space.conditions import MAX_ATTEMPTS
 from ..space.sampling import budget_grid
 from ..typing import RngLike
+from ._observed import Observing
 from ._told import as_told
 from .branches import BranchZoom
 from .results import AllTrialsFailedError, SearchResult, Trials
@@ -35,7 +36,7 @@ _MAX_DOUBLINGS = 16
 _OK, _FAILED, _PENDING = 0, 1, 2
 
 
-class CoarseToFine:
+class CoarseToFine(Observing):
     """Ask/tell coarse-to-fine optimiser: the engine behind :func:`search`.
 
     ``ask()`` returns the next configurations to evaluate (the rest of the current
@@ -116,7 +117,12 @@ class CoarseToFine:
         self.minimize = settings.minimize
         self.asynchronous = settings.asynchronous
         self.design = settings.design
-        self._p = sum(not isinstance(dist, Choice) for dist in space.params.values())
+        self._ordered = [
+            j
+            for j, dist in enumerate(space.params.values())
+            if not isinstance(dist, Choice)
+        ]
+        self._p = len(self._ordered)
         self._buffer: list[int] = []  # asynchronous: arrivals since the last update
         self._updates = 0  # asynchronous: region updates so far
         # Threads per call are chosen by each call's size (None: automatic), so small
@@ -164,7 +170,8 @@ class CoarseToFine:
         self._regions: list[Region] = []  # built from the rows on first use
         self._r = -1  # current round
         self._queue_len = 0  # rows in the phase
-        self._queue_at = 0  # rows of the phase asked so far
+        self._queue_at = 0  # rows of the phase asked (or proposed) so far
+        self._queue_skip = 0  # rows of the phase proposed (no trial: see _observed)
         self._queue_cols: dict[str, np.ndarray] = {}
         self._queue_unit = np.empty((0, space.d))
         self._queue_ids = np.empty(0, dtype=np.int64)
@@ -219,6 +226,17 @@ class CoarseToFine:
     def round(self) -> int:
         """The current round (0-based)."""
         return self._r
+
+    @property
+    def coarse(self) -> bool:
+        """True while new draws come from the whole space (a run's coarse round).
+
+        False once the optimiser has a region to zoom into (for ``strategy=
+        "coarse-to-fine"``, after the first round's results); True again after a
+        restart, until the new coarse round is told. Always True for ``"random"`` and
+        ``"grid"``.
+        """
+        return self._zoom is None or bool(self._zoom.coarse)
 
     @property
     def run(self) -> int:
@@ -277,14 +295,13 @@ class CoarseToFine:
             if self._queue_kind == "retest":
                 assert self._queue_retest is not None
                 self._retest_of[start : start + take] = self._queue_retest[a:b]
+            if self._queue_skip:  # rows were proposed: the trials' ids come earlier
+                unit = self._realign(a, take)
+                ids = np.arange(start, start + take, dtype=np.int64)
+            else:
+                unit, ids = self._queue_unit[a:b], self._queue_ids[a:b]
             self._n = start + take
-            return Configs._window(
-                self.space,
-                self._queue_cols,
-                slice(a, b),
-                self._queue_unit[a:b],
-                self._queue_ids[a:b],
-            )
+            return Configs._window(self.space, self._queue_cols, slice(a, b), unit, ids)
 
     def asked(self, ids: Any) -> Configs:
         """Return the configurations of trials already asked (by id), as ask gave them.
@@ -604,7 +621,7 @@ class CoarseToFine:
         self._queue_unit = unit
         self._queue_ids = np.arange(self._n, self._n + n, dtype=np.int64)
         self._queue_len = n
-        self._queue_at = 0
+        self._queue_at = self._queue_skip = 0
         self._queue_kind = kind
         self._phase_start = self._n
         left = n

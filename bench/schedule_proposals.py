@@ -1,0 +1,299 @@
+"""Coarse-to-fine proposals in the schedulers: random against coarse-to-fine, equal epochs.
+
+    python bench/schedule_proposals.py [--seeds 10] [--only synthetic|digits]
+                                       [--families 0,1,2,3,4] [--no-optuna] [--out FILE]
+                                       [--tuning-seeds]
+
+``--tuning-seeds`` runs on the seeds the proposer's settings were chosen on
+(``1000 + 104729 i``) instead of the harness's (``0x5EED0000 + 7919 i``), which are
+kept for the measurement.
+
+Every method runs with ``sampler="random"`` and with ``sampler="coarse-to-fine"`` on the
+same seeds, so each seed is a paired comparison. Families: the four learning-curve
+families of ``bench/schedule_quality.py`` (adversarial, power law), the scaling-law
+family built from Kaplan et al. (2020) (``ScalingLaw``: where its shape comes from is
+in its docstring), and the digits MLP (real training). For each, the true loss of the
+model each method returns (noise-free for the synthetic families; the test error of the
+returned weights for digits), median over seeds:
+
+* full-budget search (every configuration trained to ``R``): random search and
+  coarse-to-fine search (``hz.search``), at three times Hyperband's epochs (59 x 81,
+  the harness's random-search baseline) and at Hyperband's epochs (20 x 81);
+* Hyperband (one pass, ``eta=3``), ASHA (``budget_limit`` = Hyperband's epochs) and PBT
+  (20 members, every 9 epochs), each with both samplers;
+* Optuna's TPE sampler with its Hyperband pruner (``min_resource=1``,
+  ``max_resource=R``, ``reduction_factor=3``), trials reporting every epoch, stopped at
+  Hyperband's epochs (skipped when Optuna is missing or with ``--no-optuna``).
+
+Digits uses ``R = 27`` epochs: full-budget search with 13 x 27 (about Hyperband's
+epochs), ASHA with Hyperband's epochs and PBT with 13 members every 3 epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import hyperzoom as hz
+import schedule_quality as sq
+from _peers import quiet_optuna, suggest
+
+R = 81
+C2F = "coarse-to-fine"
+SAMPLERS = ("random", C2F)
+
+
+def hb_epochs(r_max: int) -> int:
+    return int(
+        sum(
+            n * (b - (br[i - 1][1] if i else 0))
+            for br in hz.hyperband_plan(max_budget=r_max, eta=3)
+            for i, (n, b) in enumerate(br)
+        )
+    )
+
+
+def full_search(
+    train: Callable[..., Any], space: hz.Space, n: int, budget: int, seed: int, how: str
+) -> tuple[Any, Any, float]:
+    """Every configuration trained to ``budget``: random or coarse-to-fine search.
+
+    Returns the configuration with the lowest (noisy) loss, its state and the epochs.
+    """
+    best: list[Any] = [math.inf, None, None]
+
+    def objective(**c: Any) -> float:
+        loss, state = train(c, budget, None)
+        if math.isfinite(loss) and loss < best[0]:
+            best[:] = [loss, c, state]
+        return float(loss)
+
+    strategy = "random" if how == "random" else "coarse-to-fine"
+    hz.search(objective, space, budget=n, strategy=strategy, rng=seed, progress=False)
+    return best[1], best[2], float(n * budget)
+
+
+def tpe_hyperband(
+    train: Callable[..., Any], space: hz.Space, r_max: int, epochs: float, seed: int
+) -> tuple[Any, Any, float]:
+    """Optuna's TPE with its Hyperband pruner, every trial reporting every epoch."""
+    optuna = quiet_optuna()
+    study = optuna.create_study(
+        sampler=optuna.samplers.TPESampler(seed=seed % 2**32),
+        pruner=optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=r_max, reduction_factor=3
+        ),
+    )
+    used = [0.0]
+    finished: list[tuple[float, Any, Any]] = []
+    partial: list[tuple[int, float, Any, Any]] = []
+
+    def objective(trial: Any) -> float:
+        c = suggest(trial, space)
+        state, loss = None, math.inf
+        for t in range(1, r_max + 1):
+            if used[0] >= epochs:
+                partial.append((t - 1, loss, c, state))
+                raise optuna.TrialPruned
+            loss, state = train(c, t, state)
+            used[0] += 1
+            if not math.isfinite(loss):
+                loss = 1e9
+            trial.report(loss, t)
+            if trial.should_prune():
+                partial.append((t, loss, c, state))
+                raise optuna.TrialPruned
+        finished.append((loss, c, state))
+        return loss
+
+    while used[0] < epochs:
+        study.optimize(objective, n_trials=1)
+    if finished:
+        _, c, state = min(finished, key=lambda x: x[0])
+    else:  # nothing reached r_max: the furthest trained, then the lowest loss
+        _, _, c, state = min(partial, key=lambda x: (-x[0], x[1]))
+    return c, state, used[0]
+
+
+def run_family(
+    name: str,
+    train: Callable[..., Any],
+    space: hz.Space,
+    true: Callable[[Any, Any], float],
+    r_max: int,
+    seeds: list[int],
+    *,
+    optuna: bool,
+    pbt: tuple[int, int],
+    metric: str = "true loss",
+) -> tuple[list[str], dict[str, Any]]:
+    epochs = hb_epochs(r_max)
+    n_eq = round(epochs / r_max)
+    n_3x = math.ceil(3 * epochs / r_max)
+    rows: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    tpe: list[tuple[float, float]] = []
+
+    def add(method: str, how: str, c: Any, state: Any, ep: float) -> None:
+        rows.setdefault(method, {}).setdefault(how, []).append((true(c, state), ep))
+
+    t0 = time.perf_counter()
+    members, interval = pbt
+    for seed in seeds:
+        for how in SAMPLERS:
+            for n in (n_3x, n_eq):
+                c, s, ep = full_search(train, space, n, r_max, seed, how)
+                add(f"search, {n} configs x {r_max}", how, c, s, ep)
+            r = hz.hyperband(
+                train, space, max_budget=r_max, eta=3, sampler=how, rng=seed
+            )
+            add("Hyperband (1 pass, eta=3)", how, r.best, r.best_state, r.budget_used)
+            r = hz.asha(
+                train,
+                space,
+                min_budget=1,
+                max_budget=r_max,
+                eta=3,
+                budget_limit=epochs,
+                sampler=how,
+                rng=seed,
+            )
+            add(
+                f"ASHA (budget_limit={epochs})",
+                how,
+                r.best,
+                r.best_state,
+                r.budget_used,
+            )
+            r = hz.pbt(
+                train,
+                space,
+                population=members,
+                interval=interval,
+                total_budget=r_max,
+                sampler=how,
+                rng=seed,
+            )
+            add(
+                f"PBT ({members} members, every {interval})",
+                how,
+                r.best,
+                r.best_state,
+                r.budget_used,
+            )
+        if optuna:
+            c, s, ep = tpe_hyperband(train, space, r_max, epochs, seed)
+            tpe.append((true(c, s), ep))
+    seconds = time.perf_counter() - t0
+
+    out = [
+        (
+            f"{name} (max budget {r_max}), median over {len(seeds)} seeds of the "
+            f"returned model's {metric} (lower is better)."
+        ),
+        "",
+        (
+            "| method | random proposals | coarse-to-fine | coarse-to-fine / random | "
+            "seeds coarse-to-fine better / worse | median epochs |"
+        ),
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    summary: dict[str, Any] = {"epochs": epochs}
+    for method, by in rows.items():
+        a = np.array([x for x, _ in by["random"]])
+        b = np.array([x for x, _ in by[C2F]])
+        ep = np.median([e for _, e in by[C2F]])
+        label = method.replace("search, ", "full-budget search, ")
+        if method.startswith("search"):
+            label += " (random search / coarse-to-fine search)"
+        out.append(
+            f"| {label} | {np.median(a):.4f} | {np.median(b):.4f} | "
+            f"{np.median(b) / np.median(a):.3f} | {int((b < a).sum())} / "
+            f"{int((b > a).sum())} | {ep:.0f} |"
+        )
+        summary[method] = (float(np.median(a)), float(np.median(b)))
+    if tpe:
+        out.append(
+            f"| Optuna TPE + Hyperband pruner | | {np.median([x for x, _ in tpe]):.4f} | "
+            f"| | {np.median([e for _, e in tpe]):.0f} |"
+        )
+        summary["tpe"] = float(np.median([x for x, _ in tpe]))
+    out += ["", f"({seconds:.0f} s)", ""]
+    return out, summary
+
+
+def synthetic(seeds: list[int], families: list[int], optuna: bool) -> list[str]:
+    fams: list[sq.Family] = [*sq.FAMILIES, sq.ScalingLaw()]
+    out: list[str] = []
+    for k in families:
+        fam = fams[k]
+        lines, _ = run_family(
+            fam.title,
+            fam.train,
+            fam.space,
+            fam.true,
+            R,
+            seeds,
+            optuna=optuna,
+            pbt=(20, 9),
+        )
+        out += lines
+    return out
+
+
+def digits(seeds: list[int], optuna: bool) -> list[str]:
+    lines, _ = run_family(
+        "Digits MLP (NumPy, momentum SGD)",
+        sq.digits_train,
+        sq.DIGITS_SPACE,
+        lambda c, state: sq.digits_test_error(state),
+        27,
+        seeds,
+        optuna=optuna,
+        pbt=(13, 3),
+        metric="test error",
+    )
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--only", choices=["synthetic", "digits"])
+    ap.add_argument("--families", default="0,1,2,3,4")
+    ap.add_argument("--no-optuna", action="store_true")
+    ap.add_argument("--out")
+    ap.add_argument(
+        "--tuning-seeds",
+        action="store_true",
+        help="the seeds the proposer was tuned on, not the harness's",
+    )
+    args = ap.parse_args()
+    seeds = [0x5EED_0000 + 7919 * i for i in range(args.seeds)]
+    if args.tuning_seeds:
+        seeds = [1000 + 104729 * i for i in range(args.seeds)]
+    optuna = not args.no_optuna
+    if optuna:
+        try:
+            quiet_optuna()
+        except ImportError:
+            optuna = False
+    lines: list[str] = []
+    if args.only in (None, "synthetic"):
+        fams = [int(k) for k in args.families.split(",") if k]
+        lines += synthetic(seeds, fams, optuna)
+    if args.only in (None, "digits"):
+        lines += digits(seeds, optuna)
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

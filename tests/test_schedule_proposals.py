@@ -1,0 +1,682 @@
+"""Coarse-to-fine proposals inside the schedulers (``sampler="coarse-to-fine"``).
+
+Laws: proposals lie in the space and in the region they say they came from; with too
+few results a proposer draws exactly what the random sampler draws; the same seed and
+arrival order give the same decisions whatever the executor; a stored schedule rebuilds
+the proposer by replay, so killed at any moment it resumes to the uninterrupted result;
+and the schedulers' promises (rung budgets, budget_limit, failures) stand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import runpy
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hyperzoom as hz
+from hyperzoom.schedule import proposals
+from hyperzoom.schedule.proposals import Proposer
+
+from .studyfiles import kill_at_random, reseal
+
+C2F = "coarse-to-fine"
+
+#: Ordered axes only, so that Region.contains decides membership on every axis.
+SPACE = hz.Space(
+    lr=hz.LogUniform(1e-4, 1.0),
+    beta=hz.InvLogUniform(0.9, 0.999),
+    units=hz.IntLogUniform(16, 1024),
+    batch=hz.PowerOfTwo(16, 512),
+)
+#: With a choice too: proposals must stay inside its options.
+CHOICE_SPACE = hz.Space(
+    lr=hz.LogUniform(1e-4, 1.0),
+    layers=hz.IntUniform(1, 6),
+    act=hz.Choice(["relu", "tanh", "gelu"]),
+)
+
+
+def loss_of(c: dict[str, Any]) -> float:
+    out = (math.log10(c["lr"]) + 2.5) ** 2
+    if "beta" in c:
+        out += (math.log10(1 - c["beta"]) + 2) ** 2
+    if "units" in c:
+        out += 0.05 * (math.log2(c["units"]) - 7) ** 2
+    if "act" in c:
+        out += 0.3 * (c["act"] != "gelu")
+    return out
+
+
+def train(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+    """A resumable curve (state: [epochs, excess]); fails for the largest rates."""
+    if c["lr"] > 0.5:
+        msg = "diverged"
+        raise RuntimeError(msg)
+    t0, g = (0.0, 1.0) if state is None else state
+    g = g * (1.0 - min(0.3, 3 * c["lr"])) ** (float(budget) - t0)
+    return loss_of(c) + g, [float(budget), g]
+
+
+@pytest.fixture(autouse=True)
+def _asha_trusts_unmeasured_levels(monkeypatch):
+    """ASHA proposes as soon as a level has a region, as Hyperband does.
+
+    By default ASHA trusts a level only once its ranks are measured to agree with every
+    level above it, which the small schedules here rarely reach; the tests of that
+    rule set it back.
+    """
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 1.0)
+
+
+def decisions(r: hz.ScheduleResult) -> Any:
+    t = r.trials
+    return (
+        t.id.tolist(),
+        t.unit.tobytes(),
+        [c.tobytes() for c in t.curves],
+        t.status.tolist(),
+        t.proposal.tolist(),
+        [(p.budget, p.results, p.region.lo.tobytes()) for p in r.proposal_regions],
+        r.n_calls,
+        r.budget_used,
+    )
+
+
+# -- the sampler= argument ------------------------------------------------------------------
+CALLS = {
+    "successive_halving": {"n": 9, "min_budget": 1, "max_budget": 9},
+    "hyperband": {"max_budget": 9},
+    "asha": {"min_budget": 1, "max_budget": 9, "n_trials": 9},
+    "pbt": {"population": 4, "interval": 1, "total_budget": 2},
+}
+
+
+@pytest.mark.parametrize("method", list(CALLS))
+@pytest.mark.parametrize("bad", ["bohb", "Random", None, 1])
+def test_a_bad_sampler_is_refused_naming_it(method, bad):
+    with pytest.raises(ValueError, match=rf"`sampler={bad!r}` is not a valid sampler"):
+        getattr(hz, method)(train, SPACE, sampler=bad, **CALLS[method])
+
+
+@pytest.mark.parametrize("method", list(CALLS))
+def test_every_scheduler_takes_both_samplers_and_says_which(method, seed):
+    for sampler in proposals.SAMPLERS:
+        r = getattr(hz, method)(
+            train, SPACE, sampler=sampler, rng=seed, **CALLS[method]
+        )
+        assert r.sampler == sampler
+        assert (r.trials.proposal == -1).all()  # too few results to learn from here
+    assert "sampler=coarse-to-fine" in repr(r)
+
+
+#: A conditional space (momentum only with sgd) and one with a forbidden combination.
+WHEN_SPACE = hz.Space(
+    opt=hz.Choice(["sgd", "adam"]),
+    lr=hz.LogUniform(1e-4, 1.0),
+    momentum=hz.Uniform(0.0, 0.99).when(opt="sgd"),
+)
+FORBID_SPACE = hz.Space(
+    lr=hz.LogUniform(1e-4, 1.0),
+    act=hz.Choice(["relu", "tanh", "gelu"]),
+    units=hz.IntUniform(1, 8),
+).forbid(act="tanh", units=range(4, 9))
+
+
+@pytest.mark.parametrize("method", ["successive_halving", "hyperband", "asha"])
+def test_coarse_to_fine_on_a_conditional_space_is_refused_before_any_run(method):
+    calls: list[Any] = []
+
+    def counting(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+        calls.append(c)
+        return train(c, budget, state)
+
+    match = r"sampler='coarse-to-fine' does not yet support conditional spaces"
+    with pytest.raises(ValueError, match=match):
+        getattr(hz, method)(counting, WHEN_SPACE, sampler=C2F, **CALLS[method])
+    assert calls == []
+    r = getattr(hz, method)(counting, WHEN_SPACE, sampler="random", **CALLS[method])
+    assert r.sampler == "random"
+
+
+def test_pbt_with_coarse_to_fine_takes_a_conditional_space(seed):
+    r = hz.pbt(train, WHEN_SPACE, sampler=C2F, rng=seed, **CALLS["pbt"])
+    assert r.sampler == C2F
+    assert all(c["opt"] == "sgd" or "momentum" not in c for c in r.trials.configs)
+
+
+@pytest.mark.parametrize("method", ["hyperband", "asha"])
+def test_proposals_respect_forbidden_combinations(method, seed):
+    seen: list[dict[str, Any]] = []
+
+    def recording(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+        seen.append(dict(c))
+        return train(c, budget, state)
+
+    kwargs = {"min_budget": 1, "max_budget": 27, "budget_limit": 1500}
+    if method == "hyperband":
+        kwargs = {"max_budget": 27}
+    r = getattr(hz, method)(recording, FORBID_SPACE, sampler=C2F, rng=seed, **kwargs)
+    assert (r.trials.proposal >= 0).any()
+    assert not [c for c in seen if c["act"] == "tanh" and c["units"] >= 4]
+
+
+# -- how far a level is trusted ----------------------------------------------------------
+def test_agreement_is_spearmans_rank_correlation_of_paired_runs(seed):
+    prop = Proposer(SPACE, [1.0, 3.0, 9.0], np.random.default_rng(seed))
+    rows = SPACE.sample(8, rng=seed)
+    rng = np.random.default_rng(seed)
+    low, high = rng.random(8), rng.random(8)
+    for i in range(8):
+        prop.observe(0, rows.unit[i], float(low[i]), run=i)
+    for i in range(proposals.MIN_PAIRS - 1):
+        prop.observe(1, rows.unit[i], float(high[i]), run=i)
+    assert prop.agreement(0) is None  # too few runs at both levels
+    for i in range(proposals.MIN_PAIRS - 1, 8):
+        prop.observe(1, rows.unit[i], float(high[i]), run=i)
+    ra, rb = np.argsort(np.argsort(low)), np.argsort(np.argsort(high))
+    n = 8
+    expected = 1 - 6 * float(((ra - rb) ** 2).sum()) / (n * (n * n - 1))
+    assert prop.agreement(0) == pytest.approx(expected)
+    assert prop.agreement(1) is None
+    # without run ids a run is known by its unit row
+    other = Proposer(SPACE, [1.0, 3.0, 9.0], np.random.default_rng(seed))
+    for i in range(8):
+        other.observe(0, rows.unit[i], float(low[i]))
+        other.observe(1, rows.unit[i], float(high[i]))
+    assert other.agreement(0) == pytest.approx(expected)
+
+
+def test_trust_is_the_product_of_agreements_up_to_the_top(monkeypatch, seed):
+    prop = Proposer(SPACE, [1.0, 3.0, 9.0], np.random.default_rng(seed))
+    rows = SPACE.sample(6, rng=seed)
+    for i in range(6):
+        prop.observe(0, rows.unit[i], float(i), run=i)
+        prop.observe(1, rows.unit[i], float(i), run=i)  # the same ranks
+    assert prop.agreement(0) == pytest.approx(1.0)
+    assert prop.trust(2) == 1.0  # the top level trusts itself
+    assert prop.trust(1) == proposals.PRIOR  # level 1 to 2 not measured
+    assert prop.trust(0) == pytest.approx(proposals.PRIOR)
+    censored = Proposer(
+        SPACE, [1.0, 3.0, 9.0], np.random.default_rng(seed), censored=True
+    )
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 0.0)
+    assert censored.trust(1) == 0.0  # ASHA: unmeasured means untrusted
+    for i in range(6):  # reversed ranks: no trust at all
+        prop.observe(2, rows.unit[i], float(-i), run=i)
+    assert prop.agreement(1) == pytest.approx(-1.0)
+    assert prop.trust(1) == prop.trust(0) == 0.0
+
+
+def crossing(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+    """Curves that cross between every pair of rungs: the order flips each rung."""
+    level = round(math.log(float(budget), 3))
+    return (-1.0) ** level * loss_of(c), None
+
+
+def test_asha_on_crossing_curves_proposes_only_from_the_top_budget(monkeypatch, seed):
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 0.0)  # the default
+    kw = {"min_budget": 1, "max_budget": 27, "n_trials": 300, "rng": seed}
+    c2f = hz.asha(crossing, SPACE, sampler=C2F, **kw)
+    plain = hz.asha(crossing, SPACE, sampler="random", **kw)
+    # every lower level's ranks are reversed at the next: only the top budget's own
+    # results are trusted, so until it has a region every draw is the random one
+    assert {p.budget for p in c2f.proposal_regions} == {27.0}
+    first = int(np.flatnonzero(c2f.trials.proposal >= 0)[0])
+    assert first > 100
+    assert c2f.trials.unit[:first].tobytes() == plain.trials.unit[:first].tobytes()
+
+
+def test_asha_proposes_once_its_levels_are_measured_to_agree(monkeypatch, seed):
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 0.0)  # the default
+    kw = {"min_budget": 1, "max_budget": 27, "n_trials": 600, "rng": seed}
+    r = hz.asha(
+        lambda c, b, s: (loss_of(c) + 1.0 / float(b), None), SPACE, sampler=C2F, **kw
+    )
+    proposed = np.flatnonzero(r.trials.proposal >= 0)
+    assert proposed.size > 0
+
+
+# -- proposals lie in the space and in their region ------------------------------------------
+@pytest.mark.parametrize("method", ["hyperband", "asha"])
+def test_proposals_stay_inside_the_space_and_their_region(method, seed):
+    if method == "hyperband":
+        r = hz.hyperband(train, SPACE, max_budget=81, sampler=C2F, rng=seed)
+    else:
+        r = hz.asha(
+            train,
+            SPACE,
+            min_budget=1,
+            max_budget=81,
+            n_trials=300,
+            sampler=C2F,
+            rng=seed,
+        )
+    t = r.trials
+    drawn = np.flatnonzero(t.proposal >= 0)
+    assert drawn.size >= 10  # the law is not vacuous
+    assert np.all((t.unit >= 0.0) & (t.unit <= 1.0))
+    # every configuration is the one its unit coordinates name, inside the bounds
+    back = SPACE.from_unit(t.unit)
+    for name, dist in SPACE.items():
+        col = np.asarray(back[name], dtype=float)
+        np.testing.assert_array_equal(col, np.asarray(t.configs[name], dtype=float))
+        assert np.all((col >= dist.low) & (col <= dist.high)), name
+    for k in drawn:
+        found = r.proposal_regions[int(t.proposal[k])]
+        assert found.region.contains(t.unit[k : k + 1])[0], (k, found)
+        assert found.budget in set(t.budget.tolist()) | {1.0, 3.0, 9.0, 27.0, 81.0}
+        assert found.results >= proposals.min_points(SPACE)
+    # regions are narrower than the space: they say where the good runs were
+    assert all(p.region.volume() < 1.0 for p in r.proposal_regions)
+
+
+def test_proposals_with_a_choice_stay_inside_its_options_and_the_region_box(seed):
+    r = hz.hyperband(train, CHOICE_SPACE, max_budget=81, sampler=C2F, rng=seed)
+    t = r.trials
+    drawn = np.flatnonzero(t.proposal >= 0)
+    assert drawn.size >= 10
+    assert set(t.configs["act"].tolist()) <= {"relu", "tanh", "gelu"}
+    assert set(t.configs["layers"].tolist()) <= set(range(1, 7))
+    for k in drawn:
+        region = r.proposal_regions[int(t.proposal[k])].region
+        for j in (0, 1):  # the ordered axes: inside the region's box
+            assert region.lo[j] <= t.unit[k, j] <= region.hi[j]
+
+
+def test_proposals_come_from_the_highest_budget_with_enough_results(seed):
+    """Each Hyperband bracket draws from the highest budget holding a coarse round."""
+    r = hz.hyperband(train, SPACE, max_budget=81, sampler=C2F, rng=seed)
+    t = r.trials
+    need = proposals.min_points(SPACE)
+    for b in range(1, 5):
+        # finite results per budget before bracket b started
+        before = {}
+        for k in np.flatnonzero(t.bracket < b):
+            for budget, loss in t.curves[k]:
+                if np.isfinite(loss):
+                    before[budget] = before.get(budget, 0) + 1
+        enough = [budget for budget, n in before.items() if n >= need]
+        used = {
+            r.proposal_regions[int(p)].budget
+            for p in t.proposal[(t.bracket == b) & (t.proposal >= 0)]
+        }
+        if enough:
+            assert used <= {max(enough)}, (b, before, used)
+        else:
+            assert not used
+
+
+# -- too few results: exactly the random sampler ----------------------------------------------
+def test_a_proposer_with_too_few_results_draws_the_random_draws(seed):
+    space = SPACE
+    gen_a, gen_b = np.random.default_rng(seed), np.random.default_rng(seed)
+    prop = Proposer(space, [1.0, 3.0, 9.0], gen_a)
+    need = proposals.min_points(space)
+    rows = space.sample(need - 1, rng=7)
+    for i in range(need - 1):  # one short of a coarse round, at every level
+        for level in range(3):
+            prop.observe(level, rows.unit[i], float(i))
+    prop.observe(2, rows.unit[0], math.nan)  # a failure teaches nothing
+    assert prop.level() == -1
+
+    def draw(gen):
+        def inner(k):
+            c = space.sample(k, rng=gen)
+            return c.unit, [c.row(i) for i in range(k)]
+
+        return inner
+
+    got = prop.propose(12, draw(gen_a))
+    want = space.sample(12, rng=gen_b)
+    assert [p for *_, p in got] == [-1] * 12
+    np.testing.assert_array_equal(np.array([u for u, *_ in got]), want.unit)
+    assert [c for _, c, _ in got] == [want.row(i) for i in range(12)]
+    # one more result completes a coarse round: the level has a region to draw from
+    prop.observe(1, rows.unit[0], 0.5)
+    assert prop.level() == 1
+    got = prop.propose(40, draw(gen_a))
+    assert any(p >= 0 for *_, p in got)
+    assert any(p == -1 for *_, p in got)  # a share stays random
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        ("successive_halving", {"n": 27, "min_budget": 1, "max_budget": 27}),
+        ("hyperband", {"max_budget": 9}),  # no budget ever holds a coarse round
+        ("asha", {"min_budget": 1, "max_budget": 27, "n_trials": 9}),
+        ("asha", {"min_budget": 1, "max_budget": 27, "budget_limit": 11}),
+    ],
+    ids=["sh", "hyperband-9", "asha-9-trials", "asha-budget-11"],
+)
+def test_schedules_with_too_few_results_equal_the_random_sampler(method, seed):
+    name, kw = method
+    a = getattr(hz, name)(train, SPACE, rng=seed, **kw)
+    b = getattr(hz, name)(train, SPACE, rng=seed, sampler=C2F, **kw)
+    assert decisions(a) == decisions(b)
+
+
+def test_failed_runs_teach_nothing(seed):
+    def broken(c, budget, state):
+        msg = "every run fails"
+        raise RuntimeError(msg)
+
+    a = hz.hyperband(broken, SPACE, max_budget=81, rng=seed)
+    b = hz.hyperband(broken, SPACE, max_budget=81, rng=seed, sampler=C2F)
+    assert decisions(a) == decisions(b)  # all random: nothing succeeded
+    assert b.trials.n_failed == len(b.trials)
+    assert b.best is None
+
+
+# -- the schedulers' promises stand -------------------------------------------------------
+def test_hyperband_keeps_its_rung_budgets_and_failures_fail_alone(seed):
+    a = hz.hyperband(train, SPACE, max_budget=81, rng=seed)
+    b = hz.hyperband(train, SPACE, max_budget=81, rng=seed, sampler=C2F)
+    assert (b.trials.proposal >= 0).any()
+    # the plan's calls and budgets do not depend on the configurations
+    assert (a.n_calls, a.budget_used) == (b.n_calls, b.budget_used)
+    plan = hz.hyperband_plan(max_budget=81)
+    for br, rungs in enumerate(plan):
+        mine = b.trials.bracket == br
+        assert int(np.count_nonzero(mine)) == rungs[0][0]
+        for i, (_, budget) in enumerate(rungs):
+            reached = [c for c, m in zip(b.trials.curves, mine) if m and c.shape[0] > i]
+            assert all(c[i, 0] == budget for c in reached)
+    failed = b.trials.status == "failed"
+    assert (np.asarray(b.trials.configs["lr"])[failed] > 0.5).all()
+    assert b.best is not None
+    assert b.best["lr"] <= 0.5
+
+
+@pytest.mark.parametrize("limit", [200.0, 1581])
+def test_asha_spends_at_most_its_budget_limit(seed, limit):
+    r = hz.asha(
+        train,
+        SPACE,
+        min_budget=1,
+        max_budget=81,
+        budget_limit=limit,
+        sampler=C2F,
+        rng=seed,
+    )
+    assert r.budget_used <= limit
+    assert r.budget_used > limit - 81  # nothing left that would fit
+    assert set(r.trials.budget.tolist()) <= {1.0, 3.0, 9.0, 27.0, 81.0}
+
+
+class LazyExecutor:
+    """Futures complete only when the (patched) wait says so, in a seeded random order."""
+
+    def __init__(self, workers: int, order_seed: int) -> None:
+        self._max_workers = workers
+        self.pending: list[tuple[Future[Any], Any, tuple[Any, ...]]] = []
+        self.rand = random.Random(order_seed)
+        self.waits: list[int] = []
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        f: Future[Any] = Future()
+        self.pending.append((f, fn, args))
+        return f
+
+    def wait(self, fs: Any, return_when: Any = None) -> tuple[set[Any], set[Any]]:
+        self.waits.append(len(fs))
+        f, fn, args = self.pending.pop(self.rand.randrange(len(self.pending)))
+        f.set_result(fn(*args))
+        return {f}, set(fs) - {f}
+
+
+def lazy_asha(monkeypatch, seed, order_seed, n_trials=150):
+    ex = LazyExecutor(4, order_seed)
+    monkeypatch.setattr("hyperzoom.schedule.async_halving.wait", ex.wait)
+    r = hz.asha(
+        train,
+        SPACE,
+        min_budget=1,
+        max_budget=27,
+        n_trials=n_trials,
+        executor=ex,
+        sampler=C2F,
+        rng=seed,
+    )
+    return r, ex
+
+
+def test_asha_never_idles_a_worker_and_same_order_gives_same_decisions(
+    monkeypatch, seed
+):
+    a, ex = lazy_asha(monkeypatch, seed, 5)
+    assert (a.trials.proposal >= 0).any()
+    # until every trial has started, every wait has all 4 workers busy
+    first_short = next((k for k, w in enumerate(ex.waits) if w < 4), len(ex.waits))
+    assert len(a.trials) == 150
+    assert first_short >= 150 - 4
+    b, _ = lazy_asha(monkeypatch, seed, 5)
+    assert decisions(a) == decisions(b)
+    c, _ = lazy_asha(monkeypatch, seed, 6)  # another arrival order: other proposals
+    assert decisions(a) != decisions(c)
+
+
+def test_same_seed_gives_the_same_decisions_on_threads_and_serially(seed):
+    kw = {"max_budget": 81, "sampler": C2F, "rng": seed}
+    serial = hz.hyperband(train, SPACE, **kw)
+    with ThreadPoolExecutor(4) as pool:
+        threaded = hz.hyperband(train, SPACE, executor=pool, **kw)
+    assert decisions(serial) == decisions(threaded)
+    kw = {"min_budget": 1, "max_budget": 27, "n_trials": 120, "sampler": C2F}
+    serial = hz.asha(train, SPACE, rng=seed, **kw)
+    with ThreadPoolExecutor(3) as pool:  # one call in flight: the same arrival order
+        threaded = hz.asha(train, SPACE, rng=seed, executor=pool, n_workers=1, **kw)
+    assert decisions(serial) == decisions(threaded)
+    assert (serial.trials.proposal >= 0).any()
+
+
+def test_a_threaded_asha_replays_its_arrival_order_to_the_same_decisions(
+    tmp_path, seed
+):
+    db = tmp_path / "asha.db"
+    with ThreadPoolExecutor(4) as pool:
+        live = hz.asha(
+            train,
+            SPACE,
+            min_budget=1,
+            max_budget=27,
+            n_trials=150,
+            sampler=C2F,
+            executor=pool,
+            rng=seed,
+            storage=db,
+        )
+    assert (live.trials.proposal >= 0).any()
+    assert decisions(hz.load_study(db)) == decisions(live)
+
+
+# -- stored schedules -----------------------------------------------------------------------
+class Crash(BaseException):
+    """Stands for the process dying: not an Exception, so no run catches it."""
+
+
+class Counting:
+    def __init__(self, crash_at: int | None = None) -> None:
+        self.calls = 0
+        self.crash_at = crash_at
+
+    def __call__(self, c, budget, state):
+        if self.calls == self.crash_at:
+            raise Crash
+        self.calls += 1
+        return train(c, budget, state)
+
+
+STORED = {
+    "hyperband": {"max_budget": 27},
+    "asha": {"min_budget": 1, "max_budget": 27, "n_trials": 80},
+}
+
+
+@pytest.mark.parametrize("method", list(STORED))
+@pytest.mark.parametrize("crash_at", [3, 40, 61])
+def test_a_crashed_stored_schedule_resumes_to_the_same_decisions(
+    tmp_path, seed, method, crash_at
+):
+    db = tmp_path / "study.db"
+    kw = {**STORED[method], "sampler": C2F, "rng": seed}
+    plain = getattr(hz, method)(train, SPACE, **kw)
+    assert (plain.trials.proposal >= 0).any()
+    with pytest.raises(Crash):
+        getattr(hz, method)(
+            Counting(crash_at), SPACE, storage=db, state_codec="json", **kw
+        )
+    again = Counting()
+    resumed = getattr(hz, method)(again, SPACE, storage=db, state_codec="json", **kw)
+    assert again.calls == plain.n_calls - crash_at  # only what was not stored ran
+    assert decisions(resumed) == decisions(plain)
+    assert decisions(hz.load_study(db)) == decisions(plain)
+
+
+def test_a_crashed_asha_with_measured_trust_resumes_to_the_same_decisions(
+    tmp_path, monkeypatch, seed
+):
+    monkeypatch.setattr(proposals, "PRIOR_CENSORED", 0.0)  # the default
+    db = tmp_path / "study.db"
+    kw = {"min_budget": 1, "max_budget": 27, "n_trials": 600, "sampler": C2F}
+    plain = hz.asha(train, SPACE, rng=seed, **kw)
+    assert (plain.trials.proposal >= 0).any()
+    crash_at = plain.n_calls * 2 // 3
+    with pytest.raises(Crash):
+        hz.asha(Counting(crash_at), SPACE, rng=seed, storage=db, **kw)
+    again = Counting()
+    resumed = hz.asha(again, SPACE, rng=seed, storage=db, **kw)
+    assert again.calls == plain.n_calls - crash_at
+    assert decisions(resumed) == decisions(plain)
+
+
+def test_a_stored_schedule_keeps_its_sampler(tmp_path, seed):
+    db = tmp_path / "study.db"
+    hz.hyperband(train, SPACE, max_budget=9, rng=seed, storage=db, sampler=C2F)
+    with pytest.raises(ValueError, match=r"sampler='coarse-to-fine'.*sampler='random'"):
+        hz.hyperband(train, SPACE, max_budget=9, rng=seed, storage=db)
+    assert hz.load_study(db).sampler == C2F
+
+
+def test_a_study_stored_before_samplers_resumes_as_random(tmp_path, seed):
+    db = tmp_path / "old.db"
+    first = hz.hyperband(train, SPACE, max_budget=27, rng=seed, storage=db)
+    with sqlite3.connect(db) as conn:  # as written before `sampler` existed
+        text = conn.execute("SELECT settings FROM hz_study").fetchone()[0]
+        settings = json.loads(text)
+        assert settings.pop("sampler") == "random"
+        conn.execute("UPDATE hz_study SET settings=?", (json.dumps(settings),))
+    reseal(db)
+    loaded = hz.load_study(db)
+    assert loaded.sampler == "random"
+    assert decisions(loaded) == decisions(first)
+    again = Counting()
+    resumed = hz.hyperband(again, SPACE, max_budget=27, rng=seed, storage=db)
+    assert again.calls == 0
+    assert decisions(resumed) == decisions(first)
+    with pytest.raises(ValueError, match="sampler"):
+        hz.hyperband(train, SPACE, max_budget=27, rng=seed, storage=db, sampler=C2F)
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    import hyperzoom as hz
+    from hyperzoom.schedule import proposals
+
+    proposals.PRIOR_CENSORED = 1.0  # as the tests' fixture: ASHA proposes early
+    space = hz.Space(lr=hz.LogUniform(1e-4, 1.0), beta=hz.InvLogUniform(0.9, 0.999))
+
+    def train(c, budget, state):
+        time.sleep(0.002)
+        if c["lr"] > 0.5:
+            raise RuntimeError("diverged")
+        t0, g = (0.0, 1.0) if state is None else state
+        g = g * (1.0 - min(0.3, 3 * c["lr"])) ** (float(budget) - t0)
+        floor = (np.log10(c["lr"]) + 2.5) ** 2 + (np.log10(1 - c["beta"]) + 2) ** 2
+        return floor + g, [float(budget), g]
+
+    common = {"rng": SEED, "sampler": "coarse-to-fine"}
+    settings = {
+        "hyperband": {"max_budget": 27, **common},
+        "asha": {"min_budget": 1, "max_budget": 27, "n_trials": 90, **common},
+    }
+
+    if __name__ == "__main__":
+        method = sys.argv[2]
+        getattr(hz, method)(train, space, storage=sys.argv[1], study=method,
+                            state_codec="json", **settings[method])
+    """
+)
+
+
+@pytest.mark.parametrize("method", ["hyperband", "asha"])
+def test_killed_coarse_to_fine_schedules_resume_exactly(tmp_path, seed, method):
+    script = tmp_path / "tune.py"
+    script.write_text(SCRIPT.replace("SEED", str(seed)))
+    db = tmp_path / "killed.db"
+    ns = runpy.run_path(str(script), run_name="reference")
+    reference = getattr(hz, method)(ns["train"], ns["space"], **ns["settings"][method])
+    assert (reference.trials.proposal >= 0).any()
+    total = reference.n_calls
+    args = [sys.executable, str(script), str(db), method]
+    kills, counts = kill_at_random(
+        args, db, random.Random(seed), 6, 0.1, total, table="hz_call"
+    )
+    assert kills >= 3, counts
+    assert any(0 < c < total for c in counts)
+    done = subprocess.run(args, check=False)
+    assert done.returncode == 0
+    assert decisions(hz.load_study(db, method)) == decisions(reference)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT count(*), count(DISTINCT id) FROM hz_call"
+        ).fetchone()
+    assert rows == (total, total)  # nothing lost, nothing run twice
+
+
+# -- results and report ---------------------------------------------------------------------
+def test_results_and_report_show_where_each_configuration_came_from(seed):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from hyperzoom.report import render_report
+
+    r = hz.hyperband(train, CHOICE_SPACE, max_budget=81, sampler=C2F, rng=seed)
+    t = r.trials
+    assert t.proposal.dtype == np.int64
+    assert t.proposal.min() == -1
+    assert t.proposal.max() == len(r.proposal_regions) - 1
+    text = render_report(r)
+    assert "Where new configurations came from" in text
+    assert "coarse-to-fine sampler" in text
+    for k in range(len(r.proposal_regions)):
+        assert f"<td>region {k}</td>" in text
+    pd = pytest.importorskip("pandas")
+    df = r.to_pandas()
+    assert isinstance(df, pd.DataFrame)
+    assert df["proposal"].tolist() == t.proposal.tolist()
+    plain = render_report(hz.hyperband(train, CHOICE_SPACE, max_budget=9, rng=seed))
+    assert "Where new configurations came from" not in plain
+
+
+def test_pbt_with_coarse_to_fine_starts_from_a_latin_hypercube(seed):
+    r = hz.pbt(
+        train, SPACE, population=8, interval=3, total_budget=3, sampler=C2F, rng=seed
+    )
+    # one interval: no exploit, the members are the initial population
+    strata = np.floor(r.trials.unit[:, :2] * 8).astype(int)
+    for j in range(2):  # the continuous axes: one member per 1/8 stratum
+        assert sorted(strata[:, j].tolist()) == list(range(8))

@@ -1,0 +1,80 @@
+"""CoarseToFine.propose: draws from the current region that leave no trial pending, so
+an optimiser used as a model (propose, evaluate elsewhere, observe) keeps updating."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hyperzoom as hz
+
+from .test_search import SPACE, vec_loss
+
+
+def test_a_proposal_is_what_ask_would_hand_out_but_no_trial(seed: int) -> None:
+    proposing = hz.CoarseToFine(SPACE, rng=seed, asynchronous=True)
+    asking = hz.CoarseToFine(SPACE, rng=seed, asynchronous=True)
+    p, a = proposing.propose(5), asking.ask(5)
+    np.testing.assert_array_equal(p.unit, a.unit)
+    for name in SPACE.names:
+        np.testing.assert_array_equal(p[name], a[name])
+    assert p.ids is None
+    assert proposing.n_asked == proposing.n_told == 0
+    assert len(proposing.result().trials) == 0
+    with pytest.raises(ValueError, match="no trial ids"):
+        proposing.tell(p, vec_loss(p))
+
+
+def test_asks_after_proposals_get_the_next_ids_and_the_next_draws(seed: int) -> None:
+    mixed = hz.CoarseToFine(SPACE, rng=seed, asynchronous=True)
+    plain = hz.CoarseToFine(SPACE, rng=seed, asynchronous=True)
+    everything = plain.ask(9)
+    p = mixed.propose(2)
+    a = mixed.ask(3)
+    q = mixed.propose(1)
+    b = mixed.ask(3)
+    np.testing.assert_array_equal(p.unit, everything.unit[:2])
+    np.testing.assert_array_equal(a.unit, everything.unit[2:5])
+    np.testing.assert_array_equal(q.unit, everything.unit[5:6])
+    np.testing.assert_array_equal(b.unit, everything.unit[6:9])
+    assert a.ids.tolist() == [0, 1, 2]
+    assert b.ids.tolist() == [3, 4, 5]
+    np.testing.assert_array_equal(mixed.asked([0, 1, 2, 3, 4, 5]).unit[3:], b.unit)
+    mixed.tell(b, vec_loss(b))
+    mixed.tell(a, vec_loss(a))
+    r = mixed.result()
+    np.testing.assert_array_equal(r.trials.unit, np.vstack([a.unit, b.unit]))
+    np.testing.assert_array_equal(r.trials.value[3:], vec_loss(b))
+
+
+def test_proposals_never_count_as_in_flight(seed: int) -> None:
+    """Propose one, observe its result, again: every round_size results update the
+    region (asked draws would count as in flight and hold the updates back)."""
+    opt = hz.CoarseToFine(SPACE, rng=seed, asynchronous=True, first_round=20)
+    centers = set()
+    for _ in range(400):
+        c = opt.propose(1)  # from the region of the results observed so far
+        if opt.region.center is not None:
+            centers.add(opt.region.center.tobytes())
+        opt.observe(c.unit, vec_loss(c))
+    assert opt.n_asked == opt.n_told == 400
+    size = int(opt.round_size or 0) or 2 * SPACE.d + 2
+    # every zoomed update moves the region: about one per round of results
+    assert len(centers) >= (400 - 20) // (2 * size)
+    drawn = opt.propose(50)
+    assert np.median(vec_loss(drawn)) < 0.1 * np.median(
+        vec_loss(SPACE.sample(50, rng=1))
+    )
+
+
+def test_propose_needs_an_asynchronous_optimiser_and_a_count() -> None:
+    sync = hz.CoarseToFine(SPACE, rng=1)
+    with pytest.raises(ValueError, match="asynchronous"):
+        sync.propose(1)
+    opt = hz.CoarseToFine(SPACE, rng=1, asynchronous=True)
+    assert len(opt.propose(0)) == 0
+    with pytest.raises((TypeError, ValueError)):
+        opt.propose(-1)
+    assert len(opt.propose()) == len(
+        hz.CoarseToFine(SPACE, rng=1, asynchronous=True).ask()
+    )
