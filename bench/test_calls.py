@@ -162,3 +162,73 @@ def test_optuna_random_ask_suggest_tell_baseline(benchmark) -> None:
 
     benchmark.pedantic(step, rounds=500, iterations=1, warmup_rounds=20)
     assert len(study.trials) >= 1
+
+
+# -- ask / tell on a conditional space, one configuration at a time ------------------
+def _conditional_space() -> hz.Space:
+    from hyperzoom.demos.digits import space  # SGD or Adam, each with its own params
+
+    return space
+
+
+def _flat(space: hz.Space) -> hz.Space:
+    """The same parameters with their conditions dropped."""
+    return hz.Space(
+        {
+            k: type(v)(v.low, v.high) if not isinstance(v, hz.Choice) else v
+            for k, v in space.items()
+        }
+    )
+
+
+@pytest.mark.benchmark(group="ask(1) + tell, conditional space of 9 parameters")
+def test_ask_tell_one_conditional(benchmark) -> None:
+    opt = hz.CoarseToFine(_conditional_space(), rng=SEED)
+    one = np.ones(1)
+
+    def step() -> None:
+        c = opt.ask(1)
+        opt.tell(c, one * c["learning_rate"])
+
+    benchmark(step)
+    assert opt.n_told == opt.n_asked > 0
+
+
+@pytest.mark.benchmark(group="ask(1) + tell, conditional space of 9 parameters")
+def test_ask_tell_one_flat_baseline(benchmark) -> None:
+    opt = hz.CoarseToFine(_flat(_conditional_space()), rng=SEED)
+    one = np.ones(1)
+
+    def step() -> None:
+        c = opt.ask(1)
+        opt.tell(c, one * c["learning_rate"])
+
+    benchmark(step)
+    assert opt.n_told == opt.n_asked > 0
+
+
+@pytest.mark.benchmark(group="ask(1) + tell, conditional space of 9 parameters")
+def test_optuna_random_conditional_baseline(benchmark) -> None:
+    optuna = pytest.importorskip(
+        "optuna", reason="Optuna is an optional bench dependency"
+    )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+
+    def step() -> None:  # define-by-run: only the active branch's parameters
+        trial = study.ask()
+        solver = trial.suggest_categorical("solver", ["sgd", "adam"])
+        lr = trial.suggest_float("learning_rate", 1e-4, 1.0, log=True)
+        if solver == "sgd":
+            trial.suggest_float("momentum_1m", 1e-3, 0.5, log=True)
+            trial.suggest_float("lr_decay", 0.0, 0.5)
+        else:
+            trial.suggest_float("beta_2_1m", 1e-4, 0.1, log=True)
+        trial.suggest_int("hidden_units", 16, 256, log=True)
+        trial.suggest_int("layers", 1, 3)
+        trial.suggest_categorical("batch_size", [16, 32, 64, 128, 256])
+        trial.suggest_float("alpha", 1e-6, 1e-1, log=True)
+        study.tell(trial, lr)
+
+    benchmark.pedantic(step, rounds=500, iterations=1, warmup_rounds=20)
+    assert len(study.trials) >= 1

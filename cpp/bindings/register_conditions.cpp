@@ -71,24 +71,6 @@ void register_conditions(py::module_& m) {
             },
             "unit"_a, "Whether each row satisfies a forbidden clause.")
         .def(
-            "sample_unit",
-            [](const hz::Conditions& c, const c_uint32& seed, std::int64_t n,
-               std::size_t max_attempts, int workers) {
-                hz::bindings::require_rows(n, static_cast<std::int64_t>(c.d), "n");
-                const hz::Stream stream = hz::bindings::stream_from(seed, 0);
-                py::array_t<double> u({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(c.d)});
-                double* up = u.mutable_data();
-                std::size_t stuck = 0;
-                {
-                    py::gil_scoped_release release;  // pure C++ from here on
-                    stuck = hz::conditional_sample_unit(c, stream, static_cast<std::size_t>(n),
-                                                        up, max_attempts, workers);
-                }
-                return py::make_tuple(u, stuck);
-            },
-            "seed"_a, "n"_a, "max_attempts"_a, "workers"_a = 1,
-            "Random unit rows honouring the conditions: (unit (n, d), rows still forbidden).")
-        .def(
             "redraw_forbidden",
             [](const hz::Conditions& c, const c_uint32& seed, py::array_t<double> unit,
                std::size_t max_attempts, int workers) {

@@ -119,23 +119,6 @@ std::size_t redraw_forbidden(const Conditions& c, const Stream& seed, double* un
     return left.load();
 }
 
-std::size_t conditional_sample_unit(const Conditions& c, const Stream& seed, std::size_t n,
-                                    double* unit, std::size_t max_attempts, int workers) {
-    const std::size_t d = c.d;
-    if (d == 0 || n == 0) return 0;
-    // Column by column, as space_sample_unit draws them: value i of column j is
-    // seed.with_stream(j).uniform_at(i), so active values equal a flat sample's.
-    parallel_for(n, workers, 4096, 16, [&](std::size_t a, std::size_t b) {
-        std::vector<double> buf(b - a);
-        for (std::size_t j = 0; j < d; ++j) {
-            fill_uniform(seed.with_stream(static_cast<std::uint32_t>(j)), a, b - a, buf.data());
-            for (std::size_t i = a; i < b; ++i) unit[i * d + j] = buf[i - a];
-        }
-        for (std::size_t i = a; i < b; ++i) c.apply_row(unit + i * d);
-    });
-    return redraw_forbidden(c, seed, unit, n, max_attempts, workers);
-}
-
 void restratify(const Conditions& c, double* unit, std::size_t n, bool centered,
                 const std::vector<std::int64_t>& cells) {
     const std::size_t d = c.d;

@@ -69,9 +69,14 @@ void test_conditions() {
     // rows whatever the threads.
     const hz::Stream seed{5, 6, 7, 0};
     const std::size_t n = 5000;
-    std::vector<double> one(n * 4), two(n * 4);
-    CHECK(hz::conditional_sample_unit(c, seed, n, one.data(), 1000, 1) == 0);
-    CHECK(hz::conditional_sample_unit(c, seed, n, two.data(), 1000, 2) == 0);
+    std::vector<hz::Column> cols(4);
+    for (auto& col : cols) hz::prepare(col);  // linear on [0, 1]: values are the units
+    std::vector<double> one(n * 4), two(n * 4), values(n * 4);
+    std::vector<hz::ColumnData> out(4);
+    for (std::size_t j = 0; j < 4; ++j) out[j].f = &values[j * n];
+    const std::vector<std::uint8_t*> no_masks(4, nullptr);
+    CHECK(hz::space_sample_conditional(cols, c, seed, n, one.data(), out, no_masks, 1000, 1) == 0);
+    CHECK(hz::space_sample_conditional(cols, c, seed, n, two.data(), out, no_masks, 1000, 2) == 0);
     bool same = true, valid = true;
     for (std::size_t i = 0; i < n; ++i) {
         const double* r = &one[i * 4];
@@ -89,7 +94,7 @@ void test_conditions() {
     hz::Conditions all = chain_conditions();
     all.forbidden = {{hz::Test{3, {0.0}, {1.0}}}};
     std::vector<double> u(10 * 4);
-    CHECK(hz::conditional_sample_unit(all, seed, 10, u.data(), 50, 1) == 10);
+    CHECK(hz::space_sample_conditional(cols, all, seed, 10, u.data(), out, no_masks, 50, 1) == 10);
     // Restratify: the child's active rows hold each of their m strata once.
     std::vector<double> design(n * 4);
     for (std::size_t i = 0; i < n; ++i)

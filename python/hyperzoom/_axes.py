@@ -50,14 +50,8 @@ def _cells(space: Space) -> tuple[list[int], list[np.ndarray | None]]:
     edges: list[np.ndarray | None] = []
     for dist in space.params.values():
         if isinstance(dist, Choice):
-            k = len(dist.options)
-            cells.append(-k)
-            if dist.weights is None:
-                e = np.arange(k + 1, dtype=np.float64) / k
-            else:
-                e = np.concatenate([[0.0], np.cumsum(dist.weights)])
-            e[-1] = 1.0
-            edges.append(e)
+            cells.append(-len(dist.options))
+            edges.append(dist.edges)
         elif dist.kind in _ORDERED_INT_KINDS:
             k = int(dist._cell_count())
             cells.append(k)

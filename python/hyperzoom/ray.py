@@ -65,6 +65,7 @@ Ray is not a dependency of hyperzoom: ``pip install "hyperzoom[ray]"`` (or
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import pickle
@@ -94,25 +95,17 @@ __all__ = ["CoarseToFineSearch"]
 
 logger = logging.getLogger(__name__)
 
-#: The settings of :class:`~hyperzoom.CoarseToFine` the searcher passes on.
-SETTINGS = (
-    "budget",
-    "strategy",
-    "round_size",
-    "first_round",
-    "keep",
-    "min_width",
-    "retest",
-    "retest_every",
-    "design",
-    "workers",
-)
 #: Settings the searcher decides itself, and what to use instead.
 _OWN = {
     "minimize": "`mode=` ('min' or 'max') sets the direction",
     "asynchronous": "the searcher is always asynchronous (Tune runs trials as they fit)",
     "rng": "pass `seed=`",
 }
+#: The settings of :class:`~hyperzoom.CoarseToFine` the searcher passes on: all but
+#: the space and those it decides itself (read from the signature, never copied).
+SETTINGS = tuple(
+    p for p in inspect.signature(CoarseToFine).parameters if p not in ("space", *_OWN)
+)
 #: What :meth:`CoarseToFineSearch.save` writes, and the version of its layout.
 _FORMAT = "hyperzoom.ray.CoarseToFineSearch"
 _VERSION = 1

@@ -57,12 +57,6 @@ bool redraw_row(const Conditions& c, const Stream& seed, double* row, std::size_
 std::size_t redraw_forbidden(const Conditions& c, const Stream& seed, double* unit,
                              std::size_t n, std::size_t max_attempts, int workers);
 
-// A random sample honouring the conditions: the uniforms of space_sample_unit (column j
-// from seed.with_stream(j)), inactive entries NaN, forbidden rows redrawn. Returns the
-// rows still forbidden (0 unless the clauses leave almost nothing of the space).
-std::size_t conditional_sample_unit(const Conditions& c, const Stream& seed, std::size_t n,
-                                    double* unit, std::size_t max_attempts, int workers);
-
 // Latin stratification within active rows, parents first. `unit` is a Latin design over
 // all n rows. Parameter by parameter in `order`: a conditional parameter's active rows
 // (m of them, decided by its parents' final values) are given the m strata of [0, 1] in

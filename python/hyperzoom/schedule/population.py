@@ -69,8 +69,7 @@ def explore_axes(space: Space) -> Any:
                 m = 1
             else:
                 m = 3
-                e = np.concatenate([[0.0], np.cumsum(dist.weights)])
-                e[-1] = 1.0
+                e = dist.edges
         elif dist.scale in ("int", "power_of_two"):
             m, k = 1, int(dist._cell_count())
         elif dist.scale == "int_log":

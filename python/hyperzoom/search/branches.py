@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from .. import _core, designs
+from .._validation import plain
 from ..space import Choice, Space
-from ..space.conditions import MAX_ATTEMPTS
+from ..space.conditions import MAX_ATTEMPTS, condition_intervals
 
 __all__ = ["EXPLORE", "MAX_BRANCHES", "BranchZoom", "space_branches"]
 
@@ -61,6 +62,7 @@ class _Branch:
         self.ordered = np.array(
             [a for a, c in zip(axes, cells) if c >= 0], dtype=np.int64
         )
+        self.raw_cols = np.zeros(0, dtype=np.int64)  # set by BranchZoom
         self.zoom: Any = None
         self.best = math.inf
         self.told = 0
@@ -84,22 +86,13 @@ def _pieces(space: Space) -> dict[str, list[tuple[float, float]]]:
     cuts: dict[str, set[float]] = {}
     for name in space.names:
         for parent, value in space[name]._when:
-            from ..space.conditions import condition_intervals
-
             lo, hi = condition_intervals(name, parent, space[parent], value)
             cuts.setdefault(parent, {0.0, 1.0}).update(lo + hi)
     out = {}
     for parent, edges in cuts.items():
         dist = space[parent]
-        if isinstance(dist, Choice):
-            k = len(dist.options)
-            e = (
-                np.arange(k + 1) / k
-                if dist.weights is None
-                else np.concatenate([[0.0], np.cumsum(dist.weights)])
-            )
-            e[-1] = 1.0
-            edges.update(float(x) for x in e)
+        if isinstance(dist, Choice):  # every option is a piece of its own
+            edges.update(float(x) for x in dist.edges)
         pts = sorted(edges)
         out[parent] = [(a, b) for a, b in zip(pts[:-1], pts[1:]) if b > a]
     return out
@@ -107,8 +100,6 @@ def _pieces(space: Space) -> dict[str, list[tuple[float, float]]]:
 
 def _holds(space: Space, name: str, at: dict[str, tuple[float, float]]) -> bool:
     """Whether ``name`` is active when each assigned parent lies in its piece."""
-    from ..space.conditions import condition_intervals
-
     for parent, value in space[name]._when:
         if parent not in at:
             return False
@@ -164,23 +155,16 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
             continue
         a, b = at.get(name, (0.0, 1.0))
         if name in at:
-            ends = dist.from_unit(np.array([a, np.nextafter(b, 0.0) if b < 1 else 1.0]))
-            label[name] = (
-                ends[0]
-                if ends[0] == ends[1] or not dist.is_integer
-                else (ends[0], ends[1])
-            )
-            if not dist.is_integer:
-                label[name] = (float(ends[0]), float(ends[1]))
+            first, last = (plain(x) for x in dist.from_unit(np.array([a, _below(b)])))
+            # the piece's one value, or its first and last value (a range if continuous)
+            label[name] = first if first == last and dist.is_integer else (first, last)
         if isinstance(dist, Choice):
-            k = len(dist.options)
-            e = (
-                np.arange(k + 1) / k
-                if dist.weights is None
-                else np.concatenate([[0.0], np.cumsum(dist.weights)])
-            )
-            e[-1] = 1.0
-            inside = [i for i in range(k) if a <= e[i] and e[i + 1] <= b + 1e-15]
+            e = dist.edges
+            inside = [
+                i
+                for i in range(len(dist.options))
+                if a <= e[i] and e[i + 1] <= b + 1e-15
+            ]
             if len(inside) == 1:
                 fixed[j] = 0.5 * (e[inside[0]] + e[inside[0] + 1])
                 continue
@@ -189,8 +173,7 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
             cells.append(-len(inside))
             edges.append(np.ascontiguousarray(sub, dtype=np.float64))
         elif dist.is_integer:
-            top = np.nextafter(b, 0.0) if b < 1 else 1.0
-            first, last = dist.from_unit(np.array([a, top]))
+            first, last = dist.from_unit(np.array([a, _below(b)]))
             if first == last:
                 fixed[j] = float(dist.to_unit(np.array([first]))[0])
                 continue
@@ -244,8 +227,7 @@ class BranchZoom:
         self.space = space
         self.branches = _allowed(space, space_branches(space))
         self._gen = rng
-        self._p = sum(not isinstance(d, Choice) for d in space.params.values())
-        self._ordered = np.array(
+        ordered = np.array(
             [
                 j
                 for j, d in enumerate(space.params.values())
@@ -253,7 +235,10 @@ class BranchZoom:
             ],
             dtype=np.int64,
         )
+        self._p = ordered.size
         for b in self.branches:
+            # where the branch's ordered axes sit among the space's (raw draws' columns)
+            b.raw_cols = np.searchsorted(ordered, b.ordered)
             if not b.axes.size:
                 continue  # every active parameter has one value here: nothing to zoom
             b.zoom = _core.search.Zoom(
@@ -270,7 +255,9 @@ class BranchZoom:
         ] = []  # (branch, start, stop) of the round
         self._replaced = np.zeros(0, dtype=bool)
         self._raw = np.zeros((0, self._p))
-        self._pending: dict[int, list[tuple[np.ndarray, np.ndarray, float]]] = {}
+        # asynchronous arrivals not yet learnt from, per branch: unit rows, raw draws
+        # (on the space's ordered axes) and losses
+        self._pending: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._plan_round()
 
     # -- the Zoom interface ---------------------------------------------------------------
@@ -320,9 +307,7 @@ class BranchZoom:
             u = b.to_global(s, d)
             raw = np.full((n, self._p), np.nan)
             if k and b.ordered.size:
-                braw = np.asarray(b.zoom.raw())
-                cols = np.searchsorted(self._ordered, b.ordered)
-                raw[:, cols] = braw
+                raw[:, b.raw_cols] = np.asarray(b.zoom.raw())
             bad = self._replace_forbidden(b, u)
             parts.append(u)
             raws.append(raw)
@@ -373,26 +358,28 @@ class BranchZoom:
         (exactly a round while coarse, all it holds after).
         """
         which = self.branch_of(unit)
-        for i, bi in enumerate(which.tolist()):
-            self._pending.setdefault(bi, []).append((unit[i], raw[i], float(losses[i])))
-        for bi, rows in sorted(self._pending.items()):
+        for bi in np.unique(which).tolist():
+            mine = which == bi
+            new = (unit[mine], raw[mine], np.asarray(losses, dtype=np.float64)[mine])
+            old = self._pending.get(bi)
+            self._pending[bi] = (
+                new if old is None else tuple(np.concatenate(p) for p in zip(old, new))  # type: ignore[assignment]
+            )
+        for bi, (u_all, r_all, v_all) in sorted(self._pending.items()):
             b = self.branches[bi]
             size = int(b.zoom.round_size) if b.axes.size else 1
-            if len(rows) < size:
+            if v_all.size < size:
                 continue
-            take = rows[:size] if b.axes.size and b.zoom.coarse else rows
-            self._pending[bi] = rows[len(take) :]
-            u = np.array([r[0] for r in take])
-            vals = np.array([r[2] for r in take])
+            take = size if b.axes.size and b.zoom.coarse else v_all.size
+            self._pending[bi] = (u_all[take:], r_all[take:], v_all[take:])
+            u, r, vals = u_all[:take], r_all[:take], v_all[:take]
             self._note(b, vals)
             if not b.axes.size:
                 continue
             s = (u[:, b.axes] - b.lo) / (b.hi - b.lo)
-            r = np.array([r[1] for r in take])
-            cols = np.searchsorted(self._ordered, b.ordered)
             b.zoom.observe(
                 np.ascontiguousarray(np.clip(s, 0.0, 1.0)),
-                np.ascontiguousarray(r[:, cols]),
+                np.ascontiguousarray(r[:, b.raw_cols]),
                 np.ascontiguousarray(vals),
             )
         self._round += 1
@@ -494,6 +481,11 @@ class BranchZoom:
             plan.append((bi, at, at + sizes[bi]))
             at += sizes[bi]
         self._plan = plan
+
+
+def _below(b: float) -> float:
+    """Return the last unit coordinate of a piece ending at ``b`` ([a, b), or to 1)."""
+    return float(np.nextafter(b, 0.0)) if b < 1.0 else 1.0
 
 
 def _cell_width(space: Space, j: int) -> float:

@@ -61,17 +61,9 @@ class Space:
         /,
         **kwargs: Distribution,
     ) -> None:
-        items: dict[str, Distribution] = {}
-        if params is not None:
-            if not isinstance(params, Mapping):
-                msg = f"`params` must be a mapping of names to distributions, but got {params!r}."
-                raise TypeError(msg)
-            items.update(params)
-        for k, v in kwargs.items():
-            if k in items:
-                msg = f"parameter {k!r} is given twice."
-                raise ValueError(msg)
-            items[k] = v
+        items: dict[str, Distribution] = _named(
+            params, kwargs, "params", "distributions", "parameter"
+        )
         for k, v in items.items():
             if not isinstance(k, str) or not k:
                 msg = f"parameter names must be non-empty strings, but got {k!r}."
@@ -172,17 +164,9 @@ class Space:
         >>> space["alpha"]
         LogUniform(0.0001, 10.0).when(model='ridge')
         """
-        subs: dict[str, Space] = {}
-        if branches is not None:
-            if not isinstance(branches, Mapping):
-                msg = f"`branches` must be a mapping of names to Spaces, but got {branches!r}."
-                raise TypeError(msg)
-            subs.update(branches)
-        for k, v in kwargs.items():
-            if k in subs:
-                msg = f"branch {k!r} is given twice."
-                raise ValueError(msg)
-            subs[k] = v
+        subs: dict[str, Space] = _named(
+            branches, kwargs, "branches", "Spaces", "branch"
+        )
         if not subs:
             msg = "`branches` must name at least one sub-space, but got none."
             raise ValueError(msg)
@@ -606,6 +590,31 @@ class Space:
                     name = self._names[j]
                     columns[name] = np.ma.MaskedArray(columns[name], mask=inactive[j])
         return Configs(self, columns, unit, unit_source)
+
+
+def _named(
+    mapping: Mapping[str, Any] | None,
+    kwargs: dict[str, Any],
+    arg: str,
+    what: str,
+    item: str,
+) -> dict[str, Any]:
+    """Merge a mapping argument and keywords, as ``Space`` and ``Space.branches`` take.
+
+    A mapping that is not one is a ``TypeError``; a name given twice a ``ValueError``.
+    """
+    out: dict[str, Any] = {}
+    if mapping is not None:
+        if not isinstance(mapping, Mapping):
+            msg = f"`{arg}` must be a mapping of names to {what}, but got {mapping!r}."
+            raise TypeError(msg)
+        out.update(mapping)
+    for k, v in kwargs.items():
+        if k in out:
+            msg = f"{item} {k!r} is given twice."
+            raise ValueError(msg)
+        out[k] = v
+    return out
 
 
 def _in_branches(dist: Distribution, name: str, branches: list[str]) -> Distribution:

@@ -104,6 +104,27 @@ class Choice(Distribution):
     def _cell_count(self) -> int:
         return len(self.options)
 
+    @property
+    def edges(self) -> np.ndarray:
+        """The options' cells on the unit axis: ``k + 1`` edges from 0 to 1.
+
+        Option ``i`` owns ``[edges[i], edges[i + 1])`` (the last one also holds 1); the
+        cells are equal without weights, as wide as the weights otherwise.
+
+        Examples
+        --------
+        >>> import hyperzoom as hz
+        >>> hz.Choice(["a", "b"], weights=[3, 1]).edges
+        array([0.  , 0.75, 1.  ])
+        """
+        k = len(self.options)
+        if self.weights is None:
+            e = np.arange(k + 1, dtype=np.float64) / k
+        else:
+            e = np.concatenate([[0.0], np.cumsum(self.weights)])
+        e[-1] = 1.0
+        return e
+
     def _column(self) -> tuple[int, float, float, np.ndarray | None]:
         cum = None
         if self.weights is not None:

@@ -147,10 +147,7 @@ def condition_intervals(
                 )
                 raise ValueError(msg)
             idx.append(i)
-        edges = np.arange(len(dist.options) + 1, dtype=np.float64) / len(dist.options)
-        if dist.weights is not None:
-            edges = np.concatenate([[0.0], np.cumsum(dist.weights)])
-        edges[-1] = 1.0
+        edges = dist.edges
         return _merge([(float(edges[i]), float(edges[i + 1])) for i in idx])
     cells = []
     for v in values:
