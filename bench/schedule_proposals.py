@@ -1,12 +1,17 @@
 """Coarse-to-fine proposals in the schedulers: random against coarse-to-fine, equal epochs.
 
     python bench/schedule_proposals.py [--seeds 10] [--only synthetic|digits]
-                                       [--families 0,1,2,3,4] [--no-optuna] [--out FILE]
-                                       [--tuning-seeds]
+                                       [--families 0,1,2,3,4] [--passes 1,3]
+                                       [--no-optuna] [--out FILE] [--tuning-seeds]
 
 ``--tuning-seeds`` runs on the seeds the proposer's settings were chosen on
 (``1000 + 104729 i``) instead of the harness's (``0x5EED0000 + 7919 i``), which are
 kept for the measurement.
+
+``--passes`` sets the budgets: every method gets the total epochs of that many passes
+of Hyperband's brackets (1581 at ``R = 81``; ``brackets=[0, 1, 2, 3, 4] * passes``, so
+later passes propose from what earlier ones found, as BOHB's iterations do). The
+defaults measure one pass (the small budget) and three (the large one).
 
 Every method runs with ``sampler="random"`` and with ``sampler="coarse-to-fine"`` on the
 same seeds, so each seed is a paired comparison. Families: the four learning-curve
@@ -17,10 +22,11 @@ model each method returns (noise-free for the synthetic families; the test error
 returned weights for digits), median over seeds:
 
 * full-budget search (every configuration trained to ``R``): random search and
-  coarse-to-fine search (``hz.search``), at three times Hyperband's epochs (59 x 81,
-  the harness's random-search baseline) and at Hyperband's epochs (20 x 81);
-* Hyperband (one pass, ``eta=3``), ASHA (``budget_limit`` = Hyperband's epochs) and PBT
-  (20 members, every 9 epochs), each with both samplers;
+  coarse-to-fine search (``hz.search``), at three times Hyperband's epochs (59 x 81
+  for one pass, the harness's random-search baseline) and at Hyperband's epochs
+  (20 x 81 for one pass);
+* Hyperband (``eta=3``), ASHA (``budget_limit`` = Hyperband's epochs) and PBT
+  (20 members per pass, every 9 epochs), each with both samplers;
 * Optuna's TPE sampler with its Hyperband pruner (``min_resource=1``,
   ``max_resource=R``, ``reduction_factor=3``), trials reporting every epoch, stopped at
   Hyperband's epochs (skipped when Optuna is missing or with ``--no-optuna``).
@@ -130,9 +136,12 @@ def run_family(
     *,
     optuna: bool,
     pbt: tuple[int, int],
+    passes: int = 1,
     metric: str = "true loss",
 ) -> tuple[list[str], dict[str, Any]]:
-    epochs = hb_epochs(r_max)
+    epochs = passes * hb_epochs(r_max)
+    n_brackets = len(hz.hyperband_plan(max_budget=r_max, eta=3))
+    hb_label = f"Hyperband ({passes} pass{'es' if passes > 1 else ''}, eta=3)"
     n_eq = round(epochs / r_max)
     n_3x = math.ceil(3 * epochs / r_max)
     rows: dict[str, dict[str, list[tuple[float, float]]]] = {}
@@ -143,15 +152,22 @@ def run_family(
 
     t0 = time.perf_counter()
     members, interval = pbt
+    members *= passes
     for seed in seeds:
         for how in SAMPLERS:
             for n in (n_3x, n_eq):
                 c, s, ep = full_search(train, space, n, r_max, seed, how)
                 add(f"search, {n} configs x {r_max}", how, c, s, ep)
             r = hz.hyperband(
-                train, space, max_budget=r_max, eta=3, sampler=how, rng=seed
+                train,
+                space,
+                max_budget=r_max,
+                eta=3,
+                brackets=list(range(n_brackets)) * passes,
+                sampler=how,
+                rng=seed,
             )
-            add("Hyperband (1 pass, eta=3)", how, r.best, r.best_state, r.budget_used)
+            add(hb_label, how, r.best, r.best_state, r.budget_used)
             r = hz.asha(
                 train,
                 space,
@@ -192,7 +208,8 @@ def run_family(
 
     out = [
         (
-            f"{name} (max budget {r_max}), median over {len(seeds)} seeds of the "
+            f"{name} (max budget {r_max}, {epochs} epochs: Hyperband's {passes} "
+            f"pass{'es' if passes > 1 else ''}), median over {len(seeds)} seeds of the "
             f"returned model's {metric} (lower is better)."
         ),
         "",
@@ -226,38 +243,46 @@ def run_family(
     return out, summary
 
 
-def synthetic(seeds: list[int], families: list[int], optuna: bool) -> list[str]:
+def synthetic(
+    seeds: list[int], families: list[int], optuna: bool, passes: list[int]
+) -> list[str]:
     fams: list[sq.Family] = [*sq.FAMILIES, sq.ScalingLaw()]
     out: list[str] = []
-    for k in families:
-        fam = fams[k]
-        lines, _ = run_family(
-            fam.title,
-            fam.train,
-            fam.space,
-            fam.true,
-            R,
-            seeds,
-            optuna=optuna,
-            pbt=(20, 9),
-        )
-        out += lines
+    for p in passes:
+        for k in families:
+            fam = fams[k]
+            lines, _ = run_family(
+                fam.title,
+                fam.train,
+                fam.space,
+                fam.true,
+                R,
+                seeds,
+                optuna=optuna,
+                pbt=(20, 9),
+                passes=p,
+            )
+            out += lines
     return out
 
 
-def digits(seeds: list[int], optuna: bool) -> list[str]:
-    lines, _ = run_family(
-        "Digits MLP (NumPy, momentum SGD)",
-        sq.digits_train,
-        sq.DIGITS_SPACE,
-        lambda c, state: sq.digits_test_error(state),
-        27,
-        seeds,
-        optuna=optuna,
-        pbt=(13, 3),
-        metric="test error",
-    )
-    return lines
+def digits(seeds: list[int], optuna: bool, passes: list[int]) -> list[str]:
+    out: list[str] = []
+    for p in passes:
+        lines, _ = run_family(
+            "Digits MLP (NumPy, momentum SGD)",
+            sq.digits_train,
+            sq.DIGITS_SPACE,
+            lambda c, state: sq.digits_test_error(state),
+            27,
+            seeds,
+            optuna=optuna,
+            pbt=(13, 3),
+            passes=p,
+            metric="test error",
+        )
+        out += lines
+    return out
 
 
 def main() -> None:
@@ -266,6 +291,11 @@ def main() -> None:
     ap.add_argument("--only", choices=["synthetic", "digits"])
     ap.add_argument("--families", default="0,1,2,3,4")
     ap.add_argument("--no-optuna", action="store_true")
+    ap.add_argument(
+        "--passes",
+        default="1,3",
+        help="budgets, in passes of Hyperband's brackets (comma-separated)",
+    )
     ap.add_argument("--out")
     ap.add_argument(
         "--tuning-seeds",
@@ -276,6 +306,9 @@ def main() -> None:
     seeds = [0x5EED_0000 + 7919 * i for i in range(args.seeds)]
     if args.tuning_seeds:
         seeds = [1000 + 104729 * i for i in range(args.seeds)]
+    passes = [int(p) for p in args.passes.split(",") if p]
+    if not passes or min(passes) < 1:
+        ap.error(f"--passes must be positive integers, but got {args.passes!r}")
     optuna = not args.no_optuna
     if optuna:
         try:
@@ -285,9 +318,9 @@ def main() -> None:
     lines: list[str] = []
     if args.only in (None, "synthetic"):
         fams = [int(k) for k in args.families.split(",") if k]
-        lines += synthetic(seeds, fams, optuna)
+        lines += synthetic(seeds, fams, optuna, passes)
     if args.only in (None, "digits"):
-        lines += digits(seeds, optuna)
+        lines += digits(seeds, optuna, passes)
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -132,20 +132,65 @@ FORBID_SPACE = hz.Space(
 ).forbid(act="tanh", units=range(4, 9))
 
 
-@pytest.mark.parametrize("method", ["successive_halving", "hyperband", "asha"])
-def test_coarse_to_fine_on_a_conditional_space_is_refused_before_any_run(method):
-    calls: list[Any] = []
+def when_train(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+    """Best with sgd, momentum near 0.9 and lr near 10^-2.5; adam clearly worse."""
+    if "momentum" in c:
+        assert c["opt"] == "sgd"
+        extra = 0.5 * (c["momentum"] - 0.9) ** 2
+    else:
+        assert c["opt"] == "adam"
+        extra = 1.0
+    t0, g = (0.0, 1.0) if state is None else state
+    g = g * 0.7 ** (float(budget) - t0)
+    return (math.log10(c["lr"]) + 2.5) ** 2 + extra + g, [float(budget), g]
 
-    def counting(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
-        calls.append(c)
-        return train(c, budget, state)
 
-    match = r"sampler='coarse-to-fine' does not yet support conditional spaces"
-    with pytest.raises(ValueError, match=match):
-        getattr(hz, method)(counting, WHEN_SPACE, sampler=C2F, **CALLS[method])
-    assert calls == []
-    r = getattr(hz, method)(counting, WHEN_SPACE, sampler="random", **CALLS[method])
-    assert r.sampler == "random"
+@pytest.mark.parametrize("method", ["hyperband", "asha"])
+def test_conditional_spaces_get_proposals_on_their_active_axes(method, seed):
+    """Proposals over a conditional space are valid rows that learnt where to go.
+
+    Every run's unit row is NaN exactly where its configuration leaves a parameter
+    inactive; runs drawn from a region lie in its box on their active axes; and the
+    proposed runs are better than the random ones (the region found the good branch).
+    """
+    kw = {
+        "hyperband": {"max_budget": 81, "brackets": [0, 1, 2, 3, 4] * 2},
+        "asha": {"min_budget": 1, "max_budget": 27, "n_trials": 400},
+    }[method]
+    r = getattr(hz, method)(when_train, WHEN_SPACE, sampler=C2F, rng=seed, **kw)
+    t = r.trials
+    assert np.array_equal(np.isnan(t.unit), ~t.configs.active)
+    proposed = t.proposal >= 0
+    assert proposed.sum() >= 20
+    for i in np.flatnonzero(proposed):
+        region = r.proposal_regions[int(t.proposal[i])].region
+        u = t.unit[i]
+        on = ~np.isnan(u)  # the box (over every branch's region) on its active axes
+        assert np.all(u[on] >= region.lo[on]), i
+        assert np.all(u[on] <= region.hi[on]), i
+    final = np.array([min(loss for _, loss in curve) for curve in t.curves])
+    assert np.median(final[proposed]) < np.median(final[~proposed])
+    sgd = np.array([c["opt"] == "sgd" for c in t.configs])
+    assert sgd[proposed].mean() > sgd[~proposed].mean()
+
+
+def test_a_crashed_conditional_schedule_resumes_to_the_same_decisions(tmp_path, seed):
+    kw = {"max_budget": 27, "brackets": [0, 1, 2, 3] * 2, "sampler": C2F, "rng": seed}
+    plain = hz.hyperband(when_train, WHEN_SPACE, **kw)
+    assert (plain.trials.proposal >= 0).any()
+    db = tmp_path / "when.db"
+    calls = [0]
+
+    def crashing(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+        if calls[0] == plain.n_calls * 2 // 3:
+            raise Crash
+        calls[0] += 1
+        return when_train(c, budget, state)
+
+    with pytest.raises(Crash):
+        hz.hyperband(crashing, WHEN_SPACE, storage=db, state_codec="json", **kw)
+    resumed = hz.hyperband(when_train, WHEN_SPACE, storage=db, state_codec="json", **kw)
+    assert decisions(resumed) == decisions(plain)
 
 
 def test_pbt_with_coarse_to_fine_takes_a_conditional_space(seed):
@@ -556,6 +601,34 @@ def test_a_crashed_asha_with_measured_trust_resumes_to_the_same_decisions(
         hz.asha(Counting(crash_at), SPACE, rng=seed, storage=db, **kw)
     again = Counting()
     resumed = hz.asha(again, SPACE, rng=seed, storage=db, **kw)
+    assert again.calls == plain.n_calls - crash_at
+    assert decisions(resumed) == decisions(plain)
+
+
+def test_hyperband_passes_learn_from_the_passes_before_them(tmp_path, seed):
+    """Brackets repeated (BOHB's iterations): a later pass proposes from earlier ones.
+
+    The first pass's most aggressive bracket has nothing to learn from and draws at
+    random; its repeat in the second pass draws from regions built on the first pass,
+    whose top budgets now hold enough results. Killed in the second pass, a stored run
+    resumes to the same decisions.
+    """
+    kw = {"max_budget": 27, "brackets": [0, 1, 2, 3] * 2, "sampler": C2F, "rng": seed}
+    plain = hz.hyperband(train, SPACE, **kw)
+    t = plain.trials
+    first = np.flatnonzero(t.bracket == 0)
+    n0 = hz.hyperband_plan(max_budget=27)[0][0][0]
+    assert first.size == 2 * n0
+    assert (t.proposal[first[:n0]] == -1).all()  # nothing observed yet
+    assert (t.proposal[first[n0:]] >= 0).any()  # the repeat learnt from pass one
+    budgets = {plain.proposal_regions[int(p)].budget for p in t.proposal[first[n0:]]}
+    assert max(budgets) > 1.0  # from a budget above the first rung
+    db = tmp_path / "passes.db"
+    crash_at = plain.n_calls * 3 // 4
+    with pytest.raises(Crash):
+        hz.hyperband(Counting(crash_at), SPACE, storage=db, state_codec="json", **kw)
+    again = Counting()
+    resumed = hz.hyperband(again, SPACE, storage=db, state_codec="json", **kw)
     assert again.calls == plain.n_calls - crash_at
     assert decisions(resumed) == decisions(plain)
 

@@ -78,3 +78,61 @@ def test_propose_needs_an_asynchronous_optimiser_and_a_count() -> None:
     assert len(opt.propose()) == len(
         hz.CoarseToFine(SPACE, rng=1, asynchronous=True).ask()
     )
+
+
+#: Momentum only with sgd: a conditional space whose rows are NaN where inactive.
+WHEN = hz.Space(
+    opt=hz.Choice(["sgd", "adam"]),
+    x=hz.Uniform(0.0, 1.0),
+    momentum=hz.Uniform(0.0, 1.0).when(opt="sgd"),
+)
+
+
+def when_loss(unit: np.ndarray) -> np.ndarray:
+    """Best on sgd (choice cell 0) with x and momentum near 0.3 and 0.8."""
+    sgd = ~np.isnan(unit[:, 2])
+    m = np.where(sgd, unit[:, 2], 0.0)
+    return (unit[:, 1] - 0.3) ** 2 + np.where(sgd, (m - 0.8) ** 2, 0.5)
+
+
+def test_observe_on_a_conditional_space_zooms_in_each_branch(seed: int) -> None:
+    """Rows NaN where inactive teach each branch's region on its active axes."""
+    opt = hz.CoarseToFine(WHEN, asynchronous=True, rng=seed)
+    drawn = []
+    for _ in range(40):
+        c = opt.propose(16)
+        assert np.array_equal(np.isnan(c.unit), ~c.active)
+        opt.observe(c.unit, when_loss(c.unit))
+        drawn.append(c.unit)
+    assert not opt.coarse
+    late = np.concatenate(drawn[-10:])
+    sgd = ~np.isnan(late[:, 2])
+    assert sgd.mean() > 0.6  # the better branch gets most draws
+    assert abs(np.median(late[sgd, 1]) - 0.3) < 0.05
+    assert abs(np.median(late[sgd, 2]) - 0.8) < 0.05
+    assert opt.n_told == sum(len(u) for u in drawn)
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        (
+            [0.25, 0.5, np.nan],
+            r"'momentum' is active there and needs a value, but got nan",
+        ),
+        (
+            [0.75, 0.5, 0.4],
+            r"'momentum' is inactive there and must be NaN, but got 0.4",
+        ),
+        ([0.25, np.nan, 0.4], r"'x' is active there and needs a value"),
+        (
+            [0.25, 1.5, 0.4],
+            r"must lie in \[0, 1\] \(NaN where a parameter is inactive\), but holds 1.5 at \[0, 1\]",
+        ),
+    ],
+)
+def test_observe_on_a_conditional_space_refuses_misplaced_nan(row, match) -> None:
+    opt = hz.CoarseToFine(WHEN, asynchronous=True, rng=1)
+    with pytest.raises(ValueError, match=match):
+        opt.observe(np.array([row]), np.array([1.0]))
+    assert opt.n_told == 0  # nothing was recorded

@@ -369,8 +369,8 @@ PARAMETER_DOCS = {
         until a budget has enough results). ``trials.proposal`` and
         ``proposal_regions`` say where each run came from; the study stores the
         sampler. The default is ``"random"``: coarse-to-fine proposals help most where
-        early rungs rank like the last one. Not yet for conditional spaces (``.when``)
-        in Hyperband, successive halving and ASHA: a ValueError says so.""",
+        early rungs rank like the last one. On a conditional space each branch has
+        its own region, as in :func:`hyperzoom.search`.""",
     "{storage, study, state_codec}": """\
     storage : str or os.PathLike, optional
         An SQLite study file (see "Stored schedules" in :mod:`hyperzoom.schedule`):

@@ -42,7 +42,7 @@ from ._runs import (
     train_call,
     unpack,
 )
-from .proposals import Proposer, as_sampler, check_space
+from .proposals import Proposer, as_sampler
 from .results import ScheduleResult
 
 __all__ = ["asha"]
@@ -147,7 +147,6 @@ def asha(
     settings, plan = asha_plan(
         min_budget, max_budget, eta, n_trials, budget_limit, sampler
     )
-    check_space(plan["sampler"], space)
     executor = check_executor(executor)
     seconds = math.inf
     if time_limit is not None:

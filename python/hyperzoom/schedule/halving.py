@@ -37,7 +37,7 @@ from ._runs import (
     number,
     shared_docs,
 )
-from .proposals import Proposer, as_sampler, check_space
+from .proposals import Proposer, as_sampler
 from .results import ScheduleResult
 
 __all__ = ["hyperband", "hyperband_plan", "successive_halving"]
@@ -173,7 +173,6 @@ def successive_halving(
     """
     check_train(train, space)
     settings, plan = sh_plan(n, min_budget, max_budget, eta, sampler)
-    check_space(plan["sampler"], space)
     executor = check_executor(executor)
     where = StudyArgs(rng, storage, study, state_codec)
     return run_method(
@@ -257,8 +256,11 @@ def hyperband(
     eta : int
         Halving rate (>= 2).
     brackets : sequence of int, optional
-        Indices into the plan of the brackets to run (default: all); Hyperband run
-        several times over is ``brackets=None`` on successive seeds.
+        Indices into the plan of the brackets to run, in order (default: all, once).
+        A bracket may repeat: Hyperband run ``k`` times over is
+        ``brackets=list(range(len(plan))) * k``, and with ``sampler="coarse-to-fine"``
+        each pass proposes from everything the passes before it found (BOHB's
+        iterations); with ``"random"`` the passes draw independently of each other.
     {sampler}
     rng : int, SeedSequence, Generator or None
         Seed of the configurations.
@@ -283,7 +285,6 @@ def hyperband(
     """
     check_train(train, space)
     settings, plan = hb_plan(max_budget, min_budget, eta, brackets, sampler)
-    check_space(plan["sampler"], space)
     executor = check_executor(executor)
     where = StudyArgs(rng, storage, study, state_codec)
     return run_method(

@@ -39,9 +39,10 @@ the proposer by replaying its stored results (nothing of it is ever pickled). Ea
 records where it came from: ``trials.proposal`` is -1 for a random draw, else an index
 into ``result.proposal_regions``.
 
-Conditional spaces (parameters declared with ``.when``) are refused by Hyperband,
-successive halving and ASHA with ``"coarse-to-fine"`` (:func:`check_space`); spaces
-with forbidden combinations only are supported.
+Conditional spaces (parameters declared with ``.when``, ``Space.branches``) work as
+in :func:`hyperzoom.search`: a level's optimiser keeps one region per branch (see
+:mod:`hyperzoom.search.branches`) and learns from each run on its branch's active
+axes (NaN elsewhere); proposals respect forbidden combinations as any draw does.
 
 Schedules that draw every configuration before any result (successive halving's one
 bracket, PBT's population) have nothing to learn from: successive halving draws at
@@ -68,7 +69,6 @@ __all__ = [
     "ProposalRegion",
     "Proposer",
     "as_sampler",
-    "check_space",
     "min_points",
 ]
 
@@ -102,22 +102,6 @@ def as_sampler(sampler: Any) -> str:
         )
         raise ValueError(msg)
     return sampler
-
-
-def check_space(sampler: str, space: Space) -> None:
-    """Refuse coarse-to-fine proposals on a conditional space (one with ``.when``).
-
-    A run of a conditional space has NaN on the axes its configuration leaves
-    inactive, and a level's optimiser cannot yet be told such runs. Forbidden
-    combinations alone (``Space.forbid``) are fine: every proposal is checked against
-    them like any other draw.
-    """
-    if sampler == "coarse-to-fine" and space.conditional:
-        msg = (
-            "sampler='coarse-to-fine' does not yet support conditional spaces "
-            "(parameters declared with `.when`); use sampler='random'."
-        )
-        raise ValueError(msg)
 
 
 def min_points(space: Space) -> int:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from .._validation import as_count
-from ..space import Configs
+from ..space import Configs, Space
 
 if TYPE_CHECKING:
     from .optimizer import CoarseToFine
@@ -98,7 +98,9 @@ class Observing:
         ----------
         unit : array_like, shape (n, d)
             Unit coordinates of the configurations (``Configs.unit``, or
-            ``space.to_unit(configs)``), in ``[0, 1]``.
+            ``space.to_unit(configs)``), in ``[0, 1]``; on a conditional space NaN
+            exactly where a row's configuration leaves a parameter inactive (each
+            branch's region learns from its own rows).
         values : array_like, shape (n,)
             Their values (NaN or infinity marks a failure).
         errors : list of str or None, optional
@@ -113,8 +115,9 @@ class Observing:
         ------
         ValueError
             For a synchronous optimiser, rows of the wrong shape or outside
-            ``[0, 1]``, values of the wrong length, or more trials than the budget
-            leaves. Nothing is recorded then.
+            ``[0, 1]``, NaN on an active parameter or a value on an inactive one
+            (conditional spaces), values of the wrong length, or more trials than
+            the budget leaves. Nothing is recorded then.
         AllTrialsFailedError
             When the observed trials complete an update in which every trial failed
             (everything is kept, and the optimiser goes on).
@@ -136,9 +139,10 @@ class Observing:
 
 
 def _observed(
-    d: int, unit: Any, values: Any, errors: list[str | None] | None
+    space: Space, unit: Any, values: Any, errors: list[str | None] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``observe``'s unit rows and values, checked."""
+    d = space.d
     rows = np.asarray(unit, dtype=np.float64)
     if rows.ndim == 1 and d and rows.size == d:
         rows = rows.reshape(1, d)
@@ -146,7 +150,10 @@ def _observed(
         msg = f"`unit` must have shape (n, {d}), but got {rows.shape}."
         raise ValueError(msg)
     # min and max are NaN when a NaN is there, and then fail the test too
-    if rows.size and not (rows.min() >= 0.0 and rows.max() <= 1.0):
+    if space.conditional:
+        if rows.size:
+            _check_inactive(space, rows)
+    elif rows.size and not (rows.min() >= 0.0 and rows.max() <= 1.0):
         bad = rows[~((rows >= 0.0) & (rows <= 1.0))][0]
         msg = f"`unit` must lie in [0, 1] on every axis, but holds {float(bad)!r}."
         raise ValueError(msg)
@@ -168,6 +175,33 @@ def _observed(
         msg = f"`errors` must hold one entry per trial ({n}), but got {len(errors)}."
         raise ValueError(msg)
     return rows, vals
+
+
+def _check_inactive(space: Space, rows: np.ndarray) -> None:
+    """Refuse rows of a conditional space unless NaN is exactly where inactive."""
+    nan = np.isnan(rows)
+    bad = ~nan & ~((rows >= 0.0) & (rows <= 1.0))
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        msg = (
+            f"`unit` must lie in [0, 1] (NaN where a parameter is inactive), but "
+            f"holds {float(rows[i, j])!r} at [{i}, {j}]."
+        )
+        raise ValueError(msg)
+    active = space._active_mask(rows)
+    wrong = nan == active  # NaN on an active axis, or a value on an inactive one
+    if wrong.any():
+        i, j = (int(k) for k in np.argwhere(wrong)[0])
+        name = space.names[j]
+        rule = (
+            "is active there and needs a value"
+            if active[i, j]
+            else ("is inactive there and must be NaN")
+        )
+        msg = (
+            f"`unit` row {i}: parameter {name!r} {rule}, but got {float(rows[i, j])!r}."
+        )
+        raise ValueError(msg)
 
 
 def _propose(opt: CoarseToFine, n: int | None) -> Configs:
@@ -216,7 +250,7 @@ def _observe(
     opt: CoarseToFine, unit: Any, values: Any, errors: list[str | None] | None
 ) -> np.ndarray:
     _asynchronous_only(opt, "observe")
-    rows, vals = _observed(opt.space.d, unit, values, errors)
+    rows, vals = _observed(opt.space, unit, values, errors)
     n = rows.shape[0]
     with opt._lock:
         if opt.budget is not None and opt._n + n > opt.budget:
@@ -239,7 +273,8 @@ def _observe(
         # What each point teaches is read from where it lies (its own raw draw).
         opt._drawn[where] = opt._phase_key()
         if opt._p:
-            opt._raw[where] = rows[:, opt._ordered]
+            # a conditional space's regions read the point in its branch's units
+            opt._raw[where] = math.nan if opt._branched else rows[:, opt._ordered]
         if n == 1:  # the common call (one result): scalars, no array scans
             v = float(vals[0])
             ok = math.isfinite(v)

@@ -62,6 +62,10 @@ class _Branch:
         self.ordered = np.array(
             [a for a, c in zip(axes, cells) if c >= 0], dtype=np.int64
         )
+        # where those ordered axes sit among the free axes
+        self.ordered_pos = np.array(
+            [k for k, c in enumerate(cells) if c >= 0], dtype=np.int64
+        )
         self.raw_cols = np.zeros(0, dtype=np.int64)  # set by BranchZoom
         self.zoom: Any = None
         self.best = math.inf
@@ -376,10 +380,14 @@ class BranchZoom:
             self._note(b, vals)
             if not b.axes.size:
                 continue
-            s = (u[:, b.axes] - b.lo) / (b.hi - b.lo)
+            s = np.clip((u[:, b.axes] - b.lo) / (b.hi - b.lo), 0.0, 1.0)
+            raw = r[:, b.raw_cols]
+            own = np.isnan(raw)  # observed points were drawn nowhere: where they lie
+            if own.any():
+                raw = np.where(own, s[:, b.ordered_pos], raw)
             b.zoom.observe(
-                np.ascontiguousarray(np.clip(s, 0.0, 1.0)),
-                np.ascontiguousarray(r[:, b.raw_cols]),
+                np.ascontiguousarray(s),
+                np.ascontiguousarray(raw),
                 np.ascontiguousarray(vals),
             )
         self._round += 1
