@@ -2,6 +2,7 @@
 
     python bench/schedule_proposals.py [--seeds 10] [--only synthetic|digits]
                                        [--families 0,1,2,3,4] [--passes 1,3]
+                                       [--methods search,hyperband,asha,pbt]
                                        [--no-optuna] [--out FILE] [--tuning-seeds]
 
 ``--tuning-seeds`` runs on the seeds the proposer's settings were chosen on
@@ -52,6 +53,7 @@ from _peers import quiet_optuna, suggest
 R = 81
 C2F = "coarse-to-fine"
 SAMPLERS = ("random", C2F)
+METHODS = ("search", "hyperband", "asha", "pbt")
 
 
 def hb_epochs(r_max: int) -> int:
@@ -137,6 +139,7 @@ def run_family(
     optuna: bool,
     pbt: tuple[int, int],
     passes: int = 1,
+    methods: tuple[str, ...] = METHODS,
     metric: str = "true loss",
 ) -> tuple[list[str], dict[str, Any]]:
     epochs = passes * hb_epochs(r_max)
@@ -155,52 +158,46 @@ def run_family(
     members *= passes
     for seed in seeds:
         for how in SAMPLERS:
-            for n in (n_3x, n_eq):
-                c, s, ep = full_search(train, space, n, r_max, seed, how)
-                add(f"search, {n} configs x {r_max}", how, c, s, ep)
-            r = hz.hyperband(
-                train,
-                space,
-                max_budget=r_max,
-                eta=3,
-                brackets=list(range(n_brackets)) * passes,
-                sampler=how,
-                rng=seed,
-            )
-            add(hb_label, how, r.best, r.best_state, r.budget_used)
-            r = hz.asha(
-                train,
-                space,
-                min_budget=1,
-                max_budget=r_max,
-                eta=3,
-                budget_limit=epochs,
-                sampler=how,
-                rng=seed,
-            )
-            add(
-                f"ASHA (budget_limit={epochs})",
-                how,
-                r.best,
-                r.best_state,
-                r.budget_used,
-            )
-            r = hz.pbt(
-                train,
-                space,
-                population=members,
-                interval=interval,
-                total_budget=r_max,
-                sampler=how,
-                rng=seed,
-            )
-            add(
-                f"PBT ({members} members, every {interval})",
-                how,
-                r.best,
-                r.best_state,
-                r.budget_used,
-            )
+            if "search" in methods:
+                for n in (n_3x, n_eq):
+                    c, s, ep = full_search(train, space, n, r_max, seed, how)
+                    add(f"search, {n} configs x {r_max}", how, c, s, ep)
+            if "hyperband" in methods:
+                r = hz.hyperband(
+                    train,
+                    space,
+                    max_budget=r_max,
+                    eta=3,
+                    brackets=list(range(n_brackets)) * passes,
+                    sampler=how,
+                    rng=seed,
+                )
+                add(hb_label, how, r.best, r.best_state, r.budget_used)
+            if "asha" in methods:
+                r = hz.asha(
+                    train,
+                    space,
+                    min_budget=1,
+                    max_budget=r_max,
+                    eta=3,
+                    budget_limit=epochs,
+                    sampler=how,
+                    rng=seed,
+                )
+                label = f"ASHA (budget_limit={epochs})"
+                add(label, how, r.best, r.best_state, r.budget_used)
+            if "pbt" in methods:
+                r = hz.pbt(
+                    train,
+                    space,
+                    population=members,
+                    interval=interval,
+                    total_budget=r_max,
+                    sampler=how,
+                    rng=seed,
+                )
+                label = f"PBT ({members} members, every {interval})"
+                add(label, how, r.best, r.best_state, r.budget_used)
         if optuna:
             c, s, ep = tpe_hyperband(train, space, r_max, epochs, seed)
             tpe.append((true(c, s), ep))
@@ -244,7 +241,11 @@ def run_family(
 
 
 def synthetic(
-    seeds: list[int], families: list[int], optuna: bool, passes: list[int]
+    seeds: list[int],
+    families: list[int],
+    optuna: bool,
+    passes: list[int],
+    methods: tuple[str, ...] = METHODS,
 ) -> list[str]:
     fams: list[sq.Family] = [*sq.FAMILIES, sq.ScalingLaw()]
     out: list[str] = []
@@ -261,12 +262,18 @@ def synthetic(
                 optuna=optuna,
                 pbt=(20, 9),
                 passes=p,
+                methods=methods,
             )
             out += lines
     return out
 
 
-def digits(seeds: list[int], optuna: bool, passes: list[int]) -> list[str]:
+def digits(
+    seeds: list[int],
+    optuna: bool,
+    passes: list[int],
+    methods: tuple[str, ...] = METHODS,
+) -> list[str]:
     out: list[str] = []
     for p in passes:
         lines, _ = run_family(
@@ -279,6 +286,7 @@ def digits(seeds: list[int], optuna: bool, passes: list[int]) -> list[str]:
             optuna=optuna,
             pbt=(13, 3),
             passes=p,
+            methods=methods,
             metric="test error",
         )
         out += lines
@@ -296,6 +304,11 @@ def main() -> None:
         default="1,3",
         help="budgets, in passes of Hyperband's brackets (comma-separated)",
     )
+    ap.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help="which of search, hyperband, asha, pbt to run (comma-separated)",
+    )
     ap.add_argument("--out")
     ap.add_argument(
         "--tuning-seeds",
@@ -309,6 +322,9 @@ def main() -> None:
     passes = [int(p) for p in args.passes.split(",") if p]
     if not passes or min(passes) < 1:
         ap.error(f"--passes must be positive integers, but got {args.passes!r}")
+    methods = tuple(m for m in args.methods.split(",") if m)
+    if not methods or not set(methods) <= set(METHODS):
+        ap.error(f"--methods must name some of {METHODS}, but got {args.methods!r}")
     optuna = not args.no_optuna
     if optuna:
         try:
@@ -318,9 +334,9 @@ def main() -> None:
     lines: list[str] = []
     if args.only in (None, "synthetic"):
         fams = [int(k) for k in args.families.split(",") if k]
-        lines += synthetic(seeds, fams, optuna, passes)
+        lines += synthetic(seeds, fams, optuna, passes, methods)
     if args.only in (None, "digits"):
-        lines += digits(seeds, optuna, passes)
+        lines += digits(seeds, optuna, passes, methods)
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -745,11 +745,60 @@ def test_results_and_report_show_where_each_configuration_came_from(seed):
     assert "Where new configurations came from" not in plain
 
 
-def test_pbt_with_coarse_to_fine_starts_from_a_latin_hypercube(seed):
-    r = hz.pbt(
-        train, SPACE, population=8, interval=3, total_budget=3, sampler=C2F, rng=seed
-    )
-    # one interval: no exploit, the members are the initial population
-    strata = np.floor(r.trials.unit[:, :2] * 8).astype(int)
-    for j in range(2):  # the continuous axes: one member per 1/8 stratum
-        assert sorted(strata[:, j].tolist()) == list(range(8))
+PBT_KW = {"population": 16, "interval": 3, "total_budget": 30}
+
+
+def test_pbt_with_coarse_to_fine_explores_from_regions(seed):
+    """The first population is the random sampler's; later explores draw from regions.
+
+    A replaced member's new configuration is a perturbation of its donor's or a draw
+    from the region of the latest step (its lineage entry and ``trials.proposal`` say
+    which); region draws lie in their region's box and are better than perturbations
+    on a loss whose good region the steps reveal.
+    """
+    plain = hz.pbt(train, SPACE, rng=seed, **PBT_KW)
+    r = hz.pbt(train, SPACE, sampler=C2F, rng=seed, **PBT_KW)
+    first = [np.array(c[0]) for c in r.trials.curves]
+    assert [c.tobytes() for c in first] == [
+        np.array(c[0]).tobytes() for c in plain.trials.curves
+    ]  # the same first step: same population, same results
+    sources = np.array([e["proposal"] for e in r.lineage])
+    assert (sources >= 0).sum() >= 10
+    assert (sources == -1).sum() >= 3  # a share of perturbations is kept
+    for e in r.lineage:
+        if e["proposal"] >= 0:
+            box = r.proposal_regions[e["proposal"]].region
+            u = SPACE.to_unit({k: [v] for k, v in e["new"].items()})[0]
+            # continuous axes (integers are read back at their cells' centres)
+            assert np.all(u[:2] >= box.lo[:2] - 1e-12), e
+            assert np.all(u[:2] <= box.hi[:2] + 1e-12), e
+    assert all(p.region.volume() < 1.0 for p in r.proposal_regions)
+    assert set(r.trials.proposal.tolist()) <= {-1, *range(len(r.proposal_regions))}
+    drawn = [loss_of(e["new"]) for e in r.lineage if e["proposal"] >= 0]
+    perturbed = [loss_of(e["new"]) for e in r.lineage if e["proposal"] < 0]
+    assert np.median(drawn) < np.median(perturbed)
+
+
+def test_pbt_with_too_few_members_for_a_region_is_pbt_with_random_explores(seed):
+    """A step needs a coarse round (at most the population) before it has a region."""
+    kw = {"population": 4, "interval": 1, "total_budget": 1}  # one step: nothing learnt
+    a = hz.pbt(train, SPACE, rng=seed, **kw)
+    b = hz.pbt(train, SPACE, sampler=C2F, rng=seed, **kw)
+    assert decisions(a)[:4] == decisions(b)[:4]
+    assert b.proposal_regions == []
+
+
+@pytest.mark.parametrize("crash_at", [20, 70, 130])
+def test_a_crashed_coarse_to_fine_pbt_resumes_to_the_same_decisions(
+    tmp_path, seed, crash_at
+):
+    kw = {**PBT_KW, "sampler": C2F, "rng": seed}
+    plain = hz.pbt(train, SPACE, **kw)
+    db = tmp_path / "pbt.db"
+    with pytest.raises(Crash):
+        hz.pbt(Counting(crash_at), SPACE, storage=db, state_codec="json", **kw)
+    again = Counting()
+    resumed = hz.pbt(again, SPACE, storage=db, state_codec="json", **kw)
+    assert again.calls == plain.n_calls - crash_at
+    assert decisions(resumed) == decisions(plain)
+    assert repr(resumed.lineage) == repr(plain.lineage)  # NaN losses: by text

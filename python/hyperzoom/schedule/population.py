@@ -35,7 +35,6 @@ from ._method import StudyArgs, run_method
 from ._runs import (
     RUN_BYTES,
     Caller,
-    Run,
     StateCodec,
     Stop,
     TrainFn,
@@ -48,7 +47,7 @@ from ._runs import (
     number,
     shared_docs,
 )
-from .proposals import as_sampler
+from .proposals import Proposer, as_sampler, min_points
 from .results import ScheduleResult
 
 __all__ = ["pbt"]
@@ -182,10 +181,15 @@ def pbt(
     resample : float in [0, 1]
         Chance that a parameter is redrawn instead of perturbed.
     {sampler}
-        PBT draws its population before any result: with ``"coarse-to-fine"`` it is
-        coarse to fine's first round, a Latin hypercube over the whole space (every
-        parameter's range covered evenly, even by a small population), rather than
-        independent draws.
+        With ``"coarse-to-fine"`` the explore step learns where the good members
+        are: every step's losses teach a coarse-to-fine region (one per step's
+        budget, as the other schedulers' rungs), and two thirds of the replaced
+        members, on average, take a configuration drawn from the region of the
+        latest step that has one instead of a perturbation of their donor's (they
+        still copy the donor's state). The first population is drawn at random
+        either way, so the first step is the same with both samplers.
+        ``trials.proposal`` and each lineage entry's ``"proposal"`` say where a
+        configuration came from (-1: the initial draw or a perturbation).
     executor : concurrent.futures.Executor, optional
         Where ``train`` runs (default: the calling thread).
     rng : int, SeedSequence, Generator or None
@@ -306,19 +310,18 @@ def pbt_drive(
 ) -> ScheduleResult:
     """Drive PBT: train the population to each of ``budgets``, exploiting in between."""
     n_steps = len(budgets)
-    if sampler == "coarse-to-fine":  # a design: nothing is known before the first step
-        first = space.sample(population, rng=gen, design="lhs")
-        members = [
-            Run(id=i, unit=first.unit[i].copy(), config=first.row(i))
-            for i in range(population)
-        ]
-    else:
-        members = new_runs(space, population, gen, 0)
+    members = new_runs(space, population, gen, 0)
     words = seed_words(gen)
     axes = explore_axes(space)
     unit = canonical_unit(space, np.array([m.unit for m in members]))
     for m, u in zip(members, unit):
         m.unit = u
+    proposer = None
+    if sampler == "coarse-to-fine":  # spawns its streams: gen's draws stay the same
+        proposer = Proposer(
+            space, budgets, gen, first_round=min(min_points(space), population)
+        )
+    version = [0] * population  # how many times each member's configuration changed
     lineage: list[dict[str, Any]] = []
     try:
         for t, budget in enumerate(budgets):
@@ -334,6 +337,8 @@ def pbt_drive(
                     m.error = None
                     m.state = prev_state
                 loss[i] = value
+                if proposer is not None:  # a run is a member under one configuration
+                    proposer.observe(t, m.unit, float(value), (i, version[i]))
             if t + 1 == n_steps:
                 # The final ranking: the last interval's errors stay on record.
                 for m in members:
@@ -348,6 +353,9 @@ def pbt_drive(
                     filled, loss, q, pert, res, words, t
                 )
                 rows = conditional_rows(space, unit[donor], rows, words, t)
+            source = np.full(len(bottom), -1, dtype=np.int64)
+            if proposer is not None:
+                rows, source = _from_regions(proposer, rows)
             donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
             new_configs = space.from_unit(rows)  # one call for every replaced member
             for i, (j, k, row) in enumerate(zip(bottom.tolist(), donor.tolist(), rows)):
@@ -357,7 +365,9 @@ def pbt_drive(
                 members[j].config = new_config
                 members[j].unit = row.copy()
                 members[j].budget = members[k].budget
+                members[j].proposal = int(source[i])
                 unit[j] = row
+                version[j] += 1
                 lineage.append(
                     {
                         "budget": budget,
@@ -368,9 +378,31 @@ def pbt_drive(
                         "old": old,
                         "donor_config": donor_configs[k],
                         "new": new_config,
+                        "proposal": int(source[i]),
                     }
                 )
         caller.settle(members)
     except Stop:
         pass
-    return make_result("pbt", space, caller, members, lineage, sampler=sampler)
+    return make_result(
+        "pbt", space, caller, members, lineage, sampler=sampler, proposer=proposer
+    )
+
+
+def _from_regions(
+    proposer: Proposer, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replace a share of the explored ``rows`` by draws from the proposer's region.
+
+    Returns the rows and, for each, the index of the region it was drawn from (-1:
+    the explore step's own perturbation). While no step has a region, the rows are
+    unchanged.
+    """
+    source = np.full(len(rows), -1, dtype=np.int64)
+    keep, drawn = proposer.choose(len(rows))
+    if drawn:
+        rows = np.array(rows, dtype=np.float64, copy=True)
+        at = np.flatnonzero(~keep)
+        rows[at] = np.array([u for u, _, _ in drawn])
+        source[at] = [pid for _, _, pid in drawn]
+    return rows, source

@@ -257,16 +257,12 @@ class Proposer:
         The proposal index is -1 for a random draw (from ``draw_random``), else the
         index in :attr:`regions` of the region it was drawn from.
         """
-        top = self.level()
-        if top < 0:  # nothing to learn from yet: exactly the random sampler's draws
+        is_random, m_rows = self.choose(n)
+        if m_rows is None:  # nothing to learn from yet: exactly the random draws
             unit, configs = draw_random(n)
             return [(unit[i], configs[i], -1) for i in range(n)]
-        # A level's share follows how far its ranks agree with the top budget's.
-        model_share = (1.0 - self.random_fraction) * self.trust(top)
-        is_random = self._coin.random(n) >= model_share
         k = int(np.count_nonzero(is_random))
         r_unit, r_configs = draw_random(k) if k else (np.empty((0, 0)), [])
-        m_rows = self._ask(top, n - k)
         out: list[tuple[np.ndarray, dict[str, Any], int]] = []
         ri = mi = 0
         for flag in is_random.tolist():
@@ -277,6 +273,23 @@ class Proposer:
                 out.append(m_rows[mi])
                 mi += 1
         return out
+
+    def choose(
+        self, n: int
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, dict[str, Any], int]] | None]:
+        """Decide which of ``n`` new configurations come from a region, and draw them.
+
+        Returns a mask (True: the caller's own draw, at random or otherwise) and the
+        region's rows for the others, in order; the rows are None (and every entry
+        of the mask True) while no level has a region.
+        """
+        top = self.level()
+        if top < 0:
+            return np.ones(n, dtype=bool), None
+        # A level's share follows how far its ranks agree with the top budget's.
+        model_share = (1.0 - self.random_fraction) * self.trust(top)
+        is_random = self._coin.random(n) >= model_share
+        return is_random, self._ask(top, n - int(np.count_nonzero(is_random)))
 
     def _ask(self, level: int, m: int) -> list[tuple[np.ndarray, dict[str, Any], int]]:
         opt = self.models[level]
