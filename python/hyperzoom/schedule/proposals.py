@@ -53,7 +53,7 @@ coarse round, a Latin hypercube over the whole space.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -188,12 +188,13 @@ class Proposer:
         self._last: list[tuple[int, int] | None] = [None] * len(self.budgets)
 
     def observe(
-        self, level: int, unit: np.ndarray, loss: float, run: int | None = None
+        self, level: int, unit: np.ndarray, loss: float, run: Hashable | None = None
     ) -> None:
         """Tell level ``level`` one run's loss at its budget (failures are skipped).
 
-        ``run`` names the run (its id), so that its losses at successive levels pair
-        up; without it the run is known by its unit row.
+        ``run`` names the run (its id; PBT: a member under one configuration), so
+        that its losses at successive levels pair up; without it the run is known by
+        its unit row.
         """
         if not np.isfinite(loss):
             return
