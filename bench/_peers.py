@@ -52,6 +52,8 @@ def suggest(trial: Any, space: hz.Space) -> dict[str, Any]:
     """Ask an Optuna trial for one configuration of ``space`` (values in hz's units)."""
     row: dict[str, Any] = {}
     for name, dist in space.items():
+        if not _active(getattr(dist, "conditions", None), row):
+            continue  # define-by-run: an inactive parameter is never suggested
         if isinstance(dist, hz.Choice):
             row[name] = trial.suggest_categorical(name, list(dist.options))
         elif isinstance(dist, hz.LogUniform):
@@ -70,6 +72,24 @@ def suggest(trial: Any, space: hz.Space) -> dict[str, Any]:
         else:
             row[name] = trial.suggest_float(name, dist.low, dist.high)
     return row
+
+
+def _active(conditions: Any, row: dict[str, Any]) -> bool:
+    """Whether ``.when`` conditions hold for the parents suggested so far.
+
+    Options (one or a list) for choice parents, a ``(low, high)`` range otherwise;
+    enough for the benches' spaces, whose parents come first.
+    """
+    for parent, want in (conditions or {}).items():
+        if parent not in row:
+            return False
+        value = row[parent]
+        if isinstance(want, tuple) and len(want) == 2 and not isinstance(value, str):
+            if not want[0] <= value <= want[1]:
+                return False
+        elif value not in (want if isinstance(want, (list, range)) else [want]):
+            return False
+    return True
 
 
 def as_configs(space: hz.Space, row: dict[str, Any]) -> hz.Configs:

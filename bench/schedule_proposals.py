@@ -1,6 +1,6 @@
 """Coarse-to-fine proposals in the schedulers: random against coarse-to-fine, equal epochs.
 
-    python bench/schedule_proposals.py [--seeds 10] [--only synthetic|digits]
+    python bench/schedule_proposals.py [--seeds 10] [--only synthetic|digits|conditional]
                                        [--families 0,1,2,3,4] [--passes 1,3]
                                        [--methods search,hyperband,asha,pbt]
                                        [--no-optuna] [--out FILE] [--tuning-seeds]
@@ -18,7 +18,9 @@ Every method runs with ``sampler="random"`` and with ``sampler="coarse-to-fine"`
 same seeds, so each seed is a paired comparison. Families: the four learning-curve
 families of ``bench/schedule_quality.py`` (adversarial, power law), the scaling-law
 family built from Kaplan et al. (2020) (``ScalingLaw``: where its shape comes from is
-in its docstring), and the digits MLP (real training). For each, the true loss of the
+in its docstring), the digits MLP (real training), and the digits MLP over a
+conditional space (``--only conditional``: SGD with momentum and decay, or Adam with
+its second-moment rate; every scheduler, coarse-to-fine search and TPE on it). For each, the true loss of the
 model each method returns (noise-free for the synthetic families; the test error of the
 returned weights for digits), median over seeds:
 
@@ -293,10 +295,36 @@ def digits(
     return out
 
 
+def conditional(
+    seeds: list[int],
+    optuna: bool,
+    passes: list[int],
+    methods: tuple[str, ...] = METHODS,
+) -> list[str]:
+    """The digits MLP over a conditional space: SGD (momentum, decay) or Adam (beta_2)."""
+    out: list[str] = []
+    for p in passes:
+        lines, _ = run_family(
+            "Digits MLP, SGD or Adam (conditional space)",
+            sq.digits_train,
+            sq.DIGITS_COND_SPACE,
+            lambda c, state: sq.digits_test_error(state),
+            27,
+            seeds,
+            optuna=optuna,
+            pbt=(13, 3),
+            passes=p,
+            methods=methods,
+            metric="test error",
+        )
+        out += lines
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--only", choices=["synthetic", "digits"])
+    ap.add_argument("--only", choices=["synthetic", "digits", "conditional"])
     ap.add_argument("--families", default="0,1,2,3,4")
     ap.add_argument("--no-optuna", action="store_true")
     ap.add_argument(
@@ -337,6 +365,8 @@ def main() -> None:
         lines += synthetic(seeds, fams, optuna, passes, methods)
     if args.only in (None, "digits"):
         lines += digits(seeds, optuna, passes, methods)
+    if args.only in (None, "conditional"):
+        lines += conditional(seeds, optuna, passes, methods)
     text = "\n".join(lines)
     print(text)
     if args.out:

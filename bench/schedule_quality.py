@@ -547,6 +547,8 @@ def digits_train(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any
             "b2": np.zeros(10),
         }
         state = {"w": w, "v": {k: np.zeros_like(v) for k, v in w.items()}, "epoch": 0}
+    if c.get("solver") == "adam":
+        return _digits_adam(c, budget, state)
     w, v = state["w"], state["v"]
     bs, mu = int(c["batch_size"]), float(c["momentum"])
     n = d["xtr"].shape[0]
@@ -570,6 +572,58 @@ def digits_train(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any
                 for k in w:
                     v[k] = mu * v[k] - lr * grads[k]
                     w[k] += v[k]
+        state["epoch"] = int(budget)
+        _, p = _forward(w, d["xva"])
+    return _xent(p, d["yva"]), state
+
+
+#: The digits MLP over a conditional space: SGD with momentum and decay, or Adam (its
+#: first-moment rate fixed at 0.9, its second-moment rate searched), as in
+#: ``hyperzoom.demos.digits``.
+DIGITS_COND_SPACE = hz.Space(
+    solver=hz.Choice(["sgd", "adam"]),
+    learning_rate=hz.LogUniform(1e-4, 1.0),
+    momentum=hz.InvLogUniform(0.5, 0.99).when(solver="sgd"),
+    lr_decay=hz.LogUniform(1e-4, 1e-1).when(solver="sgd"),
+    beta_2=hz.InvLogUniform(0.9, 0.9999).when(solver="adam"),
+    hidden_units=hz.IntLogUniform(16, 256),
+    batch_size=hz.PowerOfTwo(16, 256),
+)
+
+
+def _digits_adam(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
+    """Adam epochs of the digits MLP (``state["v"]`` holds both moments)."""
+    d = digits_data()
+    w = state["w"]
+    if "s" not in state:
+        state["s"] = {k: np.zeros_like(x) for k, x in w.items()}
+        state["step"] = 0
+    m, sq = state["v"], state["s"]
+    bs, b1, b2 = int(c["batch_size"]), 0.9, float(c["beta_2"])
+    n = d["xtr"].shape[0]
+    with np.errstate(all="ignore"):
+        for epoch in range(state["epoch"], int(budget)):
+            order = np.random.default_rng([_key(c), epoch]).permutation(n)
+            for s in range(0, n, bs):
+                idx = order[s : s + bs]
+                x, y = d["xtr"][idx], d["ytr"][idx]
+                hid, p = _forward(w, x)
+                p[np.arange(len(y)), y] -= 1.0
+                p /= len(y)
+                dh = (p @ w["w2"].T) * (hid > 0)
+                grads = {
+                    "w2": hid.T @ p,
+                    "b2": p.sum(0),
+                    "w1": x.T @ dh,
+                    "b1": dh.sum(0),
+                }
+                state["step"] += 1
+                t = state["step"]
+                lr = c["learning_rate"] * math.sqrt(1 - b2**t) / (1 - b1**t)
+                for k in w:
+                    m[k] = b1 * m[k] + (1 - b1) * grads[k]
+                    sq[k] = b2 * sq[k] + (1 - b2) * grads[k] ** 2
+                    w[k] -= lr * m[k] / (np.sqrt(sq[k]) + 1e-8)
         state["epoch"] = int(budget)
         _, p = _forward(w, d["xva"])
     return _xent(p, d["yva"]), state
