@@ -137,9 +137,11 @@ class ScheduleResult:
         Calls of ``train``.
     lineage : list of dict
         PBT only: one entry per exploit, ``{"budget", "member", "donor", "loss",
-        "donor_loss", "old", "donor_config", "new"}`` (configurations as dicts: the
-        member's, the donor's it copied, and the perturbed one it goes on with);
-        empty for the other methods.
+        "donor_loss", "old", "donor_config", "new", "proposal"}`` (configurations as
+        dicts: the member's, the donor's it copied, and the explored one it goes on
+        with; ``proposal`` -1 when ``new`` perturbs the donor's, else the index in
+        ``proposal_regions`` of the region it was drawn from); empty for the other
+        methods.
     sampler : str
         ``"random"`` or ``"coarse-to-fine"``: where new configurations came from.
     proposal_regions : list of ProposalRegion
