@@ -777,6 +777,13 @@ def test_pbt_with_coarse_to_fine_explores_from_regions(seed):
     drawn = [loss_of(e["new"]) for e in r.lineage if e["proposal"] >= 0]
     perturbed = [loss_of(e["new"]) for e in r.lineage if e["proposal"] < 0]
     assert np.median(drawn) < np.median(perturbed)
+    pytest.importorskip("matplotlib")
+    from hyperzoom.report import render_report
+
+    text = render_report(r)
+    assert "<td>first draw or perturbation</td>" in text
+    assert "<td>random</td>" not in text  # PBT draws nothing else at random
+    assert "<td>region 0</td>" in text
 
 
 def test_pbt_with_too_few_members_for_a_region_is_pbt_with_random_explores(seed):

@@ -324,7 +324,7 @@ def _schedule_parts(result: Any) -> list[str]:
                 str(int(t.id[i])),
                 _fmt(float(t.budget[i])),
                 _fmt(float(t.value[i])),
-                _source(int(t.proposal[i])),
+                _source(int(t.proposal[i]), result.method),
             ]
             for i in top
         ],
@@ -337,21 +337,30 @@ def _schedule_parts(result: Any) -> list[str]:
     return parts
 
 
-def _source(proposal: int) -> str:
-    return "random" if proposal < 0 else f"region {proposal}"
+def _source(proposal: int, method: str = "") -> str:
+    if proposal >= 0:
+        return f"region {proposal}"
+    return "first draw or perturbation" if method == "pbt" else "random"
 
 
 def _proposal_parts(result: Any, top_budget: float) -> list[str]:
     """Return the table of where a schedule's new configurations came from."""
     t = result.trials
     space = result.space
+    if result.method == "pbt":
+        others = (
+            "the members' other configurations are the first population's random "
+            "draws or perturbations of a donor's. A member counts under the origin "
+            "of its final configuration"
+        )
+    else:
+        others = "the other configurations were drawn at random over the whole space"
     parts = [
         "<h2>Where new configurations came from</h2>",
         (
             "<p>Each region was built by coarse to fine on the results at one budget "
-            "(the highest holding enough of them when it was used); the other "
-            "configurations were drawn at random over the whole space. Best loss: "
-            "the lowest among the runs it gave that reached the top budget.</p>"
+            f"(the highest holding enough of them when it was used); {others}. Best "
+            "loss: the lowest among the runs it gave that reached the top budget.</p>"
         ),
         (
             "<table><tr><th>drawn from</th><th>built on (budget, results)</th>"
@@ -365,12 +374,13 @@ def _proposal_parts(result: Any, top_budget: float) -> list[str]:
         at_top = mine & (t.budget == top_budget) & np.isfinite(t.value)
         best = float(t.value[at_top].min()) if at_top.any() else math.nan
         if found is None:
-            built, cells = "", ["whole space"] + [""] * (space.d - 1)
+            whole = "" if result.method == "pbt" else "whole space"
+            built, cells = "", [whole] + [""] * (space.d - 1)
         else:
             built = f"{_fmt(found.budget)}, {found.results}"
             cells = _bounds_cells(found.region)
         parts.append(
-            f"<tr><td>{_source(k)}</td><td>{built}</td>"
+            f"<tr><td>{_source(k, result.method)}</td><td>{built}</td>"
             f"<td>{int(np.count_nonzero(mine))}</td><td>{_fmt(best)}</td>"
             + "".join(f'<td class="l">{c}</td>' for c in cells)
             + "</tr>"
