@@ -777,7 +777,8 @@ def test_pbt_with_coarse_to_fine_explores_from_regions(seed):
     drawn = [loss_of(e["new"]) for e in r.lineage if e["proposal"] >= 0]
     perturbed = [loss_of(e["new"]) for e in r.lineage if e["proposal"] < 0]
     assert np.median(drawn) < np.median(perturbed)
-    pytest.importorskip("matplotlib")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
     from hyperzoom.report import render_report
 
     text = render_report(r)
