@@ -321,7 +321,13 @@ class BranchZoom:
         self._replaced = (
             np.concatenate(replaced) if replaced else np.zeros(0, dtype=bool)
         )
-        return np.ascontiguousarray(rows)
+        # Rows are handed out in order: interleave the branches in proportion to their
+        # parts, so a round cut short (a budget, asynchronous asks, proposals) holds
+        # every branch's share instead of the first branches' rows only.
+        order = self._order
+        self._raw = self._raw[order]
+        self._replaced = self._replaced[order]
+        return np.ascontiguousarray(rows[order])
 
     def _replace_forbidden(self, b: _Branch, u: np.ndarray) -> np.ndarray:
         """Replace forbidden rows with random draws from the branch; return where."""
@@ -343,11 +349,16 @@ class BranchZoom:
     def tell(self, losses: np.ndarray) -> int:
         """Tell each branch its part of the round; plan the next round."""
         finite = 0
+        by_plan = np.empty(len(losses), dtype=np.float64)
+        by_plan[self._order] = losses  # back from the interleaved order of sample
+        losses = by_plan
+        replaced = np.empty_like(self._replaced)
+        replaced[self._order] = self._replaced
         for bi, start, stop in self._plan:
             b = self.branches[bi]
             vals = np.array(losses[start:stop], dtype=np.float64)
             self._note(b, vals)
-            vals[self._replaced[start:stop]] = np.nan
+            vals[replaced[start:stop]] = np.nan
             finite += int(np.isfinite(vals).sum())
             if b.axes.size:
                 b.zoom.tell(np.ascontiguousarray(vals))
@@ -485,10 +496,18 @@ class BranchZoom:
                 self.branches[bi].credit -= sizes[bi]
         plan = []
         at = 0
+        keys = []
         for bi in chosen:
             plan.append((bi, at, at + sizes[bi]))
             at += sizes[bi]
+            keys.append((np.arange(sizes[bi]) + 0.5) / sizes[bi])
         self._plan = plan
+        # the round's rows in the order they are handed out (see sample)
+        self._order = (
+            np.argsort(np.concatenate(keys), kind="stable")
+            if keys
+            else np.zeros(0, dtype=np.int64)
+        )
 
 
 def _below(b: float) -> float:
