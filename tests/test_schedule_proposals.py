@@ -199,6 +199,33 @@ def test_pbt_with_coarse_to_fine_takes_a_conditional_space(seed):
     assert all(c["opt"] == "sgd" or "momentum" not in c for c in r.trials.configs)
 
 
+def test_pbt_explores_from_regions_on_a_conditional_space(seed):
+    """A step's coarse round is split over the branches: 16 members in 2 branches do."""
+    assert proposals.branch_count(WHEN_SPACE) == 2
+    assert proposals.branch_count(SPACE) == 1
+    r = hz.pbt(
+        when_train,
+        WHEN_SPACE,
+        population=16,
+        interval=3,
+        total_budget=30,
+        sampler=C2F,
+        rng=seed,
+    )
+    drawn = [e["new"] for e in r.lineage if e["proposal"] >= 0]
+    perturbed = [e["new"] for e in r.lineage if e["proposal"] < 0]
+    assert len(drawn) >= 8
+    for c in drawn + perturbed:  # active exactly where the conditions say
+        assert ("momentum" in c) == (c["opt"] == "sgd"), c
+
+    def quality(c: dict[str, Any]) -> float:
+        return when_train(c, 30, None)[0]
+
+    assert np.median([quality(c) for c in drawn]) < np.median(
+        [quality(c) for c in perturbed]
+    )
+
+
 @pytest.mark.parametrize("method", ["hyperband", "asha"])
 def test_proposals_respect_forbidden_combinations(method, seed):
     seen: list[dict[str, Any]] = []

@@ -47,7 +47,7 @@ from ._runs import (
     number,
     shared_docs,
 )
-from .proposals import Proposer, as_sampler, min_points
+from .proposals import Proposer, as_sampler, branch_count, min_points
 from .results import ScheduleResult
 
 __all__ = ["pbt"]
@@ -318,9 +318,10 @@ def pbt_drive(
         m.unit = u
     proposer = None
     if sampler == "coarse-to-fine":  # spawns its streams: gen's draws stay the same
-        proposer = Proposer(
-            space, budgets, gen, first_round=min(min_points(space), population)
-        )
+        # a step's results are its coarse round (each branch's share of it)
+        per_branch = population // branch_count(space)
+        first_round = max(2, min(min_points(space), per_branch))
+        proposer = Proposer(space, budgets, gen, first_round=first_round)
     version = [0] * population  # how many times each member's configuration changed
     lineage: list[dict[str, Any]] = []
     try:

@@ -69,6 +69,7 @@ __all__ = [
     "ProposalRegion",
     "Proposer",
     "as_sampler",
+    "branch_count",
     "min_points",
 ]
 
@@ -105,8 +106,21 @@ def as_sampler(sampler: Any) -> str:
 
 
 def min_points(space: Space) -> int:
-    """Results a level needs before it has a region: the engine's coarse round."""
+    """Results a level needs before it has a region: the engine's coarse round.
+
+    On a conditional space this is each branch's coarse round (see
+    :func:`branch_count`).
+    """
     return max(10, 2 * space.d + 4)
+
+
+def branch_count(space: Space) -> int:
+    """Branches a level's optimiser keeps regions for: 1 unless ``space`` is conditional."""
+    if not space.conditional:
+        return 1
+    from ..search.branches import _allowed, space_branches
+
+    return max(1, len(_allowed(space, space_branches(space))))
 
 
 class ProposalRegion(NamedTuple):
