@@ -547,7 +547,14 @@ def digits_train(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any
             "b2": np.zeros(10),
         }
         state = {"w": w, "v": {k: np.zeros_like(v) for k, v in w.items()}, "epoch": 0}
-    if c.get("solver") == "adam":
+    solver = c.get("solver", "sgd")
+    if state.get("solver", "sgd") != solver:  # PBT switched the optimiser: new buffers
+        state["v"] = {k: np.zeros_like(x) for k, x in state["w"].items()}
+        state.pop("s", None)
+        state.pop("step", None)
+    if "solver" in c:
+        state["solver"] = solver
+    if solver == "adam":
         return _digits_adam(c, budget, state)
     w, v = state["w"], state["v"]
     bs, mu = int(c["batch_size"]), float(c["momentum"])

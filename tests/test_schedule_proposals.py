@@ -815,12 +815,43 @@ def test_pbt_with_coarse_to_fine_explores_from_regions(seed):
 
 
 def test_pbt_with_too_few_members_for_a_region_is_pbt_with_random_explores(seed):
-    """A step needs a coarse round (at most the population) before it has a region."""
-    kw = {"population": 4, "interval": 1, "total_budget": 1}  # one step: nothing learnt
-    a = hz.pbt(train, SPACE, rng=seed, **kw)
-    b = hz.pbt(train, SPACE, sampler=C2F, rng=seed, **kw)
-    assert decisions(a)[:4] == decisions(b)[:4]
+    """Until a step holds a coarse round, every explore is the random sampler's.
+
+    Three members over two branches never fill a step's coarse round (two results per
+    branch, four in all), so over many steps the schedule makes exactly the random
+    sampler's decisions, perturbations included.
+    """
+    kw = {"population": 3, "interval": 1, "total_budget": 12}
+    a = hz.pbt(when_train, WHEN_SPACE, rng=seed, **kw)
+    b = hz.pbt(when_train, WHEN_SPACE, sampler=C2F, rng=seed, **kw)
+    assert len(b.lineage) == 11  # one member replaced at each of 11 steps
+    assert [e["proposal"] for e in b.lineage] == [-1] * 11
+    assert decisions(a) == decisions(b)
+    assert repr(a.lineage) == repr(b.lineage)
     assert b.proposal_regions == []
+
+
+def test_pbt_proposals_on_a_weighted_choice_stay_valid(seed):
+    """Rows of a weighted choice's branches are routed to them, whatever the cell."""
+    space = hz.Space(
+        opt=hz.Choice(["sgd", "adam"], weights=[0.8, 0.2]),
+        lr=hz.LogUniform(1e-4, 1.0),
+        momentum=hz.Uniform(0.0, 0.99).when(opt="sgd"),
+        beta_2=hz.InvLogUniform(0.9, 0.9999).when(opt="adam"),
+    )
+    for method, kw in [
+        ("pbt", {"population": 16, "interval": 3, "total_budget": 30}),
+        ("hyperband", {"max_budget": 27, "brackets": [0, 1, 2, 3] * 3}),
+        ("asha", {"min_budget": 1, "max_budget": 27, "n_trials": 300}),
+    ]:
+        r = getattr(hz, method)(when_train, space, sampler=C2F, rng=seed, **kw)
+        configs = [r.trials.configs[i] for i in range(len(r.trials))]
+        news = [e["new"] for e in r.lineage] + configs
+        assert all(("momentum" in c) == (c["opt"] == "sgd") for c in news), method
+        assert all(("beta_2" in c) == (c["opt"] == "adam") for c in news), method
+        assert (r.trials.proposal >= 0).any() or any(
+            e["proposal"] >= 0 for e in r.lineage
+        ), method
 
 
 @pytest.mark.parametrize("crash_at", [20, 70, 130])

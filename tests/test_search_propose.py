@@ -136,3 +136,49 @@ def test_observe_on_a_conditional_space_refuses_misplaced_nan(row, match) -> Non
     with pytest.raises(ValueError, match=match):
         opt.observe(np.array([row]), np.array([1.0]))
     assert opt.n_told == 0  # nothing was recorded
+
+
+#: Parents whose values cover a cell of the unit axis: a weighted choice, an integer.
+WEIGHTED = hz.Space(
+    model=hz.Choice(["a", "b"], weights=[0.8, 0.2]),
+    x=hz.Uniform(0.0, 1.0).when(model="a"),
+    y=hz.Uniform(0.0, 1.0).when(model="b"),
+)
+INTEGER = hz.Space(
+    n=hz.IntLogUniform(1, 16),
+    x=hz.Uniform(0.0, 1.0).when(n=1),
+    z=hz.Uniform(0.0, 1.0),
+)
+
+
+@pytest.mark.parametrize("space", [WEIGHTED, INTEGER], ids=["weighted", "integer"])
+def test_observed_samples_reach_the_branch_their_values_name(space, seed: int) -> None:
+    """Rows from ``space.sample`` lie anywhere in a parent's cell, not at its centre."""
+    opt = hz.CoarseToFine(space, asynchronous=True, rng=seed)
+    zoom = opt._zoom
+    c = space.sample(400, rng=seed)
+    which = zoom.branch_of(c.unit)
+    assert (which >= 0).all()  # every row has its branch
+    for bi, b in enumerate(zoom.branches):
+        mine = which == bi
+        assert mine.any()
+        # the branch's fixed values are the rows' own values
+        for j, x in b.fixed.items():
+            name = space.names[j]
+            want = space[name].from_unit(np.array([x]))[0]
+            assert all(v == want for v in np.asarray(c[name])[mine]), (name, bi)
+
+
+def test_observing_samples_of_a_weighted_choice_proposes_valid_rows(seed: int) -> None:
+    """Learning from sampled rows keeps each branch's proposals on its active axes."""
+    opt = hz.CoarseToFine(WEIGHTED, asynchronous=True, rng=seed)
+    for k in range(20):
+        c = WEIGHTED.sample(16, rng=seed + k)
+        u = c.unit
+        loss = np.where(np.isnan(u[:, 1]), (u[:, 2] - 0.2) ** 2, (u[:, 1] - 0.6) ** 2)
+        opt.observe(u, loss)
+        p = opt.propose(8)
+        assert np.array_equal(np.isnan(p.unit), ~p.active)
+        configs = [p[i] for i in range(len(p))]
+        assert all(("x" in d) == (d["model"] == "a") for d in configs)
+        assert all(("y" in d) == (d["model"] == "b") for d in configs)

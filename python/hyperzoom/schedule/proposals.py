@@ -44,10 +44,15 @@ in :func:`hyperzoom.search`: a level's optimiser keeps one region per branch (se
 :mod:`hyperzoom.search.branches`) and learns from each run on its branch's active
 axes (NaN elsewhere); proposals respect forbidden combinations as any draw does.
 
-Schedules that draw every configuration before any result (successive halving's one
-bracket, PBT's population) have nothing to learn from: successive halving draws at
-random with either sampler, and PBT with ``"coarse-to-fine"`` starts from the engine's
-coarse round, a Latin hypercube over the whole space.
+Successive halving draws its one bracket before any result, so it draws at random
+with either sampler. PBT's first population is drawn at random with either sampler;
+with ``"coarse-to-fine"`` each step's budget is a level, each member under one
+configuration is a run, and :meth:`Proposer.choose` decides which of the members an
+explore step replaces take a region's draw instead of a perturbation of their donor's
+configuration. A PBT step has a region once ``min(min_points, population //
+branch_count)`` finite results per branch have arrived there (summed over the
+branches): a step with failed members may have none, and the latest step that has
+one is used.
 """
 
 from __future__ import annotations

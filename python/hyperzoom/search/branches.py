@@ -57,6 +57,8 @@ class _Branch:
         self.axes = np.array(axes, dtype=np.int64)  # free active axes, in space order
         self.lo, self.hi = lo, hi  # the pieces of the free axes (global units)
         self.fixed = fixed  # active axes with one value in the branch: its unit
+        # ... and the piece [lo, hi) of the unit axis that value covers (routing)
+        self.fixed_piece: dict[int, tuple[float, float]] = {}
         self.cells = cells
         self.edges = edges
         self.ordered = np.array(
@@ -153,6 +155,7 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
     cells: list[int] = []
     edges: list[np.ndarray | None] = []
     fixed: dict[int, float] = {}
+    pieces: dict[int, tuple[float, float]] = {}
     label: dict[str, Any] = {}
     for j, (name, dist) in enumerate(space.items()):
         if dist._when and not _holds(space, name, at):
@@ -171,6 +174,7 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
             ]
             if len(inside) == 1:
                 fixed[j] = 0.5 * (e[inside[0]] + e[inside[0] + 1])
+                pieces[j] = (float(e[inside[0]]), float(e[inside[0] + 1]))
                 continue
             sub = (e[inside[0] : inside[-1] + 2] - a) / (b - a)
             sub[0], sub[-1] = 0.0, 1.0
@@ -180,6 +184,7 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
             first, last = dist.from_unit(np.array([a, _below(b)]))
             if first == last:
                 fixed[j] = float(dist.to_unit(np.array([first]))[0])
+                pieces[j] = (float(a), float(b))
                 continue
             if dist.kind in (3, 5):  # equal cells: the piece holds whole cells
                 cells.append(round((b - a) * dist._cell_count()))
@@ -192,7 +197,9 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
         axes.append(j)
         lo.append(a)
         hi.append(b)
-    return _Branch(label, axes, np.array(lo), np.array(hi), fixed, cells, edges)
+    branch = _Branch(label, axes, np.array(lo), np.array(hi), fixed, cells, edges)
+    branch.fixed_piece = pieces
+    return branch
 
 
 def _allowed(space: Space, branches: list[_Branch]) -> list[_Branch]:
@@ -373,7 +380,8 @@ class BranchZoom:
         (exactly a round while coarse, all it holds after).
         """
         which = self.branch_of(unit)
-        for bi in np.unique(which).tolist():
+        # A row in no branch (one a forbidden clause removed whole) teaches nothing.
+        for bi in np.unique(which[which >= 0]).tolist():
             mine = which == bi
             new = (unit[mine], raw[mine], np.asarray(losses, dtype=np.float64)[mine])
             old = self._pending.get(bi)
@@ -449,8 +457,11 @@ class BranchZoom:
             if b.axes.size:
                 sub = unit[:, b.axes]
                 ok &= ((sub >= b.lo) & ((sub < b.hi) | (b.hi >= 1.0))).all(axis=1)
-            for j, x in b.fixed.items():
-                ok &= np.abs(unit[:, j] - x) < 1e-12 + 0.5 * _cell_width(self.space, j)
+            # a fixed axis: anywhere in the piece its one value covers (rows from
+            # space.sample lie anywhere in a choice's or an integer's cell)
+            for j, (pa, pb) in b.fixed_piece.items():
+                u = unit[:, j]
+                ok &= (u >= pa) & ((u < pb) | (pb >= 1.0))
             out[ok] = bi
         return out
 
@@ -513,12 +524,3 @@ class BranchZoom:
 def _below(b: float) -> float:
     """Return the last unit coordinate of a piece ending at ``b`` ([a, b), or to 1)."""
     return float(np.nextafter(b, 0.0)) if b < 1.0 else 1.0
-
-
-def _cell_width(space: Space, j: int) -> float:
-    dist = space[space.names[j]]
-    if isinstance(dist, Choice):
-        return 1.0 / len(dist.options) if dist.weights is None else min(dist.weights)
-    if dist.is_integer and dist.kind in (3, 5):
-        return 1.0 / dist._cell_count()
-    return 1e-9
