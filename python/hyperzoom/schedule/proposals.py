@@ -123,9 +123,9 @@ def branch_count(space: Space) -> int:
     """Branches a level's optimiser keeps regions for: 1 unless ``space`` is conditional."""
     if not space.conditional:
         return 1
-    from ..search.branches import _allowed, space_branches
+    from ..search.branches import count_branches
 
-    return max(1, len(_allowed(space, space_branches(space))))
+    return max(1, count_branches(space))
 
 
 class ProposalRegion(NamedTuple):

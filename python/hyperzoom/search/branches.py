@@ -32,7 +32,7 @@ from .._validation import plain
 from ..space import Choice, Space
 from ..space.conditions import MAX_ATTEMPTS, condition_intervals
 
-__all__ = ["EXPLORE", "MAX_BRANCHES", "BranchZoom", "space_branches"]
+__all__ = ["EXPLORE", "MAX_BRANCHES", "BranchZoom", "count_branches", "space_branches"]
 
 #: Share of trials spread evenly over all branches, whatever their results.
 EXPLORE = 0.2
@@ -200,6 +200,11 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
     branch = _Branch(label, axes, np.array(lo), np.array(hi), fixed, cells, edges)
     branch.fixed_piece = pieces
     return branch
+
+
+def count_branches(space: Space) -> int:
+    """Return how many branches coarse to fine keeps a region for on ``space``."""
+    return len(_allowed(space, space_branches(space)))
 
 
 def _allowed(space: Space, branches: list[_Branch]) -> list[_Branch]:
