@@ -270,44 +270,30 @@ def synthetic(
     return out
 
 
+DIGITS = {
+    "digits": ("Digits MLP (NumPy, momentum SGD)", sq.DIGITS_SPACE),
+    "conditional": (
+        "Digits MLP, SGD or Adam (conditional space)",
+        sq.DIGITS_COND_SPACE,
+    ),
+}
+
+
 def digits(
     seeds: list[int],
     optuna: bool,
     passes: list[int],
     methods: tuple[str, ...] = METHODS,
+    which: str = "digits",
 ) -> list[str]:
+    """The digits MLP; ``which="conditional"``: over SGD (momentum, decay) or Adam."""
+    title, space = DIGITS[which]
     out: list[str] = []
     for p in passes:
         lines, _ = run_family(
-            "Digits MLP (NumPy, momentum SGD)",
+            title,
             sq.digits_train,
-            sq.DIGITS_SPACE,
-            lambda c, state: sq.digits_test_error(state),
-            27,
-            seeds,
-            optuna=optuna,
-            pbt=(13, 3),
-            passes=p,
-            methods=methods,
-            metric="test error",
-        )
-        out += lines
-    return out
-
-
-def conditional(
-    seeds: list[int],
-    optuna: bool,
-    passes: list[int],
-    methods: tuple[str, ...] = METHODS,
-) -> list[str]:
-    """The digits MLP over a conditional space: SGD (momentum, decay) or Adam (beta_2)."""
-    out: list[str] = []
-    for p in passes:
-        lines, _ = run_family(
-            "Digits MLP, SGD or Adam (conditional space)",
-            sq.digits_train,
-            sq.DIGITS_COND_SPACE,
+            space,
             lambda c, state: sq.digits_test_error(state),
             27,
             seeds,
@@ -366,7 +352,7 @@ def main() -> None:
     if args.only in (None, "digits"):
         lines += digits(seeds, optuna, passes, methods)
     if args.only in (None, "conditional"):
-        lines += conditional(seeds, optuna, passes, methods)
+        lines += digits(seeds, optuna, passes, methods, which="conditional")
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -531,6 +531,17 @@ def _forward(w: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.ndarray, np.nd
     return h, p
 
 
+def _grads(
+    w: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Gradients of the mean cross-entropy of one mini-batch."""
+    hid, p = _forward(w, x)
+    p[np.arange(len(y)), y] -= 1.0
+    p /= len(y)
+    dh = (p @ w["w2"].T) * (hid > 0)
+    return {"w2": hid.T @ p, "b2": p.sum(0), "w1": x.T @ dh, "b1": dh.sum(0)}
+
+
 def _xent(p: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(np.maximum(p[np.arange(len(y)), y], 1e-12))))
 
@@ -566,16 +577,7 @@ def digits_train(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any
             for s in range(0, n, bs):
                 idx = order[s : s + bs]
                 x, y = d["xtr"][idx], d["ytr"][idx]
-                hid, p = _forward(w, x)
-                p[np.arange(len(y)), y] -= 1.0
-                p /= len(y)
-                dh = (p @ w["w2"].T) * (hid > 0)
-                grads = {
-                    "w2": hid.T @ p,
-                    "b2": p.sum(0),
-                    "w1": x.T @ dh,
-                    "b1": dh.sum(0),
-                }
+                grads = _grads(w, x, y)
                 for k in w:
                     v[k] = mu * v[k] - lr * grads[k]
                     w[k] += v[k]
@@ -614,16 +616,7 @@ def _digits_adam(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any
             for s in range(0, n, bs):
                 idx = order[s : s + bs]
                 x, y = d["xtr"][idx], d["ytr"][idx]
-                hid, p = _forward(w, x)
-                p[np.arange(len(y)), y] -= 1.0
-                p /= len(y)
-                dh = (p @ w["w2"].T) * (hid > 0)
-                grads = {
-                    "w2": hid.T @ p,
-                    "b2": p.sum(0),
-                    "w1": x.T @ dh,
-                    "b1": dh.sum(0),
-                }
+                grads = _grads(w, x, y)
                 state["step"] += 1
                 t = state["step"]
                 lr = c["learning_rate"] * math.sqrt(1 - b2**t) / (1 - b1**t)
