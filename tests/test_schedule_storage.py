@@ -559,6 +559,22 @@ WORKER_DIES = textwrap.dedent(
 )
 
 
+def spawned_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """A process pool whose workers are started fresh (spawn), not forked.
+
+    Forking copies the test process with whatever threads earlier tests left running
+    (Dask's, Ray's gRPC): a lock one of them held at the fork stays held in the child,
+    which then never takes work. Every call hangs and no worker dies, so the pool never
+    breaks (one CI run hung 600 s in this way). Spawned workers import the objective from
+    the module the ``dying`` fixture writes out (hence its PYTHONPATH).
+    """
+    import multiprocessing
+
+    return concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn")
+    )
+
+
 @pytest.fixture
 def dying(tmp_path, monkeypatch):
     (tmp_path / "dying_worker.py").write_text(WORKER_DIES)
@@ -570,13 +586,11 @@ def dying(tmp_path, monkeypatch):
 
 
 def test_a_broken_pool_stores_nothing_of_what_it_did_not_run(db, dying, monkeypatch):
-    from concurrent.futures import ProcessPoolExecutor
-
     kw = {"n": 27, "min_budget": 1, "max_budget": 9, "rng": SEED}
     plain = hz.successive_halving(dying.train, dying.space, **kw)
     monkeypatch.setenv("HZ_KILL_WORKER", "1")
     with (
-        ProcessPoolExecutor(2) as pool,
+        spawned_pool(2) as pool,
         pytest.raises(
             hz.executors.ExecutorError, match=r"could not run \d+ call\(s\) of train"
         ),
@@ -586,7 +600,7 @@ def test_a_broken_pool_stores_nothing_of_what_it_did_not_run(db, dying, monkeypa
     assert len(stored) >= 27  # the first rung completed
     assert all(row[4] is None for row in stored)  # no executor failure stored as a loss
     monkeypatch.delenv("HZ_KILL_WORKER")
-    with ProcessPoolExecutor(2) as pool:
+    with spawned_pool(2) as pool:
         resumed = hz.successive_halving(
             dying.train, dying.space, executor=pool, storage=db, **kw
         )
@@ -594,13 +608,11 @@ def test_a_broken_pool_stores_nothing_of_what_it_did_not_run(db, dying, monkeypa
 
 
 def test_a_broken_pool_in_a_stored_search_resumes(db, dying, monkeypatch):
-    from concurrent.futures import ProcessPoolExecutor
-
     kw = {"budget": 60, "rng": SEED, "strategy": "random"}
     plain = hz.search(dying.objective, dying.space, **kw)
     monkeypatch.setenv("HZ_KILL_WORKER", "1")
     with (
-        ProcessPoolExecutor(2) as pool,
+        spawned_pool(2) as pool,
         pytest.raises(hz.executors.ExecutorError, match="they are not stored"),
     ):
         hz.search(dying.objective, dying.space, executor=pool, storage=db, **kw)
@@ -608,7 +620,7 @@ def test_a_broken_pool_in_a_stored_search_resumes(db, dying, monkeypatch):
         errors = conn.execute("SELECT count(*) FROM hz_trial WHERE error IS NOT NULL")
         assert errors.fetchone()[0] == 0
     monkeypatch.delenv("HZ_KILL_WORKER")
-    with ProcessPoolExecutor(2) as pool:
+    with spawned_pool(2) as pool:
         resumed = hz.search(
             dying.objective, dying.space, executor=pool, storage=db, **kw
         )
