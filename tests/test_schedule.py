@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import operator
 import random
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from hypothesis import strategies as st
 import hyperzoom as hz
 import hyperzoom.schedule as hs
 from hyperzoom import _core
+
+from .pools import spawned_pool, worker_module
 
 SPACE = hz.Space(
     lr=hz.LogUniform(1e-4, 1.0),
@@ -190,19 +193,25 @@ def test_failing_runs_fail_alone(seed: int) -> None:
     assert all(c.shape[0] == 1 for c, a in zip(r.trials.curves, act) if a == "tanh")
 
 
-def test_executors_give_the_same_result(seed: int) -> None:
-    base = hz.hyperband(failing_train, SPACE, max_budget=27, rng=seed)
-    with ThreadPoolExecutor(3) as ex:
-        threads = hz.hyperband(
-            failing_train, SPACE, max_budget=27, rng=seed, executor=ex
+def test_executors_give_the_same_result(seed: int, tmp_path, monkeypatch) -> None:
+    # the process pool's workers import `failing_train` from a module file (tests/pools.py)
+    source = (
+        "from __future__ import annotations\nimport math\nfrom typing import Any\n\n"
+        + "\n\n".join(
+            inspect.getsource(f) for f in (final_loss, curve_train, failing_train)
         )
-    with ProcessPoolExecutor(2) as ex:
-        procs = hz.successive_halving(
-            failing_train, SPACE, n=9, min_budget=1, max_budget=9, rng=seed, executor=ex
-        )
-    sh = hz.successive_halving(
-        failing_train, SPACE, n=9, min_budget=1, max_budget=9, rng=seed
     )
+    train = worker_module(
+        tmp_path, monkeypatch, "schedule_workers", source
+    ).failing_train
+    base = hz.hyperband(train, SPACE, max_budget=27, rng=seed)
+    with ThreadPoolExecutor(3) as ex:
+        threads = hz.hyperband(train, SPACE, max_budget=27, rng=seed, executor=ex)
+    with spawned_pool(2) as ex:
+        procs = hz.successive_halving(
+            train, SPACE, n=9, min_budget=1, max_budget=9, rng=seed, executor=ex
+        )
+    sh = hz.successive_halving(train, SPACE, n=9, min_budget=1, max_budget=9, rng=seed)
     for a, b in [(base, threads), (sh, procs)]:
         np.testing.assert_array_equal(a.trials.unit, b.trials.unit)
         np.testing.assert_array_equal(a.trials.value, b.trials.value)

@@ -22,6 +22,7 @@ import pytest
 
 import hyperzoom as hz
 
+from .pools import spawned_pool, worker_module
 from .studyfiles import kill_at_random, reseal
 
 SEED = 20261128
@@ -559,30 +560,9 @@ WORKER_DIES = textwrap.dedent(
 )
 
 
-def spawned_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    """A process pool whose workers are started fresh (spawn), not forked.
-
-    Forking copies the test process with whatever threads earlier tests left running
-    (Dask's, Ray's gRPC): a lock one of them held at the fork stays held in the child,
-    which then never takes work. Every call hangs and no worker dies, so the pool never
-    breaks (one CI run hung 600 s in this way). Spawned workers import the objective from
-    the module the ``dying`` fixture writes out (hence its PYTHONPATH).
-    """
-    import multiprocessing
-
-    return concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn")
-    )
-
-
 @pytest.fixture
 def dying(tmp_path, monkeypatch):
-    (tmp_path / "dying_worker.py").write_text(WORKER_DIES)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    import importlib
-
-    return importlib.import_module("dying_worker")
+    return worker_module(tmp_path, monkeypatch, "dying_worker", WORKER_DIES)
 
 
 def test_a_broken_pool_stores_nothing_of_what_it_did_not_run(db, dying, monkeypatch):
@@ -679,12 +659,10 @@ def test_a_schedule_whose_pool_breaks_during_submission_raises_executor_error(db
 
 
 def test_a_train_that_cannot_be_pickled_is_not_stored_as_failures(db):
-    from concurrent.futures import ProcessPoolExecutor
-
     def local_train(c, budget, state):  # a local function: no process can import it
         return c["lr"], budget
 
-    with ProcessPoolExecutor(1) as pool, pytest.raises(hz.executors.ExecutorError):
+    with spawned_pool(1) as pool, pytest.raises(hz.executors.ExecutorError):
         hz.hyperband(local_train, SPACE, max_budget=9, rng=1, executor=pool, storage=db)
     assert stored_calls(db) == []
     r = hz.hyperband(local_train, SPACE, max_budget=9, rng=1, storage=db)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 import threading
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 import hyperzoom as hz
+
+from .pools import spawned_pool, worker_module
 
 SPACE = hz.Space(
     lr=hz.LogUniform(1e-4, 1.0),
@@ -212,13 +215,16 @@ def test_same_seed_same_result_whatever_the_executor(seed: int) -> None:
     same_trials(base, hz.search(scalar_loss, SPACE, budget=120, rng=seed, workers=2))
 
 
-def test_same_result_on_a_process_pool(seed: int) -> None:
-    base = hz.search(scalar_loss, SPACE, budget=60, rng=seed)
-    with ProcessPoolExecutor(2) as ex:
+def test_same_result_on_a_process_pool(seed: int, tmp_path, monkeypatch) -> None:
+    # the pool's workers import the objective from a module file (tests/pools.py)
+    source = "import math\n\n" + inspect.getsource(scalar_loss)
+    loss = worker_module(tmp_path, monkeypatch, "search_workers", source).scalar_loss
+    base = hz.search(loss, SPACE, budget=60, rng=seed)
+    with spawned_pool(2) as ex:
         same_trials(
             base,
             hz.search(
-                scalar_loss, SPACE, budget=60, rng=seed, executor=ex, asynchronous=False
+                loss, SPACE, budget=60, rng=seed, executor=ex, asynchronous=False
             ),
         )
 
@@ -437,13 +443,18 @@ def test_objective_must_be_callable() -> None:
         hz.search(vec_loss, {"lr": hz.LogUniform(1e-4, 1)}, budget=10)  # type: ignore[arg-type]
 
 
-def _fails_in_worker(lr: float, beta: float, layers: int, act: str) -> float:
+FAILS_IN_WORKER = """
+def fails_in_worker(lr, beta, layers, act):
     raise KeyError("missing shard")
+"""
 
 
-def test_error_text_points_at_the_objective_on_a_process_pool(seed: int) -> None:
-    with ProcessPoolExecutor(2) as ex, pytest.raises(hz.AllTrialsFailedError) as info:
-        hz.search(_fails_in_worker, SPACE, budget=20, rng=seed, executor=ex)
+def test_error_text_points_at_the_objective_on_a_process_pool(
+    seed: int, tmp_path, monkeypatch
+) -> None:
+    mod = worker_module(tmp_path, monkeypatch, "failing_workers", FAILS_IN_WORKER)
+    with spawned_pool(2) as ex, pytest.raises(hz.AllTrialsFailedError) as info:
+        hz.search(mod.fails_in_worker, SPACE, budget=20, rng=seed, executor=ex)
     errors = info.value.result.trials.error
     assert all("KeyError: 'missing shard'" in e for e in errors)
-    assert all("test_search.py" in e for e in errors)
+    assert all("failing_workers.py" in e for e in errors)
