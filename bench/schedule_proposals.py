@@ -1,6 +1,7 @@
 """Coarse-to-fine proposals in the schedulers: random against coarse-to-fine, equal epochs.
 
-    python bench/schedule_proposals.py [--seeds 10] [--only synthetic|digits|conditional]
+    python bench/schedule_proposals.py [--seeds 10]
+                                       [--only synthetic|digits|conditional|draws]
                                        [--families 0,1,2,3,4] [--passes 1,3]
                                        [--methods search,hyperband,asha,pbt]
                                        [--no-optuna] [--out FILE] [--tuning-seeds]
@@ -33,6 +34,12 @@ returned weights for digits), median over seeds:
 * Optuna's TPE sampler with its Hyperband pruner (``min_resource=1``,
   ``max_resource=R``, ``reduction_factor=3``), trials reporting every epoch, stopped at
   Hyperband's epochs (skipped when Optuna is missing or with ``--no-optuna``).
+
+``--only draws`` looks inside the coarse-to-fine runs instead (synthetic families,
+Hyperband and ASHA): the true final loss (trained straight to ``R``) of the
+configurations drawn from a region against those drawn at random in the same run, in
+the median and at the best of each, to tell how good the proposals are from how much
+of it the schedule keeps.
 
 Digits uses ``R = 27`` epochs: full-budget search with 13 x 27 (about Hyperband's
 epochs), ASHA with Hyperband's epochs and PBT with 13 members every 3 epochs.
@@ -270,6 +277,85 @@ def synthetic(
     return out
 
 
+def draws(
+    seeds: list[int], families: list[int], passes: list[int], methods: tuple[str, ...]
+) -> list[str]:
+    """How good the region's draws are, against the random draws of the same runs.
+
+    For each coarse-to-fine run, the true loss of every configuration trained straight
+    to ``R`` (``Family.final``), split by where the configuration came from: the median
+    of each part, and the best of each (seeds with no region draw are left out).
+    """
+    fams: list[sq.Family] = [*sq.FAMILIES, sq.ScalingLaw()]
+    n_brackets = len(hz.hyperband_plan(max_budget=R, eta=3))
+    out = [
+        (
+            "Configurations drawn from a region against those drawn at random in the "
+            f"same coarse-to-fine runs: true loss trained straight to {R} epochs, median "
+            f"over {len(seeds)} seeds (region / random; seeds where the region's is lower)."
+        ),
+        "",
+        (
+            "| method | family | passes | region draws | median of each | seeds | "
+            "best of each | seeds |"
+        ),
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for method in (m for m in ("hyperband", "asha") if m in methods):
+        for p in passes:
+            for k in families:
+                fam = fams[k]
+                rows = []
+                for seed in seeds:
+                    if method == "hyperband":
+                        r = hz.hyperband(
+                            fam.train,
+                            fam.space,
+                            max_budget=R,
+                            eta=3,
+                            brackets=list(range(n_brackets)) * p,
+                            sampler=C2F,
+                            rng=seed,
+                        )
+                    else:
+                        r = hz.asha(
+                            fam.train,
+                            fam.space,
+                            min_budget=1,
+                            max_budget=R,
+                            eta=3,
+                            budget_limit=p * hb_epochs(R),
+                            sampler=C2F,
+                            rng=seed,
+                        )
+                    drawn = r.trials.proposal >= 0
+                    if not drawn.any():
+                        continue
+                    configs = r.trials.configs
+                    final = np.array(
+                        [fam.final(configs.row(i)) for i in range(len(r.trials))]
+                    )
+                    rows.append(
+                        (
+                            np.median(final[drawn]),
+                            np.median(final[~drawn]),
+                            final[drawn].min(),
+                            final[~drawn].min(),
+                            drawn.mean(),
+                        )
+                    )
+                q = np.array(rows)
+                name = fam.title.split(" (")[0]
+                out.append(
+                    f"| {method} | {name} | {p} | {np.median(q[:, 4]):.2f} | "
+                    f"{np.median(q[:, 0]):.4f} / {np.median(q[:, 1]):.4f} | "
+                    f"{int((q[:, 0] < q[:, 1]).sum())} of {len(q)} | "
+                    f"{np.median(q[:, 2]):.4f} / {np.median(q[:, 3]):.4f} | "
+                    f"{int((q[:, 2] < q[:, 3]).sum())} of {len(q)} |"
+                )
+    return out
+
+
 DIGITS = {
     "digits": ("Digits MLP (NumPy, momentum SGD)", sq.DIGITS_SPACE),
     "conditional": (
@@ -310,7 +396,7 @@ def digits(
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--only", choices=["synthetic", "digits", "conditional"])
+    ap.add_argument("--only", choices=["synthetic", "digits", "conditional", "draws"])
     ap.add_argument("--families", default="0,1,2,3,4")
     ap.add_argument("--no-optuna", action="store_true")
     ap.add_argument(
@@ -353,6 +439,9 @@ def main() -> None:
         lines += digits(seeds, optuna, passes, methods)
     if args.only in (None, "conditional"):
         lines += digits(seeds, optuna, passes, methods, which="conditional")
+    if args.only == "draws":
+        fams = [int(k) for k in args.families.split(",") if k]
+        lines += draws(seeds, fams, passes, methods)
     text = "\n".join(lines)
     print(text)
     if args.out:
