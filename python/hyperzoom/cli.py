@@ -395,6 +395,7 @@ def _demo_digits(
         import sklearn  # noqa: F401
     except ImportError:
         parser.error("the demo needs scikit-learn: pip install scikit-learn")
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from .demos import digits
@@ -406,7 +407,11 @@ def _demo_digits(
     )
     start = time.perf_counter()
     try:
-        with ProcessPoolExecutor(workers) as pool:
+        # Spawned workers, not forked: a fork copies whatever threads are running
+        # (a progress bar's monitor, say), and a lock one of them holds at that moment
+        # stays held in the child for good.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
             result = search(
                 digits.objective,
                 digits.space,
