@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# The benchmarks share the bench scripts' helpers (spaces, peers' adapters), as the
+# scripts do when run from this folder; --import-mode=importlib puts no folder on the path.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

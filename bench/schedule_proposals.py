@@ -137,6 +137,39 @@ def tpe_hyperband(
     return c, state, used[0]
 
 
+def scheduled(
+    method: str,
+    train: Callable[..., Any],
+    space: hz.Space,
+    r_max: int,
+    passes: int,
+    sampler: str,
+    seed: int,
+) -> hz.ScheduleResult:
+    """Hyperband (``passes`` passes of its brackets) or ASHA (as many epochs), eta 3."""
+    if method == "hyperband":
+        n_brackets = len(hz.hyperband_plan(max_budget=r_max, eta=3))
+        return hz.hyperband(
+            train,
+            space,
+            max_budget=r_max,
+            eta=3,
+            brackets=list(range(n_brackets)) * passes,
+            sampler=sampler,
+            rng=seed,
+        )
+    return hz.asha(
+        train,
+        space,
+        min_budget=1,
+        max_budget=r_max,
+        eta=3,
+        budget_limit=passes * hb_epochs(r_max),
+        sampler=sampler,
+        rng=seed,
+    )
+
+
 def run_family(
     name: str,
     train: Callable[..., Any],
@@ -152,7 +185,6 @@ def run_family(
     metric: str = "true loss",
 ) -> tuple[list[str], dict[str, Any]]:
     epochs = passes * hb_epochs(r_max)
-    n_brackets = len(hz.hyperband_plan(max_budget=r_max, eta=3))
     hb_label = f"Hyperband ({passes} pass{'es' if passes > 1 else ''}, eta=3)"
     n_eq = round(epochs / r_max)
     n_3x = math.ceil(3 * epochs / r_max)
@@ -172,27 +204,10 @@ def run_family(
                     c, s, ep = full_search(train, space, n, r_max, seed, how)
                     add(f"search, {n} configs x {r_max}", how, c, s, ep)
             if "hyperband" in methods:
-                r = hz.hyperband(
-                    train,
-                    space,
-                    max_budget=r_max,
-                    eta=3,
-                    brackets=list(range(n_brackets)) * passes,
-                    sampler=how,
-                    rng=seed,
-                )
+                r = scheduled("hyperband", train, space, r_max, passes, how, seed)
                 add(hb_label, how, r.best, r.best_state, r.budget_used)
             if "asha" in methods:
-                r = hz.asha(
-                    train,
-                    space,
-                    min_budget=1,
-                    max_budget=r_max,
-                    eta=3,
-                    budget_limit=epochs,
-                    sampler=how,
-                    rng=seed,
-                )
+                r = scheduled("asha", train, space, r_max, passes, how, seed)
                 label = f"ASHA (budget_limit={epochs})"
                 add(label, how, r.best, r.best_state, r.budget_used)
             if "pbt" in methods:
@@ -287,7 +302,6 @@ def draws(
     of each part, and the best of each (seeds with no region draw are left out).
     """
     fams: list[sq.Family] = [*sq.FAMILIES, sq.ScalingLaw()]
-    n_brackets = len(hz.hyperband_plan(max_budget=R, eta=3))
     out = [
         (
             "Configurations drawn from a region against those drawn at random in the "
@@ -307,27 +321,7 @@ def draws(
                 fam = fams[k]
                 rows = []
                 for seed in seeds:
-                    if method == "hyperband":
-                        r = hz.hyperband(
-                            fam.train,
-                            fam.space,
-                            max_budget=R,
-                            eta=3,
-                            brackets=list(range(n_brackets)) * p,
-                            sampler=C2F,
-                            rng=seed,
-                        )
-                    else:
-                        r = hz.asha(
-                            fam.train,
-                            fam.space,
-                            min_budget=1,
-                            max_budget=R,
-                            eta=3,
-                            budget_limit=p * hb_epochs(R),
-                            sampler=C2F,
-                            rng=seed,
-                        )
+                    r = scheduled(method, fam.train, fam.space, R, p, C2F, seed)
                     drawn = r.trials.proposal >= 0
                     if not drawn.any():
                         continue
@@ -346,6 +340,9 @@ def draws(
                     )
                 q = np.array(rows)
                 name = fam.title.split(" (")[0]
+                if not rows:  # no seed drew from a region
+                    out.append(f"| {method} | {name} | {p} | 0 | | 0 of 0 | | 0 of 0 |")
+                    continue
                 out.append(
                     f"| {method} | {name} | {p} | {np.median(q[:, 4]):.2f} | "
                     f"{np.median(q[:, 0]):.4f} / {np.median(q[:, 1]):.4f} | "

@@ -26,19 +26,16 @@ import numpy as np
 import pytest
 
 import hyperzoom as hz
+from _peers import quiet_optuna, suggest
 from hyperzoom.schedule.proposals import Proposer
+from schedule_quality import SYN_SPACE as SPACE  # the proposals quality bench's space
 
 SEED = 0x5EED_2026_1130_0017
 R_MAX = 81
 PASSES = 3
-
-SPACE = hz.Space(
-    learning_rate=hz.LogUniform(1e-4, 1.0),
-    momentum=hz.InvLogUniform(0.9, 0.999),
-    hidden_units=hz.IntLogUniform(16, 1024),
-    batch_size=hz.PowerOfTwo(16, 512),
-    lr_decay=hz.LogUniform(1e-4, 1e-1),
-)
+PLAN = hz.hyperband_plan(max_budget=R_MAX, eta=3)
+#: configurations of PASSES passes: each bracket's first rung, once a pass
+CONFIGS = PASSES * sum(bracket[0][0] for bracket in PLAN)
 
 
 def loss_of(c: dict[str, Any], budget: float) -> float:
@@ -57,7 +54,7 @@ def hyperband(sampler: str) -> hz.ScheduleResult:
         SPACE,
         max_budget=R_MAX,
         eta=3,
-        brackets=list(range(5)) * PASSES,
+        brackets=list(range(len(PLAN))) * PASSES,
         sampler=sampler,
         rng=SEED,
     )
@@ -65,6 +62,7 @@ def hyperband(sampler: str) -> hz.ScheduleResult:
 
 def check_hyperband(benchmark: Any, sampler: str) -> None:
     r = benchmark.pedantic(lambda: hyperband(sampler), rounds=3, iterations=1)
+    assert len(r.trials) == CONFIGS
     proposed = int(np.count_nonzero(r.trials.proposal >= 0))
     if sampler == "random":
         assert proposed == 0
@@ -73,7 +71,7 @@ def check_hyperband(benchmark: Any, sampler: str) -> None:
         # learning_rate's unit axis: 10 ** (4 u - 4); within a decade of 1e-2
         near = np.abs(r.trials.unit[:, 0] - 0.5) < 0.25
         assert near[r.trials.proposal >= 0].mean() > near[r.trials.proposal < 0].mean()
-    benchmark.extra_info["configs"] = len(r.trials)
+    benchmark.extra_info["configs"] = CONFIGS
 
 
 @pytest.mark.benchmark(group="hyperband-3-passes")
@@ -87,29 +85,17 @@ def test_hyperband_random(benchmark: Any) -> None:
 
 
 def optuna_module() -> Any:
-    optuna = pytest.importorskip("optuna", reason="Optuna is an optional bench peer")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
-
-
-def suggest(trial: Any) -> dict[str, Any]:
-    return {
-        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1.0, log=True),
-        "momentum": 1.0
-        - trial.suggest_float("one_minus_momentum", 1e-3, 0.1, log=True),
-        "hidden_units": trial.suggest_int("hidden_units", 16, 1024, log=True),
-        "batch_size": 2 ** trial.suggest_int("log2_batch_size", 4, 9),
-        "lr_decay": trial.suggest_float("lr_decay", 1e-4, 1e-1, log=True),
-    }
+    pytest.importorskip("optuna", reason="Optuna is an optional bench peer")
+    return quiet_optuna()
 
 
 @pytest.mark.benchmark(group="hyperband-3-passes")
 def test_optuna_tpe_hyperband_pruner_baseline(benchmark: Any, full: Any) -> None:
     optuna = optuna_module()
-    n = full(len(hyperband("random").trials), 30)
+    n = full(CONFIGS, 30)
 
     def objective(trial: Any) -> float:
-        c = suggest(trial)
+        c = suggest(trial, SPACE)
         for t in range(1, R_MAX + 1):
             loss = loss_of(c, t)
             trial.report(loss, t)
@@ -171,11 +157,11 @@ def test_optuna_tpe_ask_tell_one_baseline(benchmark: Any, full: Any) -> None:
     optuna = optuna_module()
     told = full(TOLD, 40)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=1))
-    study.optimize(lambda t: loss_of(suggest(t), 1.0), n_trials=told)
+    study.optimize(lambda t: loss_of(suggest(t, SPACE), 1.0), n_trials=told)
 
     def one() -> dict[str, Any]:
         trial = study.ask()
-        c = suggest(trial)
+        c = suggest(trial, SPACE)
         study.tell(trial, loss_of(c, 1.0))
         return c
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import operator
 import random
@@ -20,7 +19,7 @@ import hyperzoom as hz
 import hyperzoom.schedule as hs
 from hyperzoom import _core
 
-from .pools import spawned_pool, worker_module
+from .pools import source_of, spawned_pool, worker_module
 
 SPACE = hz.Space(
     lr=hz.LogUniform(1e-4, 1.0),
@@ -195,12 +194,7 @@ def test_failing_runs_fail_alone(seed: int) -> None:
 
 def test_executors_give_the_same_result(seed: int, tmp_path, monkeypatch) -> None:
     # the process pool's workers import `failing_train` from a module file (tests/pools.py)
-    source = (
-        "from __future__ import annotations\nimport math\nfrom typing import Any\n\n"
-        + "\n\n".join(
-            inspect.getsource(f) for f in (final_loss, curve_train, failing_train)
-        )
-    )
+    source = source_of(final_loss, curve_train, failing_train)
     train = worker_module(
         tmp_path, monkeypatch, "schedule_workers", source
     ).failing_train

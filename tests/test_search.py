@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import random
 import threading
@@ -13,7 +12,7 @@ import pytest
 
 import hyperzoom as hz
 
-from .pools import spawned_pool, worker_module
+from .pools import source_of, spawned_pool, worker_module
 
 SPACE = hz.Space(
     lr=hz.LogUniform(1e-4, 1.0),
@@ -217,7 +216,7 @@ def test_same_seed_same_result_whatever_the_executor(seed: int) -> None:
 
 def test_same_result_on_a_process_pool(seed: int, tmp_path, monkeypatch) -> None:
     # the pool's workers import the objective from a module file (tests/pools.py)
-    source = "import math\n\n" + inspect.getsource(scalar_loss)
+    source = source_of(scalar_loss)
     loss = worker_module(tmp_path, monkeypatch, "search_workers", source).scalar_loss
     base = hz.search(loss, SPACE, budget=60, rng=seed)
     with spawned_pool(2) as ex:

@@ -65,6 +65,7 @@ import numpy as np
 
 from .._rng import spawn
 from ..region import Region
+from ..search.branches import count_branches
 from ..search.optimizer import CoarseToFine
 from ..space import Space
 
@@ -121,11 +122,7 @@ def min_points(space: Space) -> int:
 
 def branch_count(space: Space) -> int:
     """Branches a level's optimiser keeps regions for: 1 unless ``space`` is conditional."""
-    if not space.conditional:
-        return 1
-    from ..search.branches import count_branches
-
-    return max(1, count_branches(space))
+    return max(1, count_branches(space)) if space.conditional else 1
 
 
 class ProposalRegion(NamedTuple):

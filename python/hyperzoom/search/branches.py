@@ -50,6 +50,7 @@ class _Branch:
         lo: np.ndarray,
         hi: np.ndarray,
         fixed: dict[int, float],
+        fixed_piece: dict[int, tuple[float, float]],
         cells: list[int],
         edges: list[np.ndarray | None],
     ) -> None:
@@ -58,7 +59,7 @@ class _Branch:
         self.lo, self.hi = lo, hi  # the pieces of the free axes (global units)
         self.fixed = fixed  # active axes with one value in the branch: its unit
         # ... and the piece [lo, hi) of the unit axis that value covers (routing)
-        self.fixed_piece: dict[int, tuple[float, float]] = {}
+        self.fixed_piece = fixed_piece
         self.cells = cells
         self.edges = edges
         self.ordered = np.array(
@@ -197,9 +198,7 @@ def _build(space: Space, at: dict[str, tuple[float, float]]) -> _Branch:
         axes.append(j)
         lo.append(a)
         hi.append(b)
-    branch = _Branch(label, axes, np.array(lo), np.array(hi), fixed, cells, edges)
-    branch.fixed_piece = pieces
-    return branch
+    return _Branch(label, axes, np.array(lo), np.array(hi), fixed, pieces, cells, edges)
 
 
 def count_branches(space: Space) -> int:
