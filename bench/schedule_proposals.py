@@ -11,12 +11,15 @@
 kept for the measurement.
 
 ``--passes`` sets the budgets: every method gets the total epochs of that many passes
-of Hyperband's brackets (1581 at ``R = 81``; ``brackets=[0, 1, 2, 3, 4] * passes``, so
+of Hyperband's brackets (1581 at ``R = 81``; ``hz.hyperband(..., passes=passes)``, so
 later passes propose from what earlier ones found, as BOHB's iterations do). The
 defaults measure one pass (the small budget) and three (the large one).
 
 Every method runs with ``sampler="random"`` and with ``sampler="coarse-to-fine"`` on the
-same seeds, so each seed is a paired comparison. Families: the four learning-curve
+same seeds, so each seed is a paired comparison: each table gives the seeds on which
+coarse-to-fine proposals are better and worse, and the two-sided p of Wilcoxon's
+signed-rank test on the seeds where the samplers' results differ (how likely a split
+as lopsided, if neither sampler were better). Families: the four learning-curve
 families of ``bench/schedule_quality.py`` (adversarial, power law), the scaling-law
 family built from Kaplan et al. (2020) (``ScalingLaw``: where its shape comes from is
 in its docstring), the digits MLP (real training), and the digits MLP over a
@@ -54,6 +57,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from scipy.stats import wilcoxon
 
 import hyperzoom as hz
 import schedule_quality as sq
@@ -137,6 +141,20 @@ def tpe_hyperband(
     return c, state, used[0]
 
 
+def paired_p(a: np.ndarray, b: np.ndarray) -> str:
+    """Two-sided p of Wilcoxon's signed-rank test on the seeds' paired results.
+
+    The differences ``b - a`` of the seeds where the two samplers differ (equal
+    results carry no sign); "-" when they differ on fewer than 6 seeds, too few for
+    the test to reach 0.05.
+    """
+    d = b - a
+    d = d[d != 0.0]
+    if d.size < 6:
+        return "-"
+    return f"{wilcoxon(d).pvalue:.2f}"
+
+
 def scheduled(
     method: str,
     train: Callable[..., Any],
@@ -148,13 +166,12 @@ def scheduled(
 ) -> hz.ScheduleResult:
     """Hyperband (``passes`` passes of its brackets) or ASHA (as many epochs), eta 3."""
     if method == "hyperband":
-        n_brackets = len(hz.hyperband_plan(max_budget=r_max, eta=3))
         return hz.hyperband(
             train,
             space,
             max_budget=r_max,
             eta=3,
-            brackets=list(range(n_brackets)) * passes,
+            passes=passes,
             sampler=sampler,
             rng=seed,
         )
@@ -231,14 +248,15 @@ def run_family(
         (
             f"{name} (max budget {r_max}, {epochs} epochs: Hyperband's {passes} "
             f"pass{'es' if passes > 1 else ''}), median over {len(seeds)} seeds of the "
-            f"returned model's {metric} (lower is better)."
+            f"returned model's {metric} (lower is better); paired p: Wilcoxon's "
+            "signed-rank test on the seeds where the samplers differ."
         ),
         "",
         (
             "| method | random proposals | coarse-to-fine | coarse-to-fine / random | "
-            "seeds coarse-to-fine better / worse | median epochs |"
+            "seeds coarse-to-fine better / worse | paired p | median epochs |"
         ),
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     summary: dict[str, Any] = {"epochs": epochs}
     for method, by in rows.items():
@@ -251,13 +269,13 @@ def run_family(
         out.append(
             f"| {label} | {np.median(a):.4f} | {np.median(b):.4f} | "
             f"{np.median(b) / np.median(a):.3f} | {int((b < a).sum())} / "
-            f"{int((b > a).sum())} | {ep:.0f} |"
+            f"{int((b > a).sum())} | {paired_p(a, b)} | {ep:.0f} |"
         )
         summary[method] = (float(np.median(a)), float(np.median(b)))
     if tpe:
         out.append(
             f"| Optuna TPE + Hyperband pruner | | {np.median([x for x, _ in tpe]):.4f} | "
-            f"| | {np.median([e for _, e in tpe]):.0f} |"
+            f"| | | {np.median([e for _, e in tpe]):.0f} |"
         )
         summary["tpe"] = float(np.median([x for x, _ in tpe]))
     out += ["", f"({seconds:.0f} s)", ""]

@@ -54,7 +54,7 @@ def hyperband(sampler: str) -> hz.ScheduleResult:
         SPACE,
         max_budget=R_MAX,
         eta=3,
-        brackets=list(range(len(PLAN))) * PASSES,
+        passes=PASSES,
         sampler=sampler,
         rng=SEED,
     )

@@ -660,6 +660,42 @@ def test_hyperband_passes_learn_from_the_passes_before_them(tmp_path, seed):
     assert decisions(resumed) == decisions(plain)
 
 
+def test_passes_repeats_the_brackets_and_stores_what_it_ran(tmp_path, seed):
+    """``passes=k`` is ``brackets * k``, and a study run either way resumes either way."""
+    kw = {"max_budget": 27, "sampler": C2F, "rng": seed}
+    spelt = hz.hyperband(train, SPACE, brackets=[0, 1, 2, 3] * 3, **kw)
+    passes = hz.hyperband(train, SPACE, passes=3, **kw)
+    assert decisions(passes) == decisions(spelt)
+    some = hz.hyperband(train, SPACE, brackets=[3, 1], passes=2, **kw)
+    assert decisions(some) == decisions(
+        hz.hyperband(train, SPACE, brackets=[3, 1, 3, 1], **kw)
+    )
+    db = tmp_path / "passes.db"
+    hz.hyperband(train, SPACE, passes=2, storage=db, **kw)
+    again = Counting()
+    hz.hyperband(again, SPACE, brackets=[0, 1, 2, 3] * 2, storage=db, **kw)
+    assert again.calls == 0  # the same schedule, found complete
+    with pytest.raises(ValueError, match="was run with brackets="):
+        hz.hyperband(Counting(), SPACE, passes=3, storage=db, **kw)
+
+
+@pytest.mark.parametrize(
+    ("passes", "exc", "match"),
+    [
+        (0, ValueError, "`passes` must be >= 1, but got 0"),
+        (-2, ValueError, "`passes` must be >= 1, but got -2"),
+        (2.0, TypeError, r"`passes` must be an integer, but got 2\.0"),
+        (True, TypeError, "`passes` must be an integer, but got True"),
+        (10**15, ValueError, "passes=10+ of brackets .* lower `passes`"),
+    ],
+)
+def test_bad_passes_are_refused_before_anything_runs(passes, exc, match):
+    t = Counting()
+    with pytest.raises(exc, match=match):
+        hz.hyperband(t, SPACE, max_budget=27, passes=passes)
+    assert t.calls == 0
+
+
 def test_a_stored_schedule_keeps_its_sampler(tmp_path, seed):
     db = tmp_path / "study.db"
     hz.hyperband(train, SPACE, max_budget=9, rng=seed, storage=db, sampler=C2F)

@@ -231,6 +231,7 @@ def hyperband(
     min_budget: float = 1,
     eta: int = 3,
     brackets: Sequence[int] | None = None,
+    passes: int = 1,
     sampler: str = "random",
     rng: RngLike = None,
     executor: Executor | None = None,
@@ -256,11 +257,14 @@ def hyperband(
     eta : int
         Halving rate (>= 2).
     brackets : sequence of int, optional
-        Indices into the plan of the brackets to run, in order (default: all, once).
-        A bracket may repeat: Hyperband run ``k`` times over is
-        ``brackets=list(range(len(plan))) * k``, and with ``sampler="coarse-to-fine"``
+        Indices into the plan of the brackets to run, in order (default: all). A
+        bracket may repeat.
+    passes : int
+        How many times to run ``brackets`` (default 1): ``passes=3`` is
+        ``brackets=list(range(len(plan))) * 3``. With ``sampler="coarse-to-fine"``
         each pass proposes from everything the passes before it found (BOHB's
         iterations); with ``"random"`` the passes draw independently of each other.
+        The study stores the brackets run, so a stored study resumes either way.
     {sampler}
     rng : int, SeedSequence, Generator or None
         Seed of the configurations.
@@ -282,9 +286,17 @@ def hyperband(
     >>> r = hz.hyperband(train, space, max_budget=81, eta=3, rng=20241128)
     >>> len(r.trials), r.best_value < 0.05
     (143, True)
+
+    Three passes, each proposing from what the passes before it found:
+
+    >>> r = hz.hyperband(
+    ...     train, space, max_budget=81, passes=3, sampler="coarse-to-fine", rng=7
+    ... )
+    >>> len(r.trials), bool((r.trials.proposal >= 0).any())
+    (429, True)
     """
     check_train(train, space)
-    settings, plan = hb_plan(max_budget, min_budget, eta, brackets, sampler)
+    settings, plan = hb_plan(max_budget, min_budget, eta, brackets, sampler, passes)
     executor = check_executor(executor)
     where = StudyArgs(rng, storage, study, state_codec)
     return run_method(
@@ -293,9 +305,18 @@ def hyperband(
 
 
 def hb_plan(
-    max_budget: Any, min_budget: Any, eta: Any, brackets: Any, sampler: Any = "random"
+    max_budget: Any,
+    min_budget: Any,
+    eta: Any,
+    brackets: Any,
+    sampler: Any = "random",
+    passes: Any = 1,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Validate Hyperband's settings: (settings as data, the drive's plan)."""
+    """Validate Hyperband's settings: (settings as data, the drive's plan).
+
+    ``passes`` repeats ``brackets``; the settings store the brackets it makes.
+    """
+    passes = as_count(passes, "passes", minimum=1)
     plan = hyperband_plan(max_budget=max_budget, min_budget=min_budget, eta=eta)
     if brackets is None:
         chosen = list(range(len(plan)))
@@ -314,6 +335,15 @@ def hb_plan(
         if bad:
             msg = f"`brackets` must index the plan's {len(plan)} brackets, but got {bad!r}."
             raise ValueError(msg)
+    if passes > 1:
+        check_plan_size(
+            passes * sum(plan[b][0][0] for b in chosen),
+            "runs",
+            f"passes={passes} of brackets {chosen!r} (max_budget={max_budget!r}, "
+            f"min_budget={min_budget!r}, eta={eta!r})",
+            "lower `passes`",
+        )
+        chosen = chosen * passes
     settings = {
         "max_budget": number(max_budget),
         "min_budget": number(min_budget),
