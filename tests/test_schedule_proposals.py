@@ -214,7 +214,7 @@ def test_pbt_explores_from_regions_on_a_conditional_space(seed):
     )
     drawn = [e["new"] for e in r.lineage if e["proposal"] >= 0]
     perturbed = [e["new"] for e in r.lineage if e["proposal"] < 0]
-    assert len(drawn) >= 8
+    assert len(drawn) >= 4  # a third of 36 replacements, from the steps with a region
     for c in drawn + perturbed:  # active exactly where the conditions say
         assert ("momentum" in c) == (c["opt"] == "sgd"), c
 
@@ -812,12 +812,12 @@ PBT_KW = {"population": 16, "interval": 3, "total_budget": 30}
 
 
 def test_pbt_with_coarse_to_fine_explores_from_regions(seed):
-    """The first population is the random sampler's; later explores draw from regions.
+    """The first population is the random sampler's; later explores use regions.
 
-    A replaced member's new configuration is a perturbation of its donor's or a draw
-    from the region of the latest step (its lineage entry and ``trials.proposal`` say
-    which); region draws lie in their region's box and are better than perturbations
-    on a loss whose good region the steps reveal.
+    A replaced member's new configuration is a perturbation of its donor's, bounded
+    for some by the region of the latest step (its lineage entry and
+    ``trials.proposal`` say which); bounded ones lie in their region's box and are
+    better than plain perturbations on a loss whose good region the steps reveal.
     """
     plain = hz.pbt(train, SPACE, rng=seed, **PBT_KW)
     r = hz.pbt(train, SPACE, sampler=C2F, rng=seed, **PBT_KW)
@@ -826,8 +826,8 @@ def test_pbt_with_coarse_to_fine_explores_from_regions(seed):
         np.array(c[0]).tobytes() for c in plain.trials.curves
     ]  # the same first step: same population, same results
     sources = np.array([e["proposal"] for e in r.lineage])
-    assert (sources >= 0).sum() >= 10
-    assert (sources == -1).sum() >= 3  # a share of perturbations is kept
+    assert (sources >= 0).sum() >= 4  # about a third of 36 replacements
+    assert (sources == -1).sum() >= 18  # most stay plain perturbations
     for e in r.lineage:
         if e["proposal"] >= 0:
             box = r.proposal_regions[e["proposal"]].region
@@ -848,6 +848,52 @@ def test_pbt_with_coarse_to_fine_explores_from_regions(seed):
     assert "<td>first draw or perturbation</td>" in text
     assert "<td>random</td>" not in text  # PBT draws nothing else at random
     assert "<td>region 0</td>" in text
+
+
+@pytest.mark.parametrize("space", [SPACE, CHOICE_SPACE], ids=["ordered", "choice"])
+def test_a_region_bounds_a_perturbation_axis_by_axis(space, seed):
+    """PBT's bounded explore: the donor's perturbed values stay where the region allows.
+
+    A chosen row keeps its value on every axis where it lies inside the region's box
+    and takes the region's draw on the others, or takes the draw whole when the mixed
+    row would still be outside the region (a choice option the region excludes); every
+    chosen row ends inside its region's box, and the rows not chosen are untouched.
+    (The engine's draws keep a floor of every option of a choice, so a draw may hold
+    an option its region excludes: only the ordered axes are boxed.)
+    """
+    from hyperzoom.schedule.population import _from_regions
+
+    gen = np.random.default_rng(seed)
+    proposer = Proposer(space, [1.0], gen, random_fraction=0.5)
+    unit = space.sample(40, rng=seed).unit
+    for u in unit:
+        proposer.observe(0, u, float(loss_of(space.from_unit(u[None]).row(0))))
+    assert proposer.level() == 0
+    rows = space.sample(200, rng=seed + 1).unit
+    out, source = _from_regions(proposer, rows, space)
+    chosen = source >= 0
+    assert 60 < chosen.sum() < 140  # half chosen, on average
+    assert np.array_equal(out[~chosen], rows[~chosen])
+    ordered = np.array(
+        [not isinstance(d, hz.Choice) for d in space.params.values()], dtype=bool
+    )
+    kept = whole = 0
+    for i in np.flatnonzero(chosen):
+        region = proposer.regions[int(source[i])].region
+        o = ordered
+        assert np.all((out[i][o] >= region.lo[o]) & (out[i][o] <= region.hi[o]))
+        inside = (rows[i] >= region.lo) & (rows[i] <= region.hi) & ordered
+        if np.array_equal(out[i][inside], rows[i][inside]):
+            kept += int(inside.any())
+            if region.contains(rows[i][None])[0]:  # all inside: the row is unchanged
+                assert np.array_equal(out[i], rows[i])
+        else:  # the mixed row was outside the region: the region's draw, whole
+            whole += 1
+            mixed = np.where(inside | ~ordered, rows[i], out[i])
+            assert not region.contains(mixed[None])[0]
+    assert kept > 0
+    if space is CHOICE_SPACE:
+        assert whole > 0
 
 
 def test_pbt_with_too_few_members_for_a_region_is_pbt_with_random_explores(seed):

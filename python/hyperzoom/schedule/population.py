@@ -12,6 +12,16 @@ axis, from a stream fixed by the seed and the step), the conditions are applied 
 order (a parameter that a changed branch activates keeps that fresh draw; one it
 deactivates becomes NaN) and a row that lands on a forbidden combination is drawn
 again whole. Perturbation never moves an inactive parameter into a configuration.
+
+With ``sampler="coarse-to-fine"`` a region built on each step's losses bounds the
+explore step for a share of the replaced members (:data:`REGION_SHARE`): where the
+donor's perturbed configuration leaves the region's box, the region's draw takes its
+place, axis by axis, and the donor's values stay where the region allows them. Taking
+the region's draw whole instead (the first version) cost PBT on the power-law
+learning curves with 60 members, 2-3% in the median over 200 seeds, on 118 of 200:
+a step's region ranks configurations by how fast they learnt so far, and a whole
+draw threw away the values that had survived every exploit step (width, decay),
+whose worth shows only late. On a conditional space the draw is still taken whole.
 """
 
 from __future__ import annotations
@@ -50,7 +60,11 @@ from ._runs import (
 from .proposals import Proposer, as_sampler, branch_count, min_points
 from .results import ScheduleResult
 
-__all__ = ["pbt"]
+__all__ = ["REGION_SHARE", "pbt"]
+
+#: With ``sampler="coarse-to-fine"``: the share of the members an explore step replaces
+#: whose perturbation a region bounds (see :func:`_from_regions`).
+REGION_SHARE = 1.0 / 3.0
 
 
 def explore_axes(space: Space) -> Any:
@@ -183,13 +197,15 @@ def pbt(
     {sampler}
         With ``"coarse-to-fine"`` the explore step learns where the good members
         are: every step's losses teach a coarse-to-fine region (one per step's
-        budget, as the other schedulers' rungs), and two thirds of the replaced
-        members, on average, take a configuration drawn from the region of the
-        latest step that has one instead of a perturbation of their donor's (they
-        still copy the donor's state). The first population is drawn at random
-        either way, so the first step is the same with both samplers.
-        ``trials.proposal`` and each lineage entry's ``"proposal"`` say where a
-        configuration came from (-1: the initial draw or a perturbation).
+        budget, as the other schedulers' rungs), and for a third of the replaced
+        members (:data:`REGION_SHARE`, on average) the region of the latest step
+        that has one bounds the perturbation of their donor's configuration: on each
+        axis where the perturbation lies outside the region, a draw from the region
+        takes its place (they still copy the donor's state). The first population
+        is drawn at random either way, so the first step is the same with both
+        samplers. ``trials.proposal`` and each lineage entry's ``"proposal"`` say
+        where a configuration came from (-1: the initial draw or a perturbation;
+        ``k``: a perturbation bounded by ``proposal_regions[k]``).
     executor : concurrent.futures.Executor, optional
         Where ``train`` runs (default: the calling thread).
     rng : int, SeedSequence, Generator or None
@@ -321,7 +337,13 @@ def pbt_drive(
         # a step's results are its coarse round (each branch's share of it)
         per_branch = population // branch_count(space)
         first_round = max(2, min(min_points(space), per_branch))
-        proposer = Proposer(space, budgets, gen, first_round=first_round)
+        proposer = Proposer(
+            space,
+            budgets,
+            gen,
+            first_round=first_round,
+            random_fraction=1.0 - REGION_SHARE,
+        )
     version = [0] * population  # how many times each member's configuration changed
     lineage: list[dict[str, Any]] = []
     try:
@@ -356,7 +378,7 @@ def pbt_drive(
                 rows = conditional_rows(space, unit[donor], rows, words, t)
             source = np.full(len(bottom), -1, dtype=np.int64)
             if proposer is not None:
-                rows, source = _from_regions(proposer, rows)
+                rows, source = _from_regions(proposer, rows, space)
             donor_configs = {k: dict(members[k].config) for k in set(donor.tolist())}
             new_configs = space.from_unit(rows)  # one call for every replaced member
             for i, (j, k, row) in enumerate(zip(bottom.tolist(), donor.tolist(), rows)):
@@ -391,19 +413,42 @@ def pbt_drive(
 
 
 def _from_regions(
-    proposer: Proposer, rows: np.ndarray
+    proposer: Proposer, rows: np.ndarray, space: Space
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Replace a share of the explored ``rows`` by draws from the proposer's region.
+    """Bound a share of the explored ``rows`` by the proposer's region.
 
-    Returns the rows and, for each, the index of the region it was drawn from (-1:
-    the explore step's own perturbation). While no step has a region, the rows are
-    unchanged.
+    For each row the proposer chooses, the region's draw replaces the row's values
+    on the axes where the row (the donor's perturbation) lies outside the region's
+    box, and the donor's perturbed values stay on the others: what survived the
+    exploit steps (values whose worth shows only late, such as width or
+    learning-rate decay) is kept where the region allows it, and what the region
+    rules out is drawn inside it. A mixed row outside the region (a choice option
+    the region excludes, an integer cell it cuts) takes the region's draw whole, and
+    so does every chosen row on a conditional space (mixing two rows' values could
+    break its conditions). Returns the rows and, for each, the index of the region
+    that bounded it (-1: the explore step's perturbation alone). While no step has a
+    region, the rows are unchanged.
     """
     source = np.full(len(rows), -1, dtype=np.int64)
     keep, drawn = proposer.choose(len(rows))
-    if drawn:
-        rows = np.array(rows, dtype=np.float64, copy=True)
-        at = np.flatnonzero(~keep)
-        rows[at] = np.array([u for u, _, _ in drawn])
-        source[at] = [pid for _, _, pid in drawn]
+    if not drawn:
+        return rows, source
+    rows = np.array(rows, dtype=np.float64, copy=True)
+    at = np.flatnonzero(~keep)
+    region_rows = np.array([u for u, _, _ in drawn])
+    pids = np.array([pid for _, _, pid in drawn], dtype=np.int64)
+    if space._cond is None:
+        mixed = rows[at]
+        for pid in np.unique(pids).tolist():
+            mine = np.flatnonzero(pids == pid)
+            region = proposer.regions[pid].region
+            part = mixed[mine]
+            outside = (part < region.lo) | (part > region.hi)
+            part = np.where(outside, region_rows[mine], part)
+            whole = ~region.contains(part)
+            part[whole] = region_rows[mine][whole]
+            mixed[mine] = part
+        region_rows = mixed
+    rows[at] = region_rows
+    source[at] = pids
     return rows, source

@@ -48,8 +48,9 @@ Successive halving draws its one bracket before any result, so it draws at rando
 with either sampler. PBT's first population is drawn at random with either sampler;
 with ``"coarse-to-fine"`` each step's budget is a level, each member under one
 configuration is a run, and :meth:`Proposer.choose` decides which of the members an
-explore step replaces take a region's draw instead of a perturbation of their donor's
-configuration. A PBT step has a region once ``min(min_points, population //
+explore step replaces have their donor's perturbed configuration bounded by a region
+(the region's draw on each axis where the perturbation leaves it; see
+:mod:`hyperzoom.schedule.population`). A PBT step has a region once ``min(min_points, population //
 branch_count)`` finite results per branch have arrived there (summed over the
 branches): a step with failed members may have none, and the latest step that has
 one is used.
