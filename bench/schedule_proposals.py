@@ -272,13 +272,26 @@ def run_family(
             f"{int((b > a).sum())} | {paired_p(a, b)} | {ep:.0f} |"
         )
         summary[method] = (float(np.median(a)), float(np.median(b)))
+    search_3x = f"search, {n_3x} configs x {r_max}"
+    if search_3x in rows and hb_label in rows:
+        hb = np.array([x for x, _ in rows[hb_label][C2F]])
+        se = np.array([x for x, _ in rows[search_3x][C2F]])
+        tail = (
+            f"Hyperband with coarse-to-fine proposals against coarse-to-fine search "
+            f"with 3x its epochs ({n_3x} configs x {r_max}), the same seeds: "
+            f"{np.median(hb):.4f} against {np.median(se):.4f}, Hyperband better / "
+            f"worse on {int((hb < se).sum())} / {int((hb > se).sum())} seeds, "
+            f"paired p {paired_p(se, hb)}."
+        )
+    else:
+        tail = ""
     if tpe:
         out.append(
             f"| Optuna TPE + Hyperband pruner | | {np.median([x for x, _ in tpe]):.4f} | "
             f"| | | {np.median([e for _, e in tpe]):.0f} |"
         )
         summary["tpe"] = float(np.median([x for x, _ in tpe]))
-    out += ["", f"({seconds:.0f} s)", ""]
+    out += ["", *([tail, ""] if tail else []), f"({seconds:.0f} s)", ""]
     return out, summary
 
 
