@@ -745,7 +745,7 @@ SCRIPT = textwrap.dedent(
 
     common = {"rng": SEED, "sampler": "coarse-to-fine"}
     settings = {
-        "hyperband": {"max_budget": 27, **common},
+        "hyperband": {"max_budget": 27, "passes": 2, **common},
         "asha": {"min_budget": 1, "max_budget": 27, "n_trials": 90, **common},
     }
 
