@@ -133,8 +133,11 @@ def test_crashed_runs_replay_their_history_and_hold_every_trial_once(
     )
     # every trial of the budget is stored once, with the value of its configuration
     assert sorted(after) == list(range(budget))
+    # (the objective itself, row by row: NumPy's vectorised log10 may differ from
+    # math.log10 in the last bit on some CPUs)
     t = resumed.trials
-    np.testing.assert_array_equal(t.value, vec_loss(t.configs))
+    expected = [scalar_loss(**t.configs.row(i)) for i in range(len(t))]
+    np.testing.assert_array_equal(t.value, expected)
 
 
 def test_a_resumed_run_reruns_what_was_under_way(tmp_path):
