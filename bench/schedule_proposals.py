@@ -69,6 +69,11 @@ SAMPLERS = ("random", C2F)
 METHODS = ("search", "hyperband", "asha", "pbt")
 
 
+def all_families() -> list[sq.Family]:
+    """The synthetic families ``--families`` indexes: schedule_quality's and the scaling law."""
+    return [*sq.FAMILIES, sq.ScalingLaw()]
+
+
 def hb_epochs(r_max: int) -> int:
     return int(
         sum(
@@ -302,7 +307,7 @@ def synthetic(
     passes: list[int],
     methods: tuple[str, ...] = METHODS,
 ) -> list[str]:
-    fams: list[sq.Family] = [*sq.FAMILIES, sq.ScalingLaw()]
+    fams = all_families()
     out: list[str] = []
     for p in passes:
         for k in families:
@@ -332,7 +337,7 @@ def draws(
     to ``R`` (``Family.final``), split by where the configuration came from: the median
     of each part, and the best of each (seeds with no region draw are left out).
     """
-    fams: list[sq.Family] = [*sq.FAMILIES, sq.ScalingLaw()]
+    fams = all_families()
     out = [
         (
             "Configurations drawn from a region against those drawn at random in the "
@@ -450,6 +455,11 @@ def main() -> None:
     passes = [int(p) for p in args.passes.split(",") if p]
     if not passes or min(passes) < 1:
         ap.error(f"--passes must be positive integers, but got {args.passes!r}")
+    fams = [int(k) for k in args.families.split(",") if k]
+    if not fams or not set(fams) <= set(range(len(all_families()))):
+        ap.error(
+            f"--families must index the {len(all_families())} families, got {fams!r}"
+        )
     methods = tuple(m for m in args.methods.split(",") if m)
     if not methods or not set(methods) <= set(METHODS):
         ap.error(f"--methods must name some of {METHODS}, but got {args.methods!r}")
@@ -461,14 +471,12 @@ def main() -> None:
             optuna = False
     lines: list[str] = []
     if args.only in (None, "synthetic"):
-        fams = [int(k) for k in args.families.split(",") if k]
         lines += synthetic(seeds, fams, optuna, passes, methods)
     if args.only in (None, "digits"):
         lines += digits(seeds, optuna, passes, methods)
     if args.only in (None, "conditional"):
         lines += digits(seeds, optuna, passes, methods, which="conditional")
     if args.only == "draws":
-        fams = [int(k) for k in args.families.split(",") if k]
         lines += draws(seeds, fams, passes, methods)
     text = "\n".join(lines)
     print(text)

@@ -5,9 +5,9 @@ Forking copies the test process with whatever threads earlier tests left running
 then may never take work. Every call hangs and no worker dies, so the pool never breaks
 (one CI run hung 600 s in this way). Spawned workers start from nothing, so they must
 import the functions they run: :func:`worker_module` writes the functions' source (say,
-:func:`source_of` a test module's functions) to a module file, puts its folder on ``sys.path`` and ``PYTHONPATH``, and imports it (tests
-run with ``--import-mode=importlib``, so a test module itself cannot be imported by a
-worker).
+:func:`source_of` a test module's functions) to a module file, puts its folder on
+``sys.path`` and ``PYTHONPATH``, and imports it (tests run with
+``--import-mode=importlib``, so a test module itself cannot be imported by a worker).
 """
 
 from __future__ import annotations

@@ -226,8 +226,9 @@ def test_pbt_explores_from_regions_on_a_conditional_space(seed):
     )
 
 
-@pytest.mark.parametrize("method", ["hyperband", "asha"])
+@pytest.mark.parametrize("method", ["hyperband", "asha", "pbt"])
 def test_proposals_respect_forbidden_combinations(method, seed):
+    """No region draw (nor PBT's region-bounded explore) holds a forbidden combination."""
     seen: list[dict[str, Any]] = []
 
     def recording(c: dict[str, Any], budget: Any, state: Any) -> tuple[float, Any]:
@@ -237,6 +238,8 @@ def test_proposals_respect_forbidden_combinations(method, seed):
     kwargs = {"min_budget": 1, "max_budget": 27, "budget_limit": 1500}
     if method == "hyperband":
         kwargs = {"max_budget": 27}
+    if method == "pbt":
+        kwargs = dict(PBT_KW)
     r = getattr(hz, method)(recording, FORBID_SPACE, sampler=C2F, rng=seed, **kwargs)
     assert (r.trials.proposal >= 0).any()
     assert not [c for c in seen if c["act"] == "tanh" and c["units"] >= 4]

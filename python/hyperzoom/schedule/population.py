@@ -21,7 +21,8 @@ the region's draw whole instead (the first version) cost PBT on the power-law
 learning curves with 60 members, 2-3% in the median over 200 seeds, on 118 of 200:
 a step's region ranks configurations by how fast they learnt so far, and a whole
 draw threw away the values that had survived every exploit step (width, decay),
-whose worth shows only late. On a conditional space the draw is still taken whole.
+whose worth shows only late. On a space with conditions or forbidden combinations the
+draw is still taken whole.
 """
 
 from __future__ import annotations
@@ -424,10 +425,11 @@ def _from_regions(
     learning-rate decay) is kept where the region allows it, and what the region
     rules out is drawn inside it. A mixed row outside the region (a choice option
     the region excludes, an integer cell it cuts) takes the region's draw whole, and
-    so does every chosen row on a conditional space (mixing two rows' values could
-    break its conditions). Returns the rows and, for each, the index of the region
-    that bounded it (-1: the explore step's perturbation alone). While no step has a
-    region, the rows are unchanged.
+    so does every chosen row on a space with conditions or forbidden combinations
+    (mixing two rows' values could break a condition or land on a forbidden one).
+    Returns the rows and, for each, the index of the region that bounded it (-1: the
+    explore step's perturbation alone). While no step has a region, the rows are
+    unchanged.
     """
     source = np.full(len(rows), -1, dtype=np.int64)
     keep, drawn = proposer.choose(len(rows))

@@ -50,10 +50,10 @@ with ``"coarse-to-fine"`` each step's budget is a level, each member under one
 configuration is a run, and :meth:`Proposer.choose` decides which of the members an
 explore step replaces have their donor's perturbed configuration bounded by a region
 (the region's draw on each axis where the perturbation leaves it; see
-:mod:`hyperzoom.schedule.population`). A PBT step has a region once ``min(min_points, population //
-branch_count)`` finite results per branch have arrived there (summed over the
-branches): a step with failed members may have none, and the latest step that has
-one is used.
+:mod:`hyperzoom.schedule.population`). A PBT step has a region once
+``min(min_points, population // branch_count)`` finite results per branch have arrived
+there (summed over the branches): a step with failed members may have none, and the
+latest step that has one is used.
 """
 
 from __future__ import annotations
